@@ -1,0 +1,156 @@
+"""Array namespaces, devices, working dtypes and optional dependencies.
+
+Every public function resolves the array namespace of its inputs once, here, and passes
+``xp`` down. Nothing below this module imports NumPy for array work unless it is on the
+NumPy fast path (``is_numpy(xp)``) or on the host random-number path (:func:`check_random_state`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from types import ModuleType
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+__all__ = [
+    "check_random_state",
+    "device_of",
+    "get_namespace",
+    "is_numpy",
+    "optional_import",
+    "to_device",
+    "to_numpy",
+]
+
+#: Installation hints for optional dependencies, by import name.
+_EXTRAS = {
+    "numba": "pip install 'dictlearn[numba]'",
+    "cupy": "pip install 'dictlearn[cupy]' (CUDA 12) or 'dictlearn[cupy-cuda13]'",
+    "matplotlib": "pip install 'dictlearn[plot]'",
+    "sklearn": "pip install scikit-learn",
+    "spams": "pip install spams-bin",
+}
+
+
+def _is_array(x: Any) -> bool:
+    return array_api_compat.is_array_api_obj(x)
+
+
+def get_namespace(*arrays: Any) -> ModuleType:
+    """Return the array-API namespace shared by ``arrays`` (``None`` entries are ignored).
+
+    Raises
+    ------
+    TypeError
+        If the arrays come from different array libraries.
+    """
+    arrs = [a for a in arrays if a is not None]
+    if not arrs:
+        return array_api_compat.array_namespace(np.empty(0))
+    try:
+        return array_api_compat.array_namespace(*arrs)
+    except TypeError as exc:
+        kinds = sorted({type(a).__module__ + "." + type(a).__name__ for a in arrs})
+        raise TypeError(
+            f"all arrays must come from one array library; got {', '.join(kinds)}"
+        ) from exc
+
+
+def is_numpy(xp: ModuleType) -> bool:
+    """True when ``xp`` is NumPy (or array-api-compat's NumPy wrapper)."""
+    return array_api_compat.is_numpy_namespace(xp)
+
+
+def is_cupy(xp: ModuleType) -> bool:
+    """True when ``xp`` is CuPy (or array-api-compat's CuPy wrapper)."""
+    return array_api_compat.is_cupy_namespace(xp)
+
+
+def device_of(x: Any) -> Any:
+    """Device of an array, as understood by its library."""
+    return array_api_compat.device(x)
+
+
+def to_device(x: Any, device: Any) -> Any:
+    """Move ``x`` to ``device`` (only called where a move is explicit and documented)."""
+    return array_api_compat.to_device(x, device)
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """Return a NumPy view or copy of a host array; refuses device arrays silently copied.
+
+    Only used for NumPy inputs (kernels, SciPy delegation) and for explicit host-side work
+    such as saving files or plotting.
+    """
+    if isinstance(x, np.ndarray):
+        return x
+    if hasattr(x, "get") and type(x).__module__.startswith("cupy"):
+        return x.get()
+    return np.asarray(x)
+
+
+def optional_import(name: str) -> ModuleType:
+    """Import an optional dependency or raise ``ImportError`` with an install hint."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        hint = _EXTRAS.get(name.split(".")[0], f"pip install {name}")
+        raise ImportError(f"{name} is required for this feature: {hint}") from exc
+
+
+def has_module(name: str) -> bool:
+    """True when ``name`` can be imported (does not import it twice)."""
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        return False
+    return True
+
+
+def numba_enabled() -> bool:
+    """True when numba kernels may be used (installed and not disabled).
+
+    Set the environment variable ``DICTLEARN_DISABLE_NUMBA=1`` to turn numba off.
+    """
+    if os.environ.get("DICTLEARN_DISABLE_NUMBA", "").strip() not in ("", "0", "false", "False"):
+        return False
+    return has_module("numba")
+
+
+def check_random_state(random_state: Any) -> np.random.Generator:
+    """Turn ``random_state`` (None, int, Generator or RandomState) into a NumPy Generator.
+
+    Random numbers are always drawn on the host with NumPy and moved once to the device.
+    """
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
+    if random_state is None or isinstance(random_state, (int, np.integer)):
+        if random_state is not None and int(random_state) < 0:
+            raise ValueError(f"random_state must be a non-negative int; got {random_state}")
+        return np.random.default_rng(random_state)
+    raise TypeError(
+        "random_state must be None, an int, a numpy Generator or RandomState; "
+        f"got {type(random_state).__name__}"
+    )
+
+
+def float_dtype(xp: ModuleType, *arrays: Any) -> Any:
+    """The working floating dtype for ``arrays``: float32 only when every array is float32.
+
+    Integer and boolean inputs are promoted to the library's default float (float64 where
+    available); complex inputs are refused by validation before this is called.
+    """
+    dtypes = [a.dtype for a in arrays if a is not None]
+    if dtypes and all(d == xp.float32 for d in dtypes):
+        return xp.float32
+    return xp.float64
+
+
+def eps(xp: ModuleType, dtype: Any) -> float:
+    """Machine epsilon of a floating dtype."""
+    return float(xp.finfo(dtype).eps)

@@ -1,0 +1,37 @@
+"""Side-by-side benchmarks against scikit-learn and SPAMS.
+
+Run ``python -m dictlearn.bench encode`` (or ``dictlearn bench encode``). Each sub-command
+lives in its own module and registers itself in :data:`COMMANDS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+
+__all__ = ["COMMANDS", "main"]
+
+#: Sub-command name → (module path, help). Modules define ``add_arguments(parser)`` and
+#: ``run(args) -> int``.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "encode": ("dictlearn.bench.encode", "sparse coding on the standard problem"),
+}
+
+
+def build_parser(prog: str = "python -m dictlearn.bench") -> argparse.ArgumentParser:
+    import importlib
+
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (module, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_)
+        mod = importlib.import_module(module)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "python -m dictlearn.bench") -> int:
+    args = build_parser(prog).parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args._run
+    return int(run(args) or 0)

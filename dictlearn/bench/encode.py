@@ -1,0 +1,119 @@
+"""``python -m dictlearn.bench encode``: sparse coding on the standard problem, side by side.
+
+The standard problem: 256 unit-norm Gaussian atoms of dimension 64, 10,000 signals each
+5-sparse with N(0, 1) values, 30 dB SNR, alpha = 0.1 (objective ``½‖x − zD‖² + α‖z‖₁``).
+Every contender runs in the same process on the same data; times are medians over
+``--repeat`` runs and ratios are taken against SPAMS and the fastest scikit-learn solver.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .._xp import has_module
+from ..datasets import make_sparse_problem
+from ..metrics import support_recovery
+from ._common import format_table, median_time
+
+__all__ = ["CONTENDERS", "add_arguments", "run"]
+
+Coder = Callable[[np.ndarray, np.ndarray, float], np.ndarray]
+
+
+def _ours(method: str, **opts: Any) -> Coder:
+    def fn(X, D, alpha):
+        from ..coding import sparse_encode
+
+        return sparse_encode(X, D, method=method, alpha=alpha, **opts)
+
+    return fn
+
+
+def _sklearn(algorithm: str) -> Coder:
+    def fn(X, D, alpha):
+        from sklearn.decomposition import sparse_encode
+
+        return sparse_encode(X, D, algorithm=algorithm, alpha=alpha, max_iter=10000)
+
+    return fn
+
+
+def _spams_lasso(X, D, alpha):
+    import spams
+
+    Xf = np.asfortranarray(X.T)
+    Df = np.asfortranarray(D.T)
+    Z = spams.lasso(Xf, D=Df, lambda1=alpha, mode=2, numThreads=-1)
+    return np.asarray(Z.todense()).T
+
+
+#: name → (family, coder, needs). Families: "dictlearn", "sklearn", "spams". Later issues add
+#: their methods here.
+CONTENDERS: dict[str, tuple[str, Coder, str | None]] = {
+    "dictlearn ista": ("dictlearn", _ours("ista", max_iter=5000), None),
+    "dictlearn fista": ("dictlearn", _ours("fista", max_iter=5000), None),
+    "sklearn lasso_lars": ("sklearn", _sklearn("lasso_lars"), "sklearn"),
+    "sklearn lasso_cd": ("sklearn", _sklearn("lasso_cd"), "sklearn"),
+    "spams lasso": ("spams", _spams_lasso, "spams"),
+}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--n-samples", type=int, default=10_000)
+    p.add_argument("--n-features", type=int, default=64)
+    p.add_argument("--n-atoms", type=int, default=256)
+    p.add_argument("--n-nonzero", type=int, default=5)
+    p.add_argument("--snr-db", type=float, default=30.0)
+    p.add_argument("--alpha", type=float, default=0.1)
+    p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    p.add_argument("--repeat", type=int, default=3, help="timed runs per method (median)")
+    p.add_argument("--methods", nargs="*", default=None,
+                   help="substrings selecting contenders (default: all available)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def run(args: argparse.Namespace) -> int:
+    prob = make_sparse_problem(
+        args.n_samples, args.n_features, args.n_atoms, args.n_nonzero,
+        snr_db=args.snr_db, dtype=np.dtype(args.dtype), random_state=args.seed,
+    )
+    X, D, alpha = prob.X, prob.dictionary, args.alpha
+    print(
+        f"problem: D {D.shape[0]} atoms x {D.shape[1]} features, {X.shape[0]} signals, "
+        f"{args.n_nonzero}-sparse, {args.snr_db:g} dB SNR, alpha={alpha:g}, {args.dtype}, "
+        f"median of {args.repeat}"
+    )
+    rows = []
+    for name, (family, coder, needs) in CONTENDERS.items():
+        if args.methods and not any(s in name for s in args.methods):
+            continue
+        if needs and not has_module(needs):
+            print(f"  (skipping {name}: {needs} is not installed)")
+            continue
+        t, Z = median_time(lambda c=coder: c(X, D, alpha), repeat=args.repeat, warmup=1)
+        Z = np.asarray(Z, dtype=np.float64)
+        R = X.astype(np.float64) - Z @ D.astype(np.float64)
+        obj = 0.5 * np.sum(R * R, axis=1) + alpha * np.sum(np.abs(Z), axis=1)
+        sup = support_recovery(Z, prob.codes)
+        rows.append({"method": name, "family": family, "time_s": t,
+                     "mean_objective": float(obj.mean()),
+                     "mean_L0": float((Z != 0).sum(axis=1).mean()), "support_f1": sup["f1"]})
+    if not rows:
+        print("no contender selected")
+        return 1
+    best = min(r["mean_objective"] for r in rows)
+    spams_t = next((r["time_s"] for r in rows if r["method"] == "spams lasso"), None)
+    sk = [r["time_s"] for r in rows if r["family"] == "sklearn"]
+    for r in rows:
+        r["obj_rel_excess"] = (r["mean_objective"] - best) / abs(best)
+        r["vs_spams"] = r["time_s"] / spams_t if spams_t else float("nan")
+        r["vs_best_sklearn"] = r["time_s"] / min(sk) if sk else float("nan")
+    cols = ["method", "time_s", "vs_spams", "vs_best_sklearn", "mean_objective",
+            "obj_rel_excess", "mean_L0", "support_f1"]
+    print(format_table(rows, cols))
+    print("vs_*: time ratio (below 1 is faster); obj_rel_excess: mean objective above the best.")
+    return 0

@@ -1,0 +1,17 @@
+"""Iterative inference: the shared step, ISTA/FISTA and the registry behind ``sparse_encode``."""
+
+from ._registry import METHODS, register_method
+from .encode import sparse_encode
+from .proximal_gradient import fista, ista, proximal_gradient
+from .step import LeastSquares, proximal_step
+
+__all__ = [
+    "METHODS",
+    "LeastSquares",
+    "fista",
+    "ista",
+    "proximal_gradient",
+    "proximal_step",
+    "register_method",
+    "sparse_encode",
+]

@@ -1,0 +1,54 @@
+"""``sparse_encode``: one entry point over the registry of coding methods."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._registry import get_method
+
+__all__ = ["sparse_encode"]
+
+
+def sparse_encode(
+    X: Any,
+    dictionary: Any,
+    *,
+    method: str = "fista",
+    return_result: bool = False,
+    **options: Any,
+) -> Any:
+    r"""Sparse codes of the rows of ``X`` on the atoms (rows) of ``dictionary``.
+
+    For the lasso methods (``"ista"``, ``"fista"`` and the exact solvers) each row ``z`` of the
+    result minimises :math:`\tfrac12\|x - zD\|_2^2 + \alpha\|z\|_1` — the same objective as
+    scikit-learn's ``sparse_encode(X, D, algorithm="lasso_lars", alpha=alpha)`` and SPAMS'
+    ``lasso(lambda1=alpha)``.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+    dictionary : array of shape (n_atoms, n_features)
+    method : str, default="fista"
+        A name in :data:`dictlearn.METHODS` (``"ista"``, ``"fista"``, and those added by other
+        modules).
+    return_result : bool, default=False
+        Return the method's :class:`~dictlearn.Result` (status, iterations) instead of codes.
+    **options
+        Passed to the method: ``alpha``, ``positive``, ``init``, ``max_iter``, ``tol``, … An
+        option the method does not take raises ``TypeError``.
+
+    Returns
+    -------
+    codes : array of shape (n_samples, n_atoms)
+        In the caller's array library, on its device, float32 for float32 inputs.
+
+    Examples
+    --------
+    >>> import numpy as np, dictlearn
+    >>> D = np.eye(3); X = np.array([[1.0, -0.05, 0.3]])
+    >>> np.round(dictlearn.sparse_encode(X, D, alpha=0.1), 6)
+    array([[ 0.9, -0. ,  0.2]])
+    """
+    fn = get_method(method)
+    result = fn(X, dictionary, **options)
+    return result if return_result else result.codes
