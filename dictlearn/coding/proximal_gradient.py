@@ -150,7 +150,29 @@ def proximal_gradient(
     )
 
 
-_PARAMS_DOC = """
+@register_method("ista")
+def ista(
+    X: Any,
+    dictionary: Any,
+    *,
+    alpha: float = 1.0,
+    positive: bool = False,
+    init: Any = None,
+    max_iter: int = 1000,
+    tol: float = 1e-6,
+    stop: str = "gap",
+    check_every: int = 10,
+    form: str = "auto",
+    lipschitz: float | None = None,
+    callback: Callable[[LoopState], Any] | None = None,
+    record_history: bool = False,
+) -> Result:
+    r"""Iterative shrinkage-thresholding (ISTA) for the lasso, per sample.
+
+    Repeats the shared step :math:`z \leftarrow \operatorname{prox}_{\alpha/L}(z - \nabla f(z)/L)`
+    with :math:`f(z) = \tfrac12\|x - zD\|^2`. The objective never increases and
+    :math:`F(z_k) - F^\star \le L\|z_0 - z^\star\|^2/(2k)` (Beck & Teboulle 2009).
+
     Parameters
     ----------
     X : array of shape (n_samples, n_features)
@@ -185,31 +207,11 @@ _PARAMS_DOC = """
     Result
         ``codes`` of shape (n_samples, n_atoms) in the caller's array library, with ``status``,
         ``n_iter``, per-sample ``converged`` and the final ``criterion``.
-"""
 
-
-@register_method("ista")
-def ista(X: Any, dictionary: Any, **options: Any) -> Result:
-    return proximal_gradient(X, dictionary, acceleration=False, **options)
-
-
-@register_method("fista")
-def fista(X: Any, dictionary: Any, *, restart: bool = True, **options: Any) -> Result:
-    return proximal_gradient(X, dictionary, acceleration=True, restart=restart, **options)
-
-
-ista.__doc__ = (
-    r"""Iterative shrinkage-thresholding (ISTA) for the lasso, per sample.
-
-    Repeats the shared step :math:`z \leftarrow \operatorname{prox}_{\alpha/L}(z - \nabla f(z)/L)`
-    with :math:`f(z) = \tfrac12\|x - zD\|^2`. The objective never increases and
-    :math:`F(z_k) - F^\star \le L\|z_0 - z^\star\|^2/(2k)` (Beck & Teboulle 2009).
-"""
-    + _PARAMS_DOC
-    + """
     References
     ----------
-    Daubechies, Defrise & De Mol (2004); Beck & Teboulle (2009), SIAM J. Imaging Sci. 2(1).
+    Daubechies, Defrise & De Mol (2004), Comm. Pure Appl. Math. 57;
+    Beck & Teboulle (2009), SIAM J. Imaging Sci. 2(1).
 
     Examples
     --------
@@ -218,28 +220,83 @@ ista.__doc__ = (
     >>> res = dictlearn.ista(X, D, alpha=0.1)
     >>> np.round(res.codes, 6), res.status.value
     (array([[ 0.9, -0. ,  0.2]]), 'converged')
-"""
-)
+    """
+    return proximal_gradient(
+        X, dictionary, acceleration=False,
+        alpha=alpha, positive=positive, init=init, max_iter=max_iter, tol=tol, stop=stop,
+        check_every=check_every, form=form, lipschitz=lipschitz, callback=callback,
+        record_history=record_history,
+    )
 
-fista.__doc__ = (
+
+@register_method("fista")
+def fista(
+    X: Any,
+    dictionary: Any,
+    *,
+    alpha: float = 1.0,
+    positive: bool = False,
+    init: Any = None,
+    max_iter: int = 1000,
+    tol: float = 1e-6,
+    stop: str = "gap",
+    check_every: int = 10,
+    form: str = "auto",
+    lipschitz: float | None = None,
+    callback: Callable[[LoopState], Any] | None = None,
+    record_history: bool = False,
+    restart: bool = True,
+) -> Result:
     r"""FISTA: the shared step at an extrapolated point, with Nesterov momentum.
 
     :math:`z_k = \operatorname{prox}_{\alpha/L}(y_k - \nabla f(y_k)/L)`,
     :math:`t_{k+1} = (1 + \sqrt{1 + 4t_k^2})/2`,
     :math:`y_{k+1} = z_k + \tfrac{t_k - 1}{t_{k+1}}(z_k - z_{k-1})`, with
-    :math:`F(z_k) - F^\star \le 2L\|z_0 - z^\star\|^2/(k+1)^2`. With ``restart=True`` the
-    momentum of a sample restarts (``t = 1``) when
+    :math:`F(z_k) - F^\star \le 2L\|z_0 - z^\star\|^2/(k+1)^2` without restart. With
+    ``restart=True`` a sample's momentum restarts (``t = 1``) when
     :math:`(y_k - z_k)\cdot(z_k - z_{k-1}) > 0` (gradient scheme of O'Donoghue & Candès 2015).
-"""
-    + _PARAMS_DOC.replace(
-        "    max_iter : int",
-        "    restart : bool, default=True\n        Adaptive restart of the momentum.\n"
-        "    max_iter : int",
-    )
-    + """
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+        Signals, one per row.
+    dictionary : array of shape (n_atoms, n_features)
+        Atoms, one per row (no normalisation is assumed).
+    alpha : float, default=1.0
+        Weight of the l1 penalty (SPAMS' ``lambda1``; scikit-learn's ``sparse_encode`` ``alpha``).
+    positive : bool, default=False
+        Constrain codes to be non-negative (one-sided soft threshold).
+    init : array of shape (n_samples, n_atoms), optional
+        Warm start. Rows already optimal to ``tol`` cost no iteration.
+    restart : bool, default=True
+        Adaptive restart of the momentum (O'Donoghue & Candès 2015).
+    max_iter : int, default=1000
+    tol : float, default=1e-6
+        With ``stop="gap"``, a sample stops when its duality gap is below ``tol`` times its
+        objective (plus a rounding floor of a few machine epsilons of ``‖x‖²``); with
+        ``stop="change"``, when ``‖z_k − z_{k−1}‖ ≤ tol·‖z_k‖``.
+    stop : {"gap", "change"}, default="gap"
+    check_every : int, default=10
+        Iterations between checks of the stopping rule (converged samples then leave the batch).
+    form : {"auto", "gram", "direct"}, default="auto"
+        Gram form (``B + Z S``) when ``n_atoms < 2 n_features``, else the direct form.
+    lipschitz : float, optional
+        ``L = ‖D‖₂²`` if already known (it is computed otherwise).
+    callback : callable, optional
+        Called with a :class:`~dictlearn.LoopState` at every check; return True to stop.
+    record_history : bool, default=False
+        Keep one record per check in ``Result.history``.
+
+    Returns
+    -------
+    Result
+        ``codes`` of shape (n_samples, n_atoms) in the caller's array library, with ``status``,
+        ``n_iter``, per-sample ``converged`` and the final ``criterion``.
+
     References
     ----------
-    Beck & Teboulle (2009); O'Donoghue & Candès (2015), Found. Comput. Math. 15.
+    Beck & Teboulle (2009), SIAM J. Imaging Sci. 2(1);
+    O'Donoghue & Candès (2015), Found. Comput. Math. 15.
 
     Examples
     --------
@@ -247,5 +304,10 @@ fista.__doc__ = (
     >>> D = np.eye(3); X = np.array([[1.0, -0.05, 0.3]])
     >>> np.round(dictlearn.fista(X, D, alpha=0.1).codes, 6)
     array([[ 0.9, -0. ,  0.2]])
-"""
-)
+    """
+    return proximal_gradient(
+        X, dictionary, acceleration=True, restart=restart,
+        alpha=alpha, positive=positive, init=init, max_iter=max_iter, tol=tol, stop=stop,
+        check_every=check_every, form=form, lipschitz=lipschitz, callback=callback,
+        record_history=record_history,
+    )
