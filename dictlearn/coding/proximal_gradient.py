@@ -58,7 +58,7 @@ def _fista_step(state: PGState, theta: float, prox: Callable[..., Any], restart:
     dZ = Z - state.Z
     t = state.t
     if restart:  # gradient scheme of O'Donoghue & Candès (2015), per row
-        bad = xp.sum((state.Y - Z) * dZ, axis=1, keepdims=True) > 0
+        bad = xp.vecdot(state.Y - Z, dZ)[:, None] > 0
         t = xp.where(bad, xp.ones_like(t), t)
     t_next = 0.5 * (1.0 + xp.sqrt(1.0 + 4.0 * t * t))
     Y = Z + ((t - 1.0) / t_next) * dZ
