@@ -132,18 +132,18 @@ class SparseCoder(_TransformerMixin, _Base):
         self.positive = positive
 
     def _options(self) -> dict[str, Any]:
+        """The estimator's parameters that the chosen method takes (others are ignored,
+        e.g. ``n_nonzero_coefs`` for the lasso methods and ``alpha`` for OMP)."""
         check_choice(self.method, "method", set(METHODS))
         accepted = inspect.signature(METHODS[self.method]).parameters
-        opts: dict[str, Any] = {"max_iter": self.max_iter, "tol": self.tol}
-        if self.positive:
-            opts["positive"] = True
-        if self.n_nonzero_coefs is not None:
-            opts["n_nonzero_coefs"] = self.n_nonzero_coefs
-        if "alpha" in accepted or "options" in accepted or any(
-            p.kind is p.VAR_KEYWORD for p in accepted.values()
-        ):
-            opts["alpha"] = self.alpha
-        return opts
+        candidates = {
+            "alpha": self.alpha,
+            "n_nonzero_coefs": self.n_nonzero_coefs,
+            "max_iter": self.max_iter,
+            "tol": self.tol,
+            "positive": self.positive,
+        }
+        return {k: v for k, v in candidates.items() if k in accepted and v is not None}
 
     def fit(self, X: Any, y: Any = None) -> SparseCoder:
         """Validate ``X`` and the parameters; the dictionary is fixed, so nothing is learned.
