@@ -109,7 +109,7 @@ class SparseCoder(_TransformerMixin, _Base):
     >>> from dictlearn import SparseCoder
     >>> coder = SparseCoder(np.eye(3), alpha=0.1)
     >>> np.round(coder.fit_transform(np.array([[1.0, -0.05, 0.3]])), 6)
-    array([[ 0.9, -0. ,  0.2]])
+    array([[0.9, 0. , 0.2]])
     """
 
     def __init__(

@@ -47,7 +47,7 @@ def sparse_encode(
     >>> import numpy as np, dictlearn
     >>> D = np.eye(3); X = np.array([[1.0, -0.05, 0.3]])
     >>> np.round(dictlearn.sparse_encode(X, D, alpha=0.1), 6)
-    array([[ 0.9, -0. ,  0.2]])
+    array([[0.9, 0. , 0.2]])
     """
     fn = get_method(method)
     result = fn(X, dictionary, **options)

@@ -219,7 +219,7 @@ def ista(
     >>> D = np.eye(3); X = np.array([[1.0, -0.05, 0.3]])
     >>> res = dictlearn.ista(X, D, alpha=0.1)
     >>> np.round(res.codes, 6), res.status.value
-    (array([[ 0.9, -0. ,  0.2]]), 'converged')
+    (array([[0.9, 0. , 0.2]]), 'converged')
     """
     return proximal_gradient(
         X, dictionary, acceleration=False,
@@ -303,7 +303,7 @@ def fista(
     >>> import numpy as np, dictlearn
     >>> D = np.eye(3); X = np.array([[1.0, -0.05, 0.3]])
     >>> np.round(dictlearn.fista(X, D, alpha=0.1).codes, 6)
-    array([[ 0.9, -0. ,  0.2]])
+    array([[0.9, 0. , 0.2]])
     """
     return proximal_gradient(
         X, dictionary, acceleration=True, restart=restart,
