@@ -65,7 +65,8 @@ def as_float_array(
 def check_dictionary(D: Any, *, xp: ModuleType) -> None:
     """Refuse dictionaries with zero-norm atoms (rows)."""
     norms = xp.sum(D * D, axis=1)
-    tiny = float(xp.finfo(D.dtype).tiny)
+    fi = xp.finfo(D.dtype)
+    tiny = float(getattr(fi, "smallest_normal", None) or fi.tiny)
     bad = norms <= tiny
     if bool(xp.any(bad)):
         idx = int(xp.argmax(xp.astype(bad, xp.int32)))
