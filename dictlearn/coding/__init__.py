@@ -2,6 +2,7 @@
 
 from ._registry import METHODS, register_method
 from .encode import sparse_encode
+from .lasso_cd import lasso
 from .omp import omp
 from .proximal_gradient import fista, ista, proximal_gradient
 from .step import LeastSquares, proximal_step
@@ -11,6 +12,7 @@ __all__ = [
     "LeastSquares",
     "fista",
     "ista",
+    "lasso",
     "omp",
     "proximal_gradient",
     "proximal_step",

@@ -105,7 +105,7 @@ def get_kernel(name: str, engine: str) -> Callable[..., Any]:
 
 
 # Register the kernels (reference twins are imported; numba twins stay lazy strings).
-#TMP from . import lasso_cd as _lasso_cd
+from . import lasso_cd as _lasso_cd  # noqa: E402,F401
 from . import omp as _omp  # noqa: E402,F401
 
 register_kernel("omp_gram", "numba", "dictlearn.kernels.omp_numba:omp_gram")

@@ -1,0 +1,125 @@
+r"""An exact lasso solver for CPU: Gram-domain coordinate descent with active sets and a
+support refit (``method="lasso"``, alias ``"lasso_cd"``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._linalg import gram
+from .._loop import Result, Status
+from .._validation import (
+    check_choice,
+    check_init,
+    check_nonneg_scalar,
+    check_positive_int,
+    prepare_signals_and_dictionary,
+)
+from .._xp import to_numpy
+from ..kernels import ENGINES, get_kernel, resolve_engine
+from ._registry import register_method
+
+__all__ = ["lasso"]
+
+
+def lasso(
+    X: Any,
+    dictionary: Any,
+    *,
+    alpha: float = 1.0,
+    positive: bool = False,
+    init: Any = None,
+    max_iter: int = 1000,
+    tol: float = 1e-6,
+    engine: str = "auto",
+) -> Result:
+    r"""Exact lasso codes by coordinate descent in the Gram domain.
+
+    Minimises, for every row ``x`` of ``X``,
+    :math:`F(z) = \tfrac12\|x - zD\|_2^2 + \alpha\|z\|_1` (with ``z ≥ 0`` when ``positive``),
+    the objective of :func:`dictlearn.fista`, scikit-learn's ``lasso_lars``/``lasso_cd``
+    coding and SPAMS' ``lasso(lambda1=alpha)``.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+    dictionary : array of shape (n_atoms, n_features)
+    alpha : float >= 0, default=1.0
+    positive : bool, default=False
+        Non-negative codes.
+    init : array of shape (n_samples, n_atoms), optional
+        Warm start.
+    max_iter : int, default=1000
+        Most outer iterations (full passes) per sample.
+    tol : float >= 0, default=1e-6
+        A sample stops when its duality gap is at most ``tol`` times its objective (plus a
+        rounding floor of ``10·eps·‖x‖²``). The support refit usually ends with a gap at
+        rounding level.
+    engine : {"auto", "reference", "numba"}, default="auto"
+        ``"numba"``: per-sample active-set coordinate descent with the support refit, parallel
+        over samples; ``"reference"``: cyclic coordinate descent in Array-API code, all samples
+        at once (any backend). ``"auto"`` picks numba for NumPy inputs when available.
+
+    Returns
+    -------
+    Result
+        ``codes``, ``status`` (``converged`` when every sample met ``tol``), full passes per
+        sample in ``n_iter_per_sample`` and the relative duality gap in ``criterion``.
+
+    Notes
+    -----
+    With ``b = x Dᵀ``, ``G = D Dᵀ`` and ``c = b − zG``, coordinate ``j`` is minimised exactly
+    by :math:`z_j \leftarrow S_\alpha(c_j + G_{jj} z_j)/G_{jj}`, followed by
+    :math:`c \leftarrow c - \Delta z_j\, G_{j,:}` (Friedman, Hastie & Tibshirani 2010). The
+    numba engine alternates one full pass (which costs a comparison for an atom that stays at
+    zero) with passes over the active set, then tries the exact solution on the support
+    ``A`` with signs ``s``: :math:`z_A = G_{AA}^{-1}(b_A - \alpha s)`. When ``z_A`` keeps the
+    signs ``s`` and :math:`|c_j| \le \alpha` off ``A``, the KKT conditions hold and ``z`` is a
+    lasso solution (the homotopy/LARS certificate of Osborne, Presnell & Turlach 2000).
+    Otherwise descent continues; the duality gap of :mod:`dictlearn.objectives` decides.
+
+    References
+    ----------
+    Friedman, Hastie & Tibshirani (2010), "Regularization paths for generalized linear models
+    via coordinate descent", J. Stat. Softw. 33(1).
+    Osborne, Presnell & Turlach (2000), "A new approach to variable selection in least squares
+    problems", IMA J. Numer. Anal. 20(3).
+    Fercoq, Gramfort & Salmon (2015), "Mind the duality gap: safer rules for the lasso", ICML.
+
+    Examples
+    --------
+    >>> import numpy as np, dictlearn
+    >>> D = np.eye(3); X = np.array([[1.0, -0.05, 0.3]])
+    >>> res = dictlearn.lasso(X, D, alpha=0.1)
+    >>> np.round(res.codes, 6), res.status.value
+    (array([[ 0.9, -0. ,  0.2]]), 'converged')
+    """
+    xp, X, D = prepare_signals_and_dictionary(X, dictionary)
+    alpha = check_nonneg_scalar(alpha, "alpha")
+    tol = check_nonneg_scalar(tol, "tol")
+    max_iter = check_positive_int(max_iter, "max_iter")
+    check_choice(engine, "engine", set(ENGINES))
+    n, m = X.shape
+    k = D.shape[0]
+    init = check_init(init, (n, k), xp=xp, like=X)
+    positive = bool(positive)
+    if positive and init is not None:
+        init = xp.maximum(init, 0.0)
+    engine = resolve_engine(engine, xp)
+    XDt = X @ xp.matrix_transpose(D)
+    G = gram(D, xp)
+    xx = xp.sum(X * X, axis=1)
+    kernel = get_kernel("lasso_cd_gram", engine)
+    opts = {"alpha": alpha, "positive": positive, "tol": tol, "max_iter": max_iter,
+            "n_features": m}
+    if engine == "numba":
+        Z, it, crit, conv = kernel(to_numpy(XDt), to_numpy(G), to_numpy(xx),
+                                   None if init is None else to_numpy(init), **opts)
+        Z, it, crit, conv = (xp.asarray(a) for a in (Z, it, crit, conv))
+    else:
+        Z, it, crit, conv = kernel(XDt, G, xx, init, xp=xp, **opts)
+    status = Status.converged if bool(xp.all(conv)) else Status.max_iter_reached
+    return Result(Z, status, int(xp.max(it)), it, conv, crit)
+
+
+register_method("lasso")(lasso)
+register_method("lasso_cd")(lasso)
