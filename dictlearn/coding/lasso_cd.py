@@ -91,7 +91,7 @@ def lasso(
     >>> D = np.eye(3); X = np.array([[1.0, -0.05, 0.3]])
     >>> res = dictlearn.lasso(X, D, alpha=0.1)
     >>> np.round(res.codes, 6), res.status.value
-    (array([[ 0.9, -0. ,  0.2]]), 'converged')
+    (array([[0.9, 0. , 0.2]]), 'converged')
     """
     xp, X, D = prepare_signals_and_dictionary(X, dictionary)
     alpha = check_nonneg_scalar(alpha, "alpha")
