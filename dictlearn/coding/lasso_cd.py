@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._linalg import gram
 from .._loop import Result, Status
 from .._validation import (
     check_choice,
@@ -98,25 +97,20 @@ def lasso(
     tol = check_nonneg_scalar(tol, "tol")
     max_iter = check_positive_int(max_iter, "max_iter")
     check_choice(engine, "engine", set(ENGINES))
-    n, m = X.shape
-    k = D.shape[0]
+    n, k = X.shape[0], D.shape[0]
     init = check_init(init, (n, k), xp=xp, like=X)
     positive = bool(positive)
     if positive and init is not None:
         init = xp.maximum(init, 0.0)
     engine = resolve_engine(engine, xp)
-    XDt = X @ xp.matrix_transpose(D)
-    G = gram(D, xp)
-    xx = xp.sum(X * X, axis=1)
     kernel = get_kernel("lasso_cd_gram", engine)
-    opts = {"alpha": alpha, "positive": positive, "tol": tol, "max_iter": max_iter,
-            "n_features": m}
+    opts = {"alpha": alpha, "positive": positive, "tol": tol, "max_iter": max_iter}
     if engine == "numba":
-        Z, it, crit, conv = kernel(to_numpy(XDt), to_numpy(G), to_numpy(xx),
+        Z, it, crit, conv = kernel(to_numpy(X), to_numpy(D),
                                    None if init is None else to_numpy(init), **opts)
         Z, it, crit, conv = (xp.asarray(a) for a in (Z, it, crit, conv))
     else:
-        Z, it, crit, conv = kernel(XDt, G, xx, init, xp=xp, **opts)
+        Z, it, crit, conv = kernel(X, D, init, xp=xp, **opts)
     status = Status.converged if bool(xp.all(conv)) else Status.max_iter_reached
     return Result(Z, status, int(xp.max(it)), it, conv, crit)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._linalg import gram
 from .._loop import Result, Status
 from .._validation import (
     check_choice,
@@ -126,19 +125,16 @@ def omp(
     cond = eps(xp, X.dtype) ** 0.5 if cond_tol is None else check_nonneg_scalar(
         cond_tol, "cond_tol")
     engine = resolve_engine(engine, xp)
-    XDt = X @ xp.matrix_transpose(D)
-    G = gram(D, xp)
-    xx = xp.sum(X * X, axis=1)
     kernel = get_kernel("omp_gram", engine)
     tol_v = -1.0 if tol is None else tol
     if engine == "numba":
-        Z, used, rr = kernel(to_numpy(XDt), to_numpy(G), to_numpy(xx), n_nonzero_coefs=K,
+        Z, used, rr = kernel(to_numpy(X), to_numpy(D), n_nonzero_coefs=K,
                              tol=tol_v, positive=positive, cond_tol=cond)
         if not is_numpy(xp):  # pragma: no cover - resolve_engine refuses this
             raise TypeError("numba engine needs NumPy arrays")
         Z, used, rr = xp.asarray(Z), xp.asarray(used), xp.asarray(rr)
     else:
-        Z, used, rr = kernel(XDt, G, xx, n_nonzero_coefs=K, tol=tol_v, positive=positive,
+        Z, used, rr = kernel(X, D, n_nonzero_coefs=K, tol=tol_v, positive=positive,
                              cond_tol=cond, xp=xp)
     conv = xp.ones((n,), dtype=xp.bool, device=getattr(X, "device", None))
     n_iter = int(xp.max(used)) if n else 0

@@ -57,19 +57,17 @@ def _sweep(state: _CDState, G: Any, alpha: float, positive: bool) -> _CDState:
 
 @register_kernel("lasso_cd_gram", "reference")
 def lasso_cd_gram(
-    XDt: Any,
-    G: Any,
-    xx: Any,
+    X: Any,
+    D: Any,
     Z0: Any,
     *,
     alpha: float,
     positive: bool,
     tol: float,
     max_iter: int,
-    n_features: int,
     xp: ModuleType,
 ) -> tuple[Any, Any, Any, Any]:
-    """Lasso codes by cyclic coordinate descent from ``XDt``, ``G`` and ``xx = ‖x‖²``.
+    """Lasso codes of the rows of ``X`` on the atoms ``D`` by cyclic coordinate descent.
 
     A sample stops when its duality gap is ``<= tol·F + 10·eps·‖x‖²``.
 
@@ -86,12 +84,14 @@ def lasso_cd_gram(
     --------
     >>> import numpy as np
     >>> D = np.eye(2); X = np.array([[1.0, -0.05]])
-    >>> Z, it, crit, conv = lasso_cd_gram(X @ D.T, D @ D.T, np.sum(X * X, axis=1), None,
-    ...                                   alpha=0.1, positive=False, tol=1e-10, max_iter=10,
-    ...                                   n_features=2, xp=np)
+    >>> Z, it, crit, conv = lasso_cd_gram(X, D, None, alpha=0.1, positive=False, tol=1e-10,
+    ...                                   max_iter=10, xp=np)
     >>> Z, bool(conv[0])
     (array([[0.9, 0. ]]), True)
     """
+    XDt = X @ xp.matrix_transpose(D)
+    G = D @ xp.matrix_transpose(D)
+    xx = xp.sum(X * X, axis=1)
     n = XDt.shape[0]
     Z = xp.zeros_like(XDt) if Z0 is None else Z0
     state = _CDState(Z, XDt - Z @ G, XDt, xx, xp)

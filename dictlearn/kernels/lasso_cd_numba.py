@@ -18,10 +18,12 @@ import math
 import numba
 import numpy as np
 
+from ._numba_common import gram, n_chunks, project
+
 __all__ = ["lasso_cd_gram"]
 
-INNER_RTOL = 1e-3
-INNER_MAX = 50
+INNER_RTOL = 1e-2
+INNER_MAX = 20
 GROW_MIN = 4
 
 
@@ -66,7 +68,13 @@ def _correlations(z, b, G, c):
 
 @numba.njit(cache=True)
 def _refit(z, c, b, G, alpha, positive, A, zA, rhs, y, L, c2, cap):
-    """Solve the KKT system on the support of ``z``; accept it if it is a solution."""
+    """Solve the KKT system on the support of ``z`` with its signs.
+
+    When the signs hold, the refit minimises ``F`` over codes with that support and those signs,
+    so it is at least as good as ``z``: ``z`` and ``c`` are replaced and True is returned. It is
+    then a lasso solution exactly when ``|c_j| ≤ α`` off the support, which the duality gap
+    computed next certifies.
+    """
     k = z.shape[0]
     na = 0
     for j in range(k):
@@ -110,12 +118,6 @@ def _refit(z, c, b, G, alpha, positive, A, zA, rhs, y, L, c2, cap):
         row = A[t]
         for i in range(k):
             c2[i] -= g * G[row, i]
-    lim = alpha * (1.0 + 1e-9)
-    for i in range(k):
-        if z[i] == 0.0:
-            v = c2[i] if positive else abs(c2[i])
-            if v > lim:
-                return False
     for t in range(na):
         z[A[t]] = zA[t]
     for i in range(k):
@@ -125,7 +127,7 @@ def _refit(z, c, b, G, alpha, positive, A, zA, rhs, y, L, c2, cap):
 
 @numba.njit(cache=True)
 def _lasso_one(b, G, xx, alpha, positive, tol, floor, max_iter, z, c, W, inW, cw, A, zA, rhs,
-               y, L, c2, cap):
+               y, L, c2, cap, topv, topj):
     """Working-set coordinate descent for one sample (see the module docstring)."""
     k = b.shape[0]
     _correlations(z, b, G, c)
@@ -140,20 +142,26 @@ def _lasso_one(b, G, xx, alpha, positive, tol, floor, max_iter, z, c, W, inW, cw
         return 0, gap / max(F, 1e-300), True
     for it in range(1, max_iter + 1):
         # grow the working set by the worst KKT violators (|c_j| > α), largest first
-        grow = max(GROW_MIN, nw)
-        for _ in range(grow):
-            best = -1
-            bv = alpha
-            for j in range(k):
-                if not inW[j]:
-                    v = c[j] if positive else abs(c[j])
-                    if v > bv:
-                        bv = v
-                        best = j
-            if best < 0:
-                break
-            inW[best] = True
-            W[nw] = best
+        grow = min(max(GROW_MIN, nw), k - nw)
+        cnt = 0
+        for j in range(k):  # one pass, keeping the `grow` largest violations sorted
+            if inW[j]:
+                continue
+            v = c[j] if positive else abs(c[j])
+            if v <= alpha or (cnt == grow and v <= topv[cnt - 1]):
+                continue
+            pos = cnt if cnt < grow else grow - 1
+            while pos > 0 and topv[pos - 1] < v:
+                topv[pos] = topv[pos - 1]
+                topj[pos] = topj[pos - 1]
+                pos -= 1
+            topv[pos] = v
+            topj[pos] = j
+            if cnt < grow:
+                cnt += 1
+        for t in range(cnt):
+            inW[topj[t]] = True
+            W[nw] = topj[t]
             nw += 1
         # coordinate descent restricted to W, keeping only c_W up to date
         for t in range(nw):
@@ -192,44 +200,52 @@ def _lasso_one(b, G, xx, alpha, positive, tol, floor, max_iter, z, c, W, inW, cw
 
 
 @numba.njit(cache=True, parallel=True)
-def _lasso_batch(XDt, G, xx, alpha, positive, tol, floor_eps, max_iter, Z, n_iter, crit, conv,
+def _lasso_batch(X, Dt, G, Z0, alpha, positive, tol, floor_eps, max_iter, Z, n_iter, crit, conv,
                  cap, n_chunks):
-    n, k = XDt.shape
+    n = X.shape[0]
+    k = G.shape[0]
+    warm = Z0.shape[0] == n
     size = (n + n_chunks - 1) // n_chunks
     for ch in numba.prange(n_chunks):
-        c = np.empty(k, dtype=XDt.dtype)
-        c2 = np.empty(k, dtype=XDt.dtype)
-        cw = np.empty(k, dtype=XDt.dtype)
+        b = np.empty(k, dtype=X.dtype)
+        c = np.empty(k, dtype=X.dtype)
+        c2 = np.empty(k, dtype=X.dtype)
+        cw = np.empty(k, dtype=X.dtype)
         W = np.empty(k, dtype=np.int64)
         inW = np.empty(k, dtype=np.bool_)
         A = np.empty(k, dtype=np.int64)
-        zA = np.empty(cap, dtype=XDt.dtype)
-        rhs = np.empty(cap, dtype=XDt.dtype)
-        y = np.empty(cap, dtype=XDt.dtype)
-        L = np.empty((cap, cap), dtype=XDt.dtype)
+        topv = np.empty(k, dtype=X.dtype)
+        topj = np.empty(k, dtype=np.int64)
+        zA = np.empty(cap, dtype=X.dtype)
+        rhs = np.empty(cap, dtype=X.dtype)
+        y = np.empty(cap, dtype=X.dtype)
+        L = np.empty((cap, cap), dtype=X.dtype)
         for i in range(ch * size, min(n, (ch + 1) * size)):
-            it, r, ok = _lasso_one(XDt[i], G, xx[i], alpha, positive, tol, floor_eps * xx[i],
-                                   max_iter, Z[i], c, W, inW, cw, A, zA, rhs, y, L,
-                                   c2, cap)
+            for j in range(k):
+                Z[i, j] = Z0[i, j] if warm else 0.0
+            xx = project(X[i], Dt, b)
+            it, r, ok = _lasso_one(b, G, xx, alpha, positive, tol, floor_eps * xx, max_iter,
+                                   Z[i], c, W, inW, cw, A, zA, rhs, y, L, c2, cap, topv, topj)
             n_iter[i] = it
             crit[i] = r
             conv[i] = ok
 
 
-def lasso_cd_gram(XDt, G, xx, Z0, *, alpha, positive, tol, max_iter, n_features, xp=np):
+def lasso_cd_gram(X, D, Z0, *, alpha, positive, tol, max_iter, xp=np):
     """Numba coordinate descent; same arguments and returns as the reference kernel."""
-    XDt = np.ascontiguousarray(XDt)
-    dt = XDt.dtype.type
-    G = np.ascontiguousarray(G, dtype=XDt.dtype)
-    xx = np.ascontiguousarray(xx, dtype=XDt.dtype)
-    n, k = XDt.shape
-    Z = np.zeros((n, k), dtype=XDt.dtype) if Z0 is None else np.array(Z0, dtype=XDt.dtype)
+    X = np.ascontiguousarray(X)
+    dt = X.dtype.type
+    D = np.ascontiguousarray(D, dtype=X.dtype)
+    Dt = np.ascontiguousarray(D.T)
+    G = gram(D)
+    n, k = X.shape[0], D.shape[0]
+    Z0 = np.zeros((0, k), dtype=X.dtype) if Z0 is None else np.ascontiguousarray(Z0, X.dtype)
+    Z = np.empty((n, k), dtype=X.dtype)
     n_iter = np.zeros(n, dtype=np.int64)
-    crit = np.zeros(n, dtype=XDt.dtype)
+    crit = np.zeros(n, dtype=X.dtype)
     conv = np.zeros(n, dtype=np.bool_)
-    cap = max(1, min(k, int(n_features)))
-    eps = float(np.finfo(XDt.dtype).eps)
-    n_chunks = max(1, min(n, 8 * numba.get_num_threads()))
-    _lasso_batch(XDt, G, xx, dt(alpha), bool(positive), dt(tol), dt(10 * eps), int(max_iter),
-                 Z, n_iter, crit, conv, cap, n_chunks)
+    cap = max(1, min(k, X.shape[1]))
+    eps = float(np.finfo(X.dtype).eps)
+    _lasso_batch(X, Dt, G, Z0, dt(alpha), bool(positive), dt(tol), dt(10 * eps), int(max_iter),
+                 Z, n_iter, crit, conv, cap, n_chunks(n))
     return Z, n_iter, crit, conv

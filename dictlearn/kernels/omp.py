@@ -90,9 +90,8 @@ def _nonneg_fix(G, XDt, S, act, s, gam_old, gam_new, rows, xp):
 
 @register_kernel("omp_gram", "reference")
 def omp_gram(
-    XDt: Any,
-    G: Any,
-    xx: Any,
+    X: Any,
+    D: Any,
     *,
     n_nonzero_coefs: int,
     tol: float,
@@ -100,7 +99,7 @@ def omp_gram(
     cond_tol: float,
     xp: ModuleType,
 ) -> tuple[Any, Any, Any]:
-    """Batch OMP from ``XDt = X Dᵀ`` (n, k), ``G = D Dᵀ`` (k, k) and ``xx = ‖x‖²`` (n,).
+    """Batch OMP of the rows of ``X`` (n, m) on the atoms ``D`` (k, m), in the Gram domain.
 
     Each row stops after ``n_nonzero_coefs`` atoms, when its squared residual is ``<= tol``, or
     when no atom has a (positive) correlation left.
@@ -117,11 +116,14 @@ def omp_gram(
     --------
     >>> import numpy as np
     >>> D = np.eye(3); X = np.array([[3.0, -1.0, 0.5]])
-    >>> Z, used, rr = omp_gram(X @ D.T, D @ D.T, np.sum(X * X, axis=1), n_nonzero_coefs=2,
-    ...                        tol=0.0, positive=False, cond_tol=1e-8, xp=np)
+    >>> Z, used, rr = omp_gram(X, D, n_nonzero_coefs=2, tol=0.0, positive=False,
+    ...                        cond_tol=1e-8, xp=np)
     >>> Z, used, rr
     (array([[ 3., -1.,  0.]]), array([2]), array([0.25]))
     """
+    XDt = X @ xp.matrix_transpose(D)
+    G = D @ xp.matrix_transpose(D)
+    xx = xp.sum(X * X, axis=1)
     n, k = XDt.shape
     K = int(n_nonzero_coefs)
     dev = getattr(XDt, "device", None)

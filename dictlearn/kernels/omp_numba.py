@@ -12,6 +12,8 @@ import math
 import numba
 import numpy as np
 
+from ._numba_common import gram, n_chunks, project
+
 __all__ = ["omp_gram"]
 
 
@@ -191,48 +193,47 @@ def _omp_one_fast(b0, G, xx, K, tol, cond_tol, z, c, excl, L, Q, idx, bS, gam, y
 
 
 @numba.njit(cache=True, parallel=True)
-def _omp_batch(XDt, G, xx, K, tol, positive, cond_tol, Z, used, rr, n_chunks):
-    n, k = XDt.shape
+def _omp_batch(X, Dt, G, K, tol, positive, cond_tol, Z, used, rr, n_chunks):
+    n = X.shape[0]
+    k = G.shape[0]
     size = (n + n_chunks - 1) // n_chunks
     for ch in numba.prange(n_chunks):
-        c = np.empty(k, dtype=XDt.dtype)
+        b = np.empty(k, dtype=X.dtype)
+        c = np.empty(k, dtype=X.dtype)
         excl = np.empty(k, dtype=np.bool_)
-        L = np.zeros((K, K), dtype=XDt.dtype)
-        Q = np.empty((K, k), dtype=XDt.dtype)
+        L = np.zeros((K, K), dtype=X.dtype)
+        Q = np.empty((K, k), dtype=X.dtype)
         idx = np.zeros(K, dtype=np.int64)
-        bS = np.empty(K, dtype=XDt.dtype)
-        gam = np.empty(K, dtype=XDt.dtype)
-        gnew = np.empty(K, dtype=XDt.dtype)
-        y = np.empty(K, dtype=XDt.dtype)
-        w = np.empty(K, dtype=XDt.dtype)
+        bS = np.empty(K, dtype=X.dtype)
+        gam = np.empty(K, dtype=X.dtype)
+        gnew = np.empty(K, dtype=X.dtype)
+        y = np.empty(K, dtype=X.dtype)
+        w = np.empty(K, dtype=X.dtype)
         for i in range(ch * size, min(n, (ch + 1) * size)):
             for j in range(k):
                 Z[i, j] = 0.0
+            xx = project(X[i], Dt, b)
             if positive:
-                s, r = _omp_one(XDt[i], G, xx[i], K, tol, positive, cond_tol, Z[i], c, excl,
+                s, r = _omp_one(b, G, xx, K, tol, positive, cond_tol, Z[i], c, excl,
                                 L, idx, bS, gam, gnew, y, w)
             else:
-                s, r = _omp_one_fast(XDt[i], G, xx[i], K, tol, cond_tol, Z[i], c, excl, L, Q,
+                s, r = _omp_one_fast(b, G, xx, K, tol, cond_tol, Z[i], c, excl, L, Q,
                                      idx, bS, gam, y)
             used[i] = s
             rr[i] = r
 
 
-def _n_chunks(n: int) -> int:
-    """Work units for ``prange``: several per thread, for balance."""
-    return max(1, min(n, 8 * numba.get_num_threads()))
-
-
-def omp_gram(XDt, G, xx, *, n_nonzero_coefs, tol, positive, cond_tol, xp=np):
+def omp_gram(X, D, *, n_nonzero_coefs, tol, positive, cond_tol, xp=np):
     """Numba batch OMP; same arguments and returns as the reference kernel."""
-    XDt = np.ascontiguousarray(XDt)
-    G = np.ascontiguousarray(G, dtype=XDt.dtype)
-    xx = np.ascontiguousarray(xx, dtype=XDt.dtype)
-    n, k = XDt.shape
-    Z = np.empty((n, k), dtype=XDt.dtype)
+    X = np.ascontiguousarray(X)
+    D = np.ascontiguousarray(D, dtype=X.dtype)
+    Dt = np.ascontiguousarray(D.T)
+    G = gram(D)
+    n, k = X.shape[0], D.shape[0]
+    Z = np.empty((n, k), dtype=X.dtype)
     used = np.zeros(n, dtype=np.int64)
-    rr = np.empty(n, dtype=XDt.dtype)
-    dt = XDt.dtype.type
-    _omp_batch(XDt, G, xx, int(n_nonzero_coefs), dt(tol), bool(positive), dt(cond_tol),
-               Z, used, rr, _n_chunks(n))
+    rr = np.empty(n, dtype=X.dtype)
+    dt = X.dtype.type
+    _omp_batch(X, Dt, G, int(n_nonzero_coefs), dt(tol), bool(positive), dt(cond_tol),
+               Z, used, rr, n_chunks(n))
     return Z, used, rr
