@@ -2,6 +2,7 @@
 
 from ._registry import METHODS, register_method
 from .encode import sparse_encode
+from .iht import iht
 from .lasso_cd import lasso
 from .omp import omp
 from .proximal_gradient import fista, ista, proximal_gradient
@@ -11,6 +12,7 @@ __all__ = [
     "METHODS",
     "LeastSquares",
     "fista",
+    "iht",
     "ista",
     "lasso",
     "omp",
