@@ -42,9 +42,10 @@ class IHTState:
 
 
 def _sq_norm_D(V: Any, ls: LeastSquares) -> Any:
-    """``‖v D‖²`` per row."""
+    """``‖v D‖²`` per row, by the cheaper of ``v G vᵀ`` and ``‖v D‖²``."""
     xp = ls.xp
-    if ls.G is not None:
+    k, m = ls.D.shape
+    if ls.G is not None and k <= m:
         return xp.sum((V @ ls.G) * V, axis=1)
     VD = V @ ls.D
     return xp.sum(VD * VD, axis=1)
@@ -55,8 +56,12 @@ def _niht_step(state: IHTState, K: int, positive: bool, max_shrink: int) -> IHTS
     Z = state.Z
     g = ls.forward(Z) - Z  # −∇f(z) = (x − zD)Dᵀ with L = 1
     on = Z != 0
-    start = top_k_mask(xp.maximum(g, 0.0) if positive else g, K, xp=xp)
-    gamma = xp.where(xp.any(on, axis=1, keepdims=True), on, start)
+    started = xp.any(on, axis=1, keepdims=True)
+    if bool(xp.all(started)):
+        gamma = on
+    else:  # first step: the support of H_s(g)
+        start = top_k_mask(xp.maximum(g, 0.0) if positive else g, K, xp=xp)
+        gamma = xp.where(started, on, start)
     gG = xp.where(gamma, g, xp.zeros_like(g))
     num = xp.sum(gG * gG, axis=1)
     den = _sq_norm_D(gG, ls)
