@@ -18,7 +18,7 @@ import math
 import numba
 import numpy as np
 
-from ._numba_common import gram, n_chunks, project
+from ._numba_common import gram, n_chunks, sq_norm
 
 __all__ = ["lasso_cd_gram"]
 
@@ -179,7 +179,7 @@ def _lasso_one(b, G, xx, alpha, positive, tol, floor, max_iter, z, c, W, inW, cw
                 elif u < -alpha and not positive:
                     znew = (u + alpha) / gjj
                 else:
-                    znew = 0.0
+                    znew = alpha * 0  # zero in the working dtype
                 delta = znew - zj
                 if delta != 0.0:
                     z[j] = znew
@@ -200,14 +200,13 @@ def _lasso_one(b, G, xx, alpha, positive, tol, floor, max_iter, z, c, W, inW, cw
 
 
 @numba.njit(cache=True, parallel=True)
-def _lasso_batch(X, Dt, G, Z0, alpha, positive, tol, floor_eps, max_iter, Z, n_iter, crit, conv,
+def _lasso_batch(X, XDt, G, Z0, alpha, positive, tol, floor_eps, max_iter, Z, n_iter, crit, conv,
                  cap, n_chunks):
     n = X.shape[0]
     k = G.shape[0]
     warm = Z0.shape[0] == n
     size = (n + n_chunks - 1) // n_chunks
     for ch in numba.prange(n_chunks):
-        b = np.empty(k, dtype=X.dtype)
         c = np.empty(k, dtype=X.dtype)
         c2 = np.empty(k, dtype=X.dtype)
         cw = np.empty(k, dtype=X.dtype)
@@ -223,7 +222,8 @@ def _lasso_batch(X, Dt, G, Z0, alpha, positive, tol, floor_eps, max_iter, Z, n_i
         for i in range(ch * size, min(n, (ch + 1) * size)):
             for j in range(k):
                 Z[i, j] = Z0[i, j] if warm else 0.0
-            xx = project(X[i], Dt, b)
+            xx = sq_norm(X[i])
+            b = XDt[i]
             it, r, ok = _lasso_one(b, G, xx, alpha, positive, tol, floor_eps * xx, max_iter,
                                    Z[i], c, W, inW, cw, A, zA, rhs, y, L, c2, cap, topv, topj)
             n_iter[i] = it
@@ -236,7 +236,7 @@ def lasso_cd_gram(X, D, Z0, *, alpha, positive, tol, max_iter, xp=np):
     X = np.ascontiguousarray(X)
     dt = X.dtype.type
     D = np.ascontiguousarray(D, dtype=X.dtype)
-    Dt = np.ascontiguousarray(D.T)
+    XDt = X @ D.T  # one BLAS product
     G = gram(D)
     n, k = X.shape[0], D.shape[0]
     Z0 = np.zeros((0, k), dtype=X.dtype) if Z0 is None else np.ascontiguousarray(Z0, X.dtype)
@@ -246,6 +246,6 @@ def lasso_cd_gram(X, D, Z0, *, alpha, positive, tol, max_iter, xp=np):
     conv = np.zeros(n, dtype=np.bool_)
     cap = max(1, min(k, X.shape[1]))
     eps = float(np.finfo(X.dtype).eps)
-    _lasso_batch(X, Dt, G, Z0, dt(alpha), bool(positive), dt(tol), dt(10 * eps), int(max_iter),
+    _lasso_batch(X, XDt, G, Z0, dt(alpha), bool(positive), dt(tol), dt(10 * eps), int(max_iter),
                  Z, n_iter, crit, conv, cap, n_chunks(n))
     return Z, n_iter, crit, conv
