@@ -1,14 +1,17 @@
 """Gram-domain coordinate descent for the lasso: the numba twin of ``lasso_cd_gram``.
 
 Per sample (``prange`` over chunks of samples), with ``b = x Dᵀ``, ``G = D Dᵀ`` and the
-correlations ``c = b − z G`` kept up to date:
+correlations ``c = b − z G``, each outer round is
 
-1. a full pass over all atoms (an atom at zero with ``|c_j| ≤ α`` costs one comparison);
-2. passes over the active set (the nonzero coordinates) until they move little;
-3. a support refit: with the active set ``A`` and signs ``s``, solve
-   ``G_AA z_A = b_A − α s`` by Cholesky; if the signs hold and ``|c_j| ≤ α`` off ``A`` the
-   refit satisfies the KKT conditions, i.e. it is the exact lasso solution;
-4. the duality gap (module :mod:`dictlearn.objectives`) decides when to stop otherwise.
+1. one scan of ``c`` that gives ``max_j |c_j|`` (hence the duality gap, the stopping rule of
+   :mod:`dictlearn.objectives`) and the few largest KKT violations ``|c_j| > α`` outside the
+   working set ``W``, which join ``W`` (at least ``GROW_MIN``, doubling ``|W|`` at most);
+2. coordinate descent restricted to ``W``, keeping only ``c_W`` up to date (an update costs
+   ``|W|``, not ``n_atoms``), until the codes move by less than ``INNER_RTOL``;
+3. a support refit: with the support ``A`` and signs ``s``, ``z_A = G_AA⁻¹(b_A − α s)`` by
+   Cholesky. If the signs hold, the refit is the best code with that support and those signs,
+   so it replaces ``z`` and ``c`` is recomputed from it; it is the exact lasso solution as soon
+   as ``A`` and ``s`` are right, which the next scan certifies with a zero gap.
 """
 
 from __future__ import annotations
@@ -18,39 +21,15 @@ import math
 import numba
 import numpy as np
 
-from ._numba_common import gram, n_chunks, sq_norm
+from ._numba_common import gram, n_chunks, project
 
 __all__ = ["lasso_cd_gram"]
 
 INNER_RTOL = 1e-2
 INNER_MAX = 20
 GROW_MIN = 4
-
-
-@numba.njit(cache=True)
-def _gap(z, c, b, xx, alpha, positive):
-    """Primal value and duality gap from ``c = b − zG`` (see objectives.gap_gram)."""
-    zb = 0.0
-    zc = 0.0
-    l1 = 0.0
-    cmax = 0.0
-    for j in range(z.shape[0]):
-        zj = z[j]
-        if zj != 0.0:
-            zb += zj * b[j]
-            zc += zj * c[j]
-            l1 += abs(zj)
-        v = c[j] if positive else abs(c[j])
-        if v > cmax:
-            cmax = v
-    rr = max(xx - zb - zc, 0.0)
-    xr = xx - zb
-    F = 0.5 * rr + alpha * l1
-    if alpha > 0:
-        s = alpha / max(cmax, alpha)
-    else:
-        s = 1.0 if cmax == 0 else 0.0
-    return F, F - (s * xr - 0.5 * s * s * rr)
+PRUNE = True
+ACTIVE_SET = True
 
 
 @numba.njit(cache=True)
@@ -67,13 +46,10 @@ def _correlations(z, b, G, c):
 
 
 @numba.njit(cache=True)
-def _refit(z, c, b, G, alpha, positive, A, zA, rhs, y, L, c2, cap):
-    """Solve the KKT system on the support of ``z`` with its signs.
+def _refit(z, c, b, G, alpha, A, zA, rhs, y, L, cap):
+    """Exact codes on the support of ``z`` with its signs; True when the signs hold.
 
-    When the signs hold, the refit minimises ``F`` over codes with that support and those signs,
-    so it is at least as good as ``z``: ``z`` and ``c`` are replaced and True is returned. It is
-    then a lasso solution exactly when ``|c_j| ≤ α`` off the support, which the duality gap
-    computed next certifies.
+    Then ``z`` and ``c`` are replaced (see the module docstring); otherwise nothing changes.
     """
     k = z.shape[0]
     na = 0
@@ -111,23 +87,114 @@ def _refit(z, c, b, G, alpha, positive, A, zA, rhs, y, L, c2, cap):
     for t in range(na):  # signs must hold
         if zA[t] * z[A[t]] <= 0.0:
             return False
-    for i in range(k):
-        c2[i] = b[i]
-    for t in range(na):
-        g = zA[t]
-        row = A[t]
-        for i in range(k):
-            c2[i] -= g * G[row, i]
     for t in range(na):
         z[A[t]] = zA[t]
-    for i in range(k):
-        c[i] = c2[i]
+    _correlations(z, b, G, c)
     return True
 
 
 @numba.njit(cache=True)
+def _solve_signed(G, b, alpha, A, sg, na, L, y, zt):
+    """``zt = G_AA⁻¹ (b_A − α s_A)`` by Cholesky; False if ``G_AA`` is numerically singular."""
+    for t in range(na):
+        for u in range(t + 1):
+            acc = G[A[t], A[u]]
+            for v in range(u):
+                acc -= L[t, v] * L[u, v]
+            if u == t:
+                if not acc > 1e-10 * G[A[t], A[t]]:
+                    return False
+                L[t, t] = math.sqrt(acc)
+            else:
+                L[t, u] = acc / L[u, u]
+    for t in range(na):
+        acc = b[A[t]] - alpha * sg[t]
+        for u in range(t):
+            acc -= L[t, u] * y[u]
+        y[t] = acc / L[t, t]
+    for t in range(na - 1, -1, -1):
+        acc = y[t]
+        for u in range(t + 1, na):
+            acc -= L[u, t] * zt[u]
+        zt[t] = acc / L[t, t]
+    return True
+
+
+@numba.njit(cache=True)
+def _active_set_one(b, G, xx, alpha, positive, tol, floor, z, c, A, sg, zt, y, L, cap):
+    """Primal active-set method (Osborne, Presnell & Turlach 2000) from ``z = 0``.
+
+    Adds the worst KKT violator with the sign of its correlation, solves the equality-
+    constrained problem on the active set, and steps back to the first sign change (dropping
+    that atom) when the solution breaks a sign. Returns ``(rounds, rel_gap, status)`` with
+    status 1 = converged, 0 = hand over to coordinate descent (from the current ``z``).
+    """
+    k = b.shape[0]
+    for i in range(k):
+        c[i] = b[i]
+    na = 0
+    for it in range(4 * k + 8):
+        best = -1
+        bv = alpha
+        cmax = 0.0
+        for j in range(k):
+            v = c[j] if positive else abs(c[j])
+            if v > cmax:
+                cmax = v
+            if v > bv and z[j] == 0.0:
+                bv = v
+                best = j
+        zb = 0.0
+        zc = 0.0
+        l1 = 0.0
+        for t in range(na):
+            zj = z[A[t]]
+            zb += zj * b[A[t]]
+            zc += zj * c[A[t]]
+            l1 += abs(zj)
+        rr = max(xx - zb - zc, 0.0)
+        F = 0.5 * rr + alpha * l1
+        sc = alpha / max(cmax, alpha) if alpha > 0 else (1.0 if cmax == 0 else 0.0)
+        gap = F - (sc * (xx - zb) - 0.5 * sc * sc * rr)
+        if gap <= tol * F + floor:
+            return it, gap / max(F, 1e-300), 1
+        if best < 0 or na == cap:
+            return it, gap / max(F, 1e-300), 0
+        A[na] = best
+        sg[na] = 1.0 if c[best] > 0 else -1.0
+        na += 1
+        for _drop in range(na + 1):
+            if not _solve_signed(G, b, alpha, A, sg, na, L, y, zt):
+                return it, gap / max(F, 1e-300), 0
+            first = -1
+            step = 1.0
+            for t in range(na):
+                if zt[t] * sg[t] <= 0.0:
+                    zc_t = z[A[t]]
+                    r = zc_t / (zc_t - zt[t]) if zc_t != zt[t] else 0.0
+                    if r < step:
+                        step = r
+                        first = t
+            if first < 0:
+                for t in range(na):
+                    z[A[t]] = zt[t]
+                break
+            if first == na - 1 and z[A[first]] == 0.0:
+                return it, gap / max(F, 1e-300), 0  # the new atom would not move: hand over
+            for t in range(na):
+                z[A[t]] += step * (zt[t] - z[A[t]])
+            z[A[first]] = 0.0
+            for t in range(first, na - 1):
+                A[t] = A[t + 1]
+                sg[t] = sg[t + 1]
+            na -= 1
+        _correlations(z, b, G, c)
+    return 4 * k + 8, 1.0, 0
+
+
+@numba.njit(cache=True)
 def _lasso_one(b, G, xx, alpha, positive, tol, floor, max_iter, z, c, W, inW, cw, A, zA, rhs,
-               y, L, c2, cap, topv, topj):
+               y, L, cap, topv, topj):
     """Working-set coordinate descent for one sample (see the module docstring)."""
     k = b.shape[0]
     _correlations(z, b, G, c)
@@ -137,18 +204,17 @@ def _lasso_one(b, G, xx, alpha, positive, tol, floor, max_iter, z, c, W, inW, cw
         if inW[j]:
             W[nw] = j
             nw += 1
-    F, gap = _gap(z, c, b, xx, alpha, positive)
-    if gap <= tol * F + floor:
-        return 0, gap / max(F, 1e-300), True
-    for it in range(1, max_iter + 1):
-        # grow the working set by the worst KKT violators (|c_j| > α), largest first
+    rel = 0.0
+    for it in range(max_iter + 1):
+        # scan: max |c_j| for the gap, and the largest violations outside W
         grow = min(max(GROW_MIN, nw), k - nw)
         cnt = 0
-        for j in range(k):  # one pass, keeping the `grow` largest violations sorted
-            if inW[j]:
-                continue
+        cmax = 0.0
+        for j in range(k):
             v = c[j] if positive else abs(c[j])
-            if v <= alpha or (cnt == grow and v <= topv[cnt - 1]):
+            if v > cmax:
+                cmax = v
+            if inW[j] or v <= alpha or (cnt == grow and v <= topv[cnt - 1]):
                 continue
             pos = cnt if cnt < grow else grow - 1
             while pos > 0 and topv[pos - 1] < v:
@@ -159,6 +225,26 @@ def _lasso_one(b, G, xx, alpha, positive, tol, floor, max_iter, z, c, W, inW, cw
             topj[pos] = j
             if cnt < grow:
                 cnt += 1
+        zb = 0.0
+        zc = 0.0
+        l1 = 0.0
+        for t in range(nw):
+            zj = z[W[t]]
+            zb += zj * b[W[t]]
+            zc += zj * c[W[t]]
+            l1 += abs(zj)
+        rr = max(xx - zb - zc, 0.0)
+        F = 0.5 * rr + alpha * l1
+        if alpha > 0:
+            sc = alpha / max(cmax, alpha)
+        else:
+            sc = 1.0 if cmax == 0 else 0.0
+        gap = F - (sc * (xx - zb) - 0.5 * sc * sc * rr)
+        rel = gap / max(F, 1e-300)
+        if gap <= tol * F + floor:
+            return it, rel, True
+        if it == max_iter:
+            break
         for t in range(cnt):
             inW[topj[t]] = True
             W[nw] = topj[t]
@@ -191,24 +277,31 @@ def _lasso_one(b, G, xx, alpha, positive, tol, floor, max_iter, z, c, W, inW, cw
                     zmax = abs(znew)
             if dmax <= INNER_RTOL * zmax:
                 break
-        if not _refit(z, c, b, G, alpha, positive, A, zA, rhs, y, L, c2, cap):
+        if not _refit(z, c, b, G, alpha, A, zA, rhs, y, L, cap):
             _correlations(z, b, G, c)
-        F, gap = _gap(z, c, b, xx, alpha, positive)
-        if gap <= tol * F + floor:
-            return it, gap / max(F, 1e-300), True
-    return max_iter, gap / max(F, 1e-300), False
+        if PRUNE:  # keep the working set to the support
+            nw2 = 0
+            for t in range(nw):
+                j = W[t]
+                if z[j] != 0.0:
+                    W[nw2] = j
+                    nw2 += 1
+                else:
+                    inW[j] = False
+            nw = nw2
+    return max_iter, rel, False
 
 
 @numba.njit(cache=True, parallel=True)
-def _lasso_batch(X, XDt, G, Z0, alpha, positive, tol, floor_eps, max_iter, Z, n_iter, crit, conv,
+def _lasso_batch(X, Dt, G, Z0, alpha, positive, tol, floor_eps, max_iter, Z, n_iter, crit, conv,
                  cap, n_chunks):
     n = X.shape[0]
     k = G.shape[0]
     warm = Z0.shape[0] == n
     size = (n + n_chunks - 1) // n_chunks
     for ch in numba.prange(n_chunks):
+        b = np.empty(k, dtype=X.dtype)
         c = np.empty(k, dtype=X.dtype)
-        c2 = np.empty(k, dtype=X.dtype)
         cw = np.empty(k, dtype=X.dtype)
         W = np.empty(k, dtype=np.int64)
         inW = np.empty(k, dtype=np.bool_)
@@ -222,10 +315,19 @@ def _lasso_batch(X, XDt, G, Z0, alpha, positive, tol, floor_eps, max_iter, Z, n_
         for i in range(ch * size, min(n, (ch + 1) * size)):
             for j in range(k):
                 Z[i, j] = Z0[i, j] if warm else 0.0
-            xx = sq_norm(X[i])
-            b = XDt[i]
+            xx = project(X[i], Dt, b)
+            it0 = 0
+            if not warm and ACTIVE_SET:
+                it0, r, st = _active_set_one(b, G, xx, alpha, positive, tol, floor_eps * xx,
+                                             Z[i], c, A, topv, zA, y, L, cap)
+                if st == 1:
+                    n_iter[i] = it0
+                    crit[i] = r
+                    conv[i] = True
+                    continue
             it, r, ok = _lasso_one(b, G, xx, alpha, positive, tol, floor_eps * xx, max_iter,
-                                   Z[i], c, W, inW, cw, A, zA, rhs, y, L, c2, cap, topv, topj)
+                                   Z[i], c, W, inW, cw, A, zA, rhs, y, L, cap, topv, topj)
+            it += it0
             n_iter[i] = it
             crit[i] = r
             conv[i] = ok
@@ -236,7 +338,7 @@ def lasso_cd_gram(X, D, Z0, *, alpha, positive, tol, max_iter, xp=np):
     X = np.ascontiguousarray(X)
     dt = X.dtype.type
     D = np.ascontiguousarray(D, dtype=X.dtype)
-    XDt = X @ D.T  # one BLAS product
+    Dt = np.ascontiguousarray(D.T)
     G = gram(D)
     n, k = X.shape[0], D.shape[0]
     Z0 = np.zeros((0, k), dtype=X.dtype) if Z0 is None else np.ascontiguousarray(Z0, X.dtype)
@@ -246,6 +348,6 @@ def lasso_cd_gram(X, D, Z0, *, alpha, positive, tol, max_iter, xp=np):
     conv = np.zeros(n, dtype=np.bool_)
     cap = max(1, min(k, X.shape[1]))
     eps = float(np.finfo(X.dtype).eps)
-    _lasso_batch(X, XDt, G, Z0, dt(alpha), bool(positive), dt(tol), dt(10 * eps), int(max_iter),
+    _lasso_batch(X, Dt, G, Z0, dt(alpha), bool(positive), dt(tol), dt(10 * eps), int(max_iter),
                  Z, n_iter, crit, conv, cap, n_chunks(n))
     return Z, n_iter, crit, conv

@@ -12,7 +12,7 @@ import math
 import numba
 import numpy as np
 
-from ._numba_common import gram, n_chunks, sq_norm
+from ._numba_common import gram, n_chunks, project
 
 __all__ = ["omp_gram"]
 
@@ -193,11 +193,12 @@ def _omp_one_fast(b0, G, xx, K, tol, cond_tol, z, c, excl, L, Q, idx, bS, gam, y
 
 
 @numba.njit(cache=True, parallel=True)
-def _omp_batch(X, XDt, G, K, tol, positive, cond_tol, Z, used, rr, n_chunks):
+def _omp_batch(X, Dt, G, K, tol, positive, cond_tol, Z, used, rr, n_chunks):
     n = X.shape[0]
     k = G.shape[0]
     size = (n + n_chunks - 1) // n_chunks
     for ch in numba.prange(n_chunks):
+        b = np.empty(k, dtype=X.dtype)
         c = np.empty(k, dtype=X.dtype)
         excl = np.empty(k, dtype=np.bool_)
         L = np.zeros((K, K), dtype=X.dtype)
@@ -211,8 +212,7 @@ def _omp_batch(X, XDt, G, K, tol, positive, cond_tol, Z, used, rr, n_chunks):
         for i in range(ch * size, min(n, (ch + 1) * size)):
             for j in range(k):
                 Z[i, j] = 0.0
-            xx = sq_norm(X[i])
-            b = XDt[i]
+            xx = project(X[i], Dt, b)
             if positive:
                 s, r = _omp_one(b, G, xx, K, tol, positive, cond_tol, Z[i], c, excl,
                                 L, idx, bS, gam, gnew, y, w)
@@ -227,13 +227,13 @@ def omp_gram(X, D, *, n_nonzero_coefs, tol, positive, cond_tol, xp=np):
     """Numba batch OMP; same arguments and returns as the reference kernel."""
     X = np.ascontiguousarray(X)
     D = np.ascontiguousarray(D, dtype=X.dtype)
-    XDt = X @ D.T  # one BLAS product
+    Dt = np.ascontiguousarray(D.T)
     G = gram(D)
     n, k = X.shape[0], D.shape[0]
     Z = np.empty((n, k), dtype=X.dtype)
     used = np.zeros(n, dtype=np.int64)
     rr = np.empty(n, dtype=X.dtype)
     dt = X.dtype.type
-    _omp_batch(X, XDt, G, int(n_nonzero_coefs), dt(tol), bool(positive), dt(cond_tol),
+    _omp_batch(X, Dt, G, int(n_nonzero_coefs), dt(tol), bool(positive), dt(cond_tol),
                Z, used, rr, n_chunks(n))
     return Z, used, rr
