@@ -1,5 +1,6 @@
-r"""An exact lasso solver for CPU: Gram-domain coordinate descent with active sets and a
-support refit (``method="lasso"``, alias ``"lasso_cd"``)."""
+r"""An exact lasso solver for CPU (``method="lasso"``, alias ``"lasso_cd"``): a primal
+active-set method with a coordinate-descent fallback (numba), or cyclic coordinate descent
+(Array-API reference), all in the Gram domain."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def lasso(
     tol: float = 1e-6,
     engine: str = "auto",
 ) -> Result:
-    r"""Exact lasso codes by coordinate descent in the Gram domain.
+    r"""Exact lasso codes in the Gram domain (active set + coordinate descent).
 
     Minimises, for every row ``x`` of ``X``,
     :math:`F(z) = \tfrac12\|x - zD\|_2^2 + \alpha\|z\|_1` (with ``z ≥ 0`` when ``positive``),
@@ -54,9 +55,10 @@ def lasso(
         rounding floor of ``10·eps·‖x‖²``). The support refit usually ends with a gap at
         rounding level.
     engine : {"auto", "reference", "numba"}, default="auto"
-        ``"numba"``: per-sample active-set coordinate descent with the support refit, parallel
-        over samples; ``"reference"``: cyclic coordinate descent in Array-API code, all samples
-        at once (any backend). ``"auto"`` picks numba for NumPy inputs when available.
+        ``"numba"``: per sample, the primal active-set method, with working-set coordinate
+        descent and a support refit as fallback (and for warm starts), parallel over samples;
+        ``"reference"``: cyclic coordinate descent in Array-API code, all samples at once (any
+        backend). ``"auto"`` picks numba for NumPy inputs when available.
 
     Returns
     -------
@@ -66,7 +68,14 @@ def lasso(
 
     Notes
     -----
-    With ``b = x Dᵀ``, ``G = D Dᵀ`` and ``c = b − zG``, coordinate ``j`` is minimised exactly
+    With ``b = x Dᵀ``, ``G = D Dᵀ`` and ``c = b − zG``, the numba engine starts with the primal
+    active-set method (Osborne, Presnell & Turlach 2000): the atom ``j`` with the largest
+    violation :math:`|c_j| > \alpha` joins the active set ``A`` with sign
+    :math:`s_j = \operatorname{sign}(c_j)`, the codes on ``A`` become
+    :math:`z_A = G_{AA}^{-1}(b_A - \alpha s_A)`, and if that breaks a sign the step stops at the
+    first sign change and that atom leaves. Each round costs one scan of ``c`` and
+    :math:`|A|` rows of ``G``, like an OMP step. If it stalls, coordinate descent takes over.
+    Coordinate ``j`` is minimised exactly
     by :math:`z_j \leftarrow S_\alpha(c_j + G_{jj} z_j)/G_{jj}`, followed by
     :math:`c \leftarrow c - \Delta z_j\, G_{j,:}` (Friedman, Hastie & Tibshirani 2010). The
     numba engine alternates one full pass (which costs a comparison for an atom that stays at
@@ -74,7 +83,9 @@ def lasso(
     ``A`` with signs ``s``: :math:`z_A = G_{AA}^{-1}(b_A - \alpha s)`. When ``z_A`` keeps the
     signs ``s`` and :math:`|c_j| \le \alpha` off ``A``, the KKT conditions hold and ``z`` is a
     lasso solution (the homotopy/LARS certificate of Osborne, Presnell & Turlach 2000).
-    Otherwise descent continues; the duality gap of :mod:`dictlearn.objectives` decides.
+    Otherwise descent continues; the duality gap of :mod:`dictlearn.objectives` decides. The
+    active-set rounds are bounded by ``4·n_atoms + 8`` on their own; ``max_iter`` bounds the
+    coordinate-descent rounds.
 
     References
     ----------

@@ -1,7 +1,13 @@
-"""Gram-domain coordinate descent for the lasso: the numba twin of ``lasso_cd_gram``.
+"""Exact lasso per sample: the numba twin of ``lasso_cd_gram``.
 
 Per sample (``prange`` over chunks of samples), with ``b = x Dᵀ``, ``G = D Dᵀ`` and the
-correlations ``c = b − z G``, each outer round is
+correlations ``c = b − z G``, a cold start first runs the primal active-set method of
+Osborne, Presnell & Turlach (2000) (:func:`_active_set_one`): add the worst KKT violator with
+the sign of its correlation, solve ``G_AA z_A = b_A − α s_A``, step back to the first sign
+change and drop that atom if the solution breaks a sign. On the standard problem it ends in
+about ``nnz`` rounds with a gap at rounding level. Should it stall (a singular ``G_AA``, more
+atoms than features, a new atom that cannot move) or for a warm start, coordinate descent on a
+working set takes over from the current codes; each of its outer rounds is
 
 1. one scan of ``c`` that gives ``max_j |c_j|`` (hence the duality gap, the stopping rule of
    :mod:`dictlearn.objectives`) and the few largest KKT violations ``|c_j| > α`` outside the
