@@ -147,3 +147,18 @@ def test_runs_without_numba_installed():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=str(__import__("pathlib").Path(__file__).parents[1]))
     assert out.returncode == 0, out.stderr
+
+
+def test_benchmarks_run_small(capsys):
+    from dictlearn.bench import main
+
+    assert main(["encode", "--n-samples", "60", "--repeat", "1", "--methods", "omp",
+                 "lasso[", "iht", "spams"]) == 0
+    out = capsys.readouterr().out
+    assert "k-sparse coding" in out and "dictlearn omp[reference]" in out
+    assert "dictlearn lasso[reference]" in out
+    assert main(["sweep", "--n-samples", "50", "100", "--n-atoms", "32", "--dtypes", "float64",
+                 "--repeat", "1", "--sklearn-max-samples", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "time ∝ n_samples^p" in out
+    assert "omp/spams" in out and "lasso/sklearn" in out
