@@ -162,3 +162,17 @@ def test_benchmarks_run_small(capsys):
     out = capsys.readouterr().out
     assert "time ∝ n_samples^p" in out
     assert "omp/spams" in out and "lasso/sklearn" in out
+
+
+@needs_numba
+def test_blas_projection_path_agrees(monkeypatch):
+    from dictlearn.kernels import _numba_common
+
+    X, D = _problem(40, 16, 48, 3, 5, "float64")
+    fused_o = dictlearn.omp(X, D, n_nonzero_coefs=4).codes
+    fused_l = dictlearn.lasso(X, D, alpha=0.05).codes
+    monkeypatch.setattr(_numba_common, "BLAS_DTYPES", ("float64",))
+    np.testing.assert_allclose(dictlearn.omp(X, D, n_nonzero_coefs=4).codes, fused_o,
+                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(dictlearn.lasso(X, D, alpha=0.05).codes, fused_l,
+                               rtol=1e-7, atol=1e-10)

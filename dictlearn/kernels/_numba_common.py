@@ -12,7 +12,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["gram", "n_chunks", "project", "sq_norm"]
+__all__ = ["gram", "n_chunks", "project", "sq_norm", "use_blas"]
 
 
 @numba.njit(cache=True)
@@ -62,3 +62,13 @@ def sq_norm(x):
 def n_chunks(n: int) -> int:
     """Work units for ``prange``: several per thread, for balance."""
     return max(1, min(n, 8 * numba.get_num_threads()))
+
+
+#: Compute ``X Dᵀ`` by BLAS before the kernel (instead of per sample inside it) for these
+#: dtypes; set from measurements, see docs/solvers.md.
+BLAS_DTYPES: tuple[str, ...] = ()
+
+
+def use_blas(X: np.ndarray, D: np.ndarray) -> bool:
+    """Whether the kernels take ``X Dᵀ`` from one BLAS product."""
+    return X.dtype.name in BLAS_DTYPES

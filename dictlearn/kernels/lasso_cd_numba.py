@@ -27,7 +27,7 @@ import math
 import numba
 import numpy as np
 
-from ._numba_common import gram, n_chunks, project
+from ._numba_common import gram, n_chunks, project, sq_norm, use_blas
 
 __all__ = ["lasso_cd_gram"]
 
@@ -299,14 +299,15 @@ def _lasso_one(b, G, xx, alpha, positive, tol, floor, max_iter, z, c, W, inW, cw
 
 
 @numba.njit(cache=True, parallel=True)
-def _lasso_batch(X, Dt, G, Z0, alpha, positive, tol, floor_eps, max_iter, Z, n_iter, crit, conv,
-                 cap, n_chunks):
+def _lasso_batch(X, Dt, XDt, G, Z0, alpha, positive, tol, floor_eps, max_iter, Z, n_iter, crit,
+                 conv, cap, n_chunks):
     n = X.shape[0]
     k = G.shape[0]
     warm = Z0.shape[0] == n
     size = (n + n_chunks - 1) // n_chunks
     for ch in numba.prange(n_chunks):
-        b = np.empty(k, dtype=X.dtype)
+        buf = np.empty(k, dtype=X.dtype)
+        pre = XDt.shape[0] == n
         c = np.empty(k, dtype=X.dtype)
         cw = np.empty(k, dtype=X.dtype)
         W = np.empty(k, dtype=np.int64)
@@ -321,7 +322,12 @@ def _lasso_batch(X, Dt, G, Z0, alpha, positive, tol, floor_eps, max_iter, Z, n_i
         for i in range(ch * size, min(n, (ch + 1) * size)):
             for j in range(k):
                 Z[i, j] = Z0[i, j] if warm else 0.0
-            xx = project(X[i], Dt, b)
+            if pre:
+                b = XDt[i]
+                xx = sq_norm(X[i])
+            else:
+                xx = project(X[i], Dt, buf)
+                b = buf
             it0 = 0
             if not warm and ACTIVE_SET:
                 it0, r, st = _active_set_one(b, G, xx, alpha, positive, tol, floor_eps * xx,
@@ -345,6 +351,7 @@ def lasso_cd_gram(X, D, Z0, *, alpha, positive, tol, max_iter, xp=np):
     dt = X.dtype.type
     D = np.ascontiguousarray(D, dtype=X.dtype)
     Dt = np.ascontiguousarray(D.T)
+    XDt = X @ Dt if use_blas(X, D) else np.empty((0, D.shape[0]), dtype=X.dtype)
     G = gram(D)
     n, k = X.shape[0], D.shape[0]
     Z0 = np.zeros((0, k), dtype=X.dtype) if Z0 is None else np.ascontiguousarray(Z0, X.dtype)
@@ -354,6 +361,6 @@ def lasso_cd_gram(X, D, Z0, *, alpha, positive, tol, max_iter, xp=np):
     conv = np.zeros(n, dtype=np.bool_)
     cap = max(1, min(k, X.shape[1]))
     eps = float(np.finfo(X.dtype).eps)
-    _lasso_batch(X, Dt, G, Z0, dt(alpha), bool(positive), dt(tol), dt(10 * eps), int(max_iter),
+    _lasso_batch(X, Dt, XDt, G, Z0, dt(alpha), bool(positive), dt(tol), dt(10 * eps), int(max_iter),
                  Z, n_iter, crit, conv, cap, n_chunks(n))
     return Z, n_iter, crit, conv

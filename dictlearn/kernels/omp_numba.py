@@ -12,7 +12,7 @@ import math
 import numba
 import numpy as np
 
-from ._numba_common import gram, n_chunks, project
+from ._numba_common import gram, n_chunks, project, sq_norm, use_blas
 
 __all__ = ["omp_gram"]
 
@@ -193,12 +193,13 @@ def _omp_one_fast(b0, G, xx, K, tol, cond_tol, z, c, excl, L, Q, idx, bS, gam, y
 
 
 @numba.njit(cache=True, parallel=True)
-def _omp_batch(X, Dt, G, K, tol, positive, cond_tol, Z, used, rr, n_chunks):
+def _omp_batch(X, Dt, XDt, G, K, tol, positive, cond_tol, Z, used, rr, n_chunks):
     n = X.shape[0]
     k = G.shape[0]
     size = (n + n_chunks - 1) // n_chunks
     for ch in numba.prange(n_chunks):
-        b = np.empty(k, dtype=X.dtype)
+        buf = np.empty(k, dtype=X.dtype)
+        pre = XDt.shape[0] == n
         c = np.empty(k, dtype=X.dtype)
         excl = np.empty(k, dtype=np.bool_)
         L = np.zeros((K, K), dtype=X.dtype)
@@ -212,7 +213,12 @@ def _omp_batch(X, Dt, G, K, tol, positive, cond_tol, Z, used, rr, n_chunks):
         for i in range(ch * size, min(n, (ch + 1) * size)):
             for j in range(k):
                 Z[i, j] = 0.0
-            xx = project(X[i], Dt, b)
+            if pre:
+                b = XDt[i]
+                xx = sq_norm(X[i])
+            else:
+                xx = project(X[i], Dt, buf)
+                b = buf
             if positive:
                 s, r = _omp_one(b, G, xx, K, tol, positive, cond_tol, Z[i], c, excl,
                                 L, idx, bS, gam, gnew, y, w)
@@ -228,12 +234,13 @@ def omp_gram(X, D, *, n_nonzero_coefs, tol, positive, cond_tol, xp=np):
     X = np.ascontiguousarray(X)
     D = np.ascontiguousarray(D, dtype=X.dtype)
     Dt = np.ascontiguousarray(D.T)
+    XDt = X @ Dt if use_blas(X, D) else np.empty((0, D.shape[0]), dtype=X.dtype)
     G = gram(D)
     n, k = X.shape[0], D.shape[0]
     Z = np.empty((n, k), dtype=X.dtype)
     used = np.zeros(n, dtype=np.int64)
     rr = np.empty(n, dtype=X.dtype)
     dt = X.dtype.type
-    _omp_batch(X, Dt, G, int(n_nonzero_coefs), dt(tol), bool(positive), dt(cond_tol),
+    _omp_batch(X, Dt, XDt, G, int(n_nonzero_coefs), dt(tol), bool(positive), dt(cond_tol),
                Z, used, rr, n_chunks(n))
     return Z, used, rr
