@@ -77,8 +77,13 @@ def _niht_step(state: IHTState, K: int, positive: bool, max_shrink: int) -> IHTS
         if not bool(xp.any(bad)):
             break
         mu = xp.where(bad, mu / (_KAPPA * (1.0 - _C)), mu)
-        retry = top_k(Z + mu[:, None] * g, K, xp=xp, positive=positive)
-        new = xp.where(bad[:, None], retry, new)
+        # retry only the rows that failed (top-k is the costly part), then put them back
+        idx = xp.nonzero(bad)[0]
+        V = xp.take(Z, idx, axis=0) + xp.take(mu, idx, axis=0)[:, None] * xp.take(g, idx, axis=0)
+        retry = top_k(V, K, xp=xp, positive=positive)
+        pos = xp.cumulative_sum(xp.astype(bad, xp.int64)) - 1
+        pos = xp.where(bad, pos, xp.zeros_like(pos))
+        new = xp.where(bad[:, None], xp.take(retry, pos, axis=0), new)
     return IHTState(new, Z, ls)
 
 
