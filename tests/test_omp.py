@@ -233,3 +233,15 @@ def test_default_sizes():
     prob = make_sparse_problem(6, 40, 64, 3, random_state=0)
     res = dictlearn.omp(prob.X, prob.dictionary)
     assert int(res.n_iter_per_sample.max()) == 4  # max(1, n_features // 10)
+
+
+def test_reference_row_blocks_agree(monkeypatch):
+    from dictlearn.kernels import omp as omp_kernel
+
+    prob = make_sparse_problem(50, 16, 32, 3, snr_db=30, random_state=8)
+    whole = dictlearn.omp(prob.X, prob.dictionary, n_nonzero_coefs=4, engine="reference")
+    monkeypatch.setattr(omp_kernel, "_BLOCK_ELEMENTS", 4 * 32 * 7)  # blocks of 7 rows
+    blocks = dictlearn.omp(prob.X, prob.dictionary, n_nonzero_coefs=4, engine="reference")
+    np.testing.assert_array_equal(blocks.codes != 0, whole.codes != 0)
+    np.testing.assert_allclose(blocks.codes, whole.codes, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(blocks.n_iter_per_sample, whole.n_iter_per_sample)

@@ -28,6 +28,9 @@ from . import register_kernel
 
 __all__ = ["omp_gram"]
 
+#: Most elements of one (rows, slots, atoms) work array; larger batches run in row blocks.
+_BLOCK_ELEMENTS = 1 << 22
+
 
 def _support_gram(G: Any, S: Any, act: Any, xp: ModuleType) -> Any:
     """``G_SS`` per row, (n, K, K), with the identity on inactive slots."""
@@ -121,11 +124,15 @@ def omp_gram(
     >>> Z, used, rr
     (array([[ 3., -1.,  0.]]), array([2]), array([0.25]))
     """
+    n, k, K = X.shape[0], D.shape[0], int(n_nonzero_coefs)
+    block = max(1, _BLOCK_ELEMENTS // (K * k))  # bounds the (rows, K, k) work arrays
+    if n > block:
+        parts = [omp_gram(X[i:i + block, :], D, n_nonzero_coefs=K, tol=tol, positive=positive,
+                          cond_tol=cond_tol, xp=xp) for i in range(0, n, block)]
+        return tuple(xp.concat([p[t] for p in parts]) for t in range(3))
     XDt = X @ xp.matrix_transpose(D)
     G = D @ xp.matrix_transpose(D)
     xx = xp.sum(X * X, axis=1)
-    n, k = XDt.shape
-    K = int(n_nonzero_coefs)
     dev = getattr(XDt, "device", None)
     S = xp.zeros((n, K), dtype=xp.int64, device=dev)
     act = xp.zeros((n, K), dtype=xp.bool, device=dev)
