@@ -12,10 +12,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["gram", "n_chunks", "project", "sq_norm", "use_blas"]
+__all__ = ["FMA", "gram", "n_chunks", "project", "sq_norm", "use_blas"]
+
+#: LLVM fast-math flags of the kernels: only contraction of a*b+c into fused multiply-adds
+#: (no reassociation, so sums keep their order and NaN/inf semantics are unchanged).
+FMA = {"contract"}
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=FMA)
 def _gram(D, Dt, G):
     k, m = D.shape
     for i in range(k):
@@ -35,7 +39,7 @@ def gram(D: np.ndarray) -> np.ndarray:
     return G
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", fastmath=FMA)
 def project(x, Dt, b):
     """``b = x Dᵀ`` from ``Dt`` of shape (n_features, n_atoms); returns ``‖x‖²``."""
     m, k = Dt.shape
@@ -50,7 +54,7 @@ def project(x, Dt, b):
     return xx
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", fastmath=FMA)
 def sq_norm(x):
     """``‖x‖²``."""
     acc = 0.0

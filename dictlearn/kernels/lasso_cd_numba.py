@@ -27,7 +27,7 @@ import math
 import numba
 import numpy as np
 
-from ._numba_common import gram, n_chunks, project, sq_norm, use_blas
+from ._numba_common import FMA, gram, n_chunks, project, sq_norm, use_blas
 
 __all__ = ["lasso_cd_gram"]
 
@@ -38,7 +38,7 @@ PRUNE = True
 ACTIVE_SET = True
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=FMA)
 def _correlations(z, b, G, c):
     """``c = b − z G`` from the nonzeros of ``z``."""
     k = z.shape[0]
@@ -51,7 +51,7 @@ def _correlations(z, b, G, c):
                 c[i] -= zj * G[j, i]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=FMA)
 def _refit(z, c, b, G, alpha, A, zA, rhs, y, L, cap):
     """Exact codes on the support of ``z`` with its signs; True when the signs hold.
 
@@ -99,7 +99,7 @@ def _refit(z, c, b, G, alpha, A, zA, rhs, y, L, cap):
     return True
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=FMA)
 def _solve_signed(G, b, alpha, A, sg, na, L, y, zt):
     """``zt = G_AA⁻¹ (b_A − α s_A)`` by Cholesky; False if ``G_AA`` is numerically singular."""
     for t in range(na):
@@ -126,7 +126,7 @@ def _solve_signed(G, b, alpha, A, sg, na, L, y, zt):
     return True
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=FMA)
 def _active_set_one(b, G, xx, alpha, positive, tol, floor, z, c, A, sg, zt, y, L, cap):
     """Primal active-set method (Osborne, Presnell & Turlach 2000) from ``z = 0``.
 
@@ -198,7 +198,7 @@ def _active_set_one(b, G, xx, alpha, positive, tol, floor, z, c, A, sg, zt, y, L
     return 4 * k + 8, 1.0, 0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=FMA)
 def _lasso_one(b, G, xx, alpha, positive, tol, floor, max_iter, z, c, W, inW, cw, A, zA, rhs,
                y, L, cap, topv, topj):
     """Working-set coordinate descent for one sample (see the module docstring)."""
@@ -298,7 +298,7 @@ def _lasso_one(b, G, xx, alpha, positive, tol, floor, max_iter, z, c, W, inW, cw
     return max_iter, rel, False
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, fastmath=FMA)
 def _lasso_batch(X, Dt, XDt, G, Z0, alpha, positive, tol, floor_eps, max_iter, Z, n_iter, crit,
                  conv, cap, n_chunks):
     n = X.shape[0]

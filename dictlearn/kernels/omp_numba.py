@@ -12,12 +12,12 @@ import math
 import numba
 import numpy as np
 
-from ._numba_common import gram, n_chunks, project, sq_norm, use_blas
+from ._numba_common import FMA, gram, n_chunks, project, sq_norm, use_blas
 
 __all__ = ["omp_gram"]
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", fastmath=FMA)
 def _forward(L, rhs, out, s):
     """Solve ``L[:s, :s] out = rhs`` (lower triangular)."""
     for t in range(s):
@@ -27,7 +27,7 @@ def _forward(L, rhs, out, s):
         out[t] = acc / L[t, t]
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", fastmath=FMA)
 def _cho_solve(L, b, y, out, s):
     _forward(L, b, y, s)
     for t in range(s - 1, -1, -1):
@@ -37,7 +37,7 @@ def _cho_solve(L, b, y, out, s):
         out[t] = acc / L[t, t]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=FMA)
 def _refactor(G, idx, L, s):
     """Cholesky factor of ``G[idx[:s]][:, idx[:s]]`` from scratch (after a removal)."""
     for t in range(s):
@@ -51,7 +51,7 @@ def _refactor(G, idx, L, s):
                 L[t, u] = acc / L[u, u]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=FMA)
 def _omp_one(b0, G, xx, K, tol, positive, cond_tol, z, c, excl, L, idx, bS, gam, gnew, y, w):
     k = b0.shape[0]
     for j in range(k):
@@ -128,7 +128,7 @@ def _omp_one(b0, G, xx, K, tol, positive, cond_tol, z, c, excl, L, idx, bS, gam,
     return s, rr
 
 
-@numba.njit(cache=True, fastmath=False)
+@numba.njit(cache=True, fastmath=FMA)
 def _omp_one_fast(b0, G, xx, K, tol, cond_tol, z, c, excl, L, Q, idx, bS, gam, y):
     """Unconstrained OMP with the correlations updated by one row per step.
 
@@ -192,7 +192,7 @@ def _omp_one_fast(b0, G, xx, K, tol, cond_tol, z, c, excl, L, Q, idx, bS, gam, y
     return s, max(xx - acc, 0.0)
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, fastmath=FMA)
 def _omp_batch(X, Dt, XDt, G, K, tol, positive, cond_tol, Z, used, rr, n_chunks):
     n = X.shape[0]
     k = G.shape[0]
