@@ -2,7 +2,7 @@
 
 from . import datasets, metrics
 from ._loop import LoopState, Result, Status
-from .coding import METHODS, fista, ista, register_method, sparse_encode
+from .coding import METHODS, fista, iht, ista, lasso, omp, register_method, sparse_encode
 from .estimators import SparseCoder
 from .objectives import lasso_duality_gap, lasso_objective, lipschitz_constant
 
@@ -17,11 +17,14 @@ __all__ = [
     "__version__",
     "datasets",
     "fista",
+    "iht",
     "ista",
+    "lasso",
     "lasso_duality_gap",
     "lasso_objective",
     "lipschitz_constant",
     "metrics",
+    "omp",
     "register_method",
     "sparse_encode",
 ]

@@ -15,6 +15,7 @@ __all__ = ["COMMANDS", "main"]
 #: ``run(args) -> int``.
 COMMANDS: dict[str, tuple[str, str]] = {
     "encode": ("dictlearn.bench.encode", "sparse coding on the standard problem"),
+    "sweep": ("dictlearn.bench.sweep", "encoding time against n_samples, n_atoms and dtype"),
 }
 
 

@@ -1,0 +1,112 @@
+"""Named hot loops, each with a reference Array-API version and optional compiled twins.
+
+A kernel is looked up by name and engine:
+
+- ``"reference"``: Array-API code that runs on every backend (NumPy, CuPy, array-api-strict);
+  it is the fallback and the test oracle;
+- ``"numba"``: a ``@njit(cache=True)`` twin, parallel over samples, for NumPy inputs only.
+
+``engine="auto"`` picks numba for NumPy inputs when numba is installed and not disabled by the
+environment variable ``DICTLEARN_DISABLE_NUMBA=1``, and the reference otherwise. Compiled twins
+are registered as ``"module:function"`` strings and imported on first use, so numba is never
+imported unless a numba kernel runs.
+
+Examples
+--------
+>>> from dictlearn.kernels import available_kernels, resolve_engine
+>>> import numpy as np
+>>> sorted(available_kernels())[:2]
+['lasso_cd_gram', 'omp_gram']
+>>> resolve_engine("reference", np)
+'reference'
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from .._xp import is_numpy, numba_enabled
+
+__all__ = [
+    "ENGINES",
+    "KERNELS",
+    "available_kernels",
+    "get_kernel",
+    "register_kernel",
+    "resolve_engine",
+]
+
+#: Engines a public function accepts.
+ENGINES = ("auto", "reference", "numba")
+
+#: (kernel name, engine) → the function, or a ``"module:function"`` string imported lazily.
+KERNELS: dict[tuple[str, str], Callable[..., Any] | str] = {}
+
+
+def register_kernel(name: str, engine: str, target: Callable[..., Any] | str | None = None):
+    """Register ``target`` as kernel ``name`` for ``engine`` (usable as a decorator)."""
+    if engine not in ENGINES or engine == "auto":
+        raise ValueError(f"engine must be 'reference' or 'numba'; got {engine!r}")
+
+    def deco(fn):
+        KERNELS[(name, engine)] = fn
+        return fn
+
+    return deco if target is None else deco(target)
+
+
+def available_kernels() -> set[str]:
+    """Names of the registered kernels."""
+    return {name for name, _ in KERNELS}
+
+
+def resolve_engine(engine: str, xp: ModuleType) -> str:
+    """The concrete engine (``"reference"`` or ``"numba"``) for arrays of namespace ``xp``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown engine, or ``engine="numba"`` with non-NumPy arrays.
+    ImportError
+        For ``engine="numba"`` when numba is missing or disabled by ``DICTLEARN_DISABLE_NUMBA``.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {list(ENGINES)}; got {engine!r}")
+    if engine == "auto":
+        return "numba" if is_numpy(xp) and numba_enabled() else "reference"
+    if engine == "numba":
+        if not is_numpy(xp):
+            raise ValueError(
+                "engine='numba' runs on NumPy arrays only; got arrays of "
+                f"{getattr(xp, '__name__', xp)} (use engine='auto' or 'reference')"
+            )
+        if not numba_enabled():
+            raise ImportError(
+                "engine='numba' needs numba installed and DICTLEARN_DISABLE_NUMBA unset: "
+                "pip install 'dictlearn[numba]'"
+            )
+    return engine
+
+
+def get_kernel(name: str, engine: str) -> Callable[..., Any]:
+    """The kernel ``name`` for a concrete ``engine`` (import it on first use)."""
+    try:
+        target = KERNELS[(name, engine)]
+    except KeyError:
+        raise ValueError(f"no kernel {name!r} for engine {engine!r}") from None
+    if isinstance(target, str):
+        module, fn = target.split(":")
+        target = getattr(importlib.import_module(module), fn)
+        KERNELS[(name, engine)] = target
+    return target
+
+
+# Register the kernels (reference twins are imported; numba twins stay lazy strings).
+from . import lasso_cd as _lasso_cd  # noqa: E402,F401
+from . import omp as _omp  # noqa: E402,F401
+
+register_kernel("omp_gram", "numba", "dictlearn.kernels.omp_numba:omp_gram")
+register_kernel("lasso_cd_gram", "numba", "dictlearn.kernels.lasso_cd_numba:lasso_cd_gram")
