@@ -65,7 +65,7 @@ def as_float_array(
 def check_dictionary(D: Any, *, xp: ModuleType) -> None:
     """Refuse dictionaries with zero-norm atoms (rows)."""
     norms = xp.sum(D * D, axis=1)
-    tiny = float(xp.finfo(D.dtype).tiny)
+    tiny = float(xp.finfo(D.dtype).smallest_normal)
     bad = norms <= tiny
     if bool(xp.any(bad)):
         idx = int(xp.argmax(xp.astype(bad, xp.int32)))
