@@ -111,7 +111,7 @@ def init_dictionary(
     -------
     array of shape (n_atoms, n_features), in ``X``'s namespace, dtype and device.
     """
-    n, m = X.shape
+    m = X.shape[1]
     device = getattr(X, "device", None)
     rng = check_random_state(random_state)
     if not isinstance(init, str):

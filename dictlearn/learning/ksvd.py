@@ -100,7 +100,7 @@ def ksvd_update(
     >>> bool(np.allclose(Z1 @ D, X))
     True
     """
-    n, k = Z.shape
+    k = Z.shape[1]
     D = D + 0.0  # private copies: rows are replaced one atom at a time
     Z = Z + 0.0
     nonneg = positive_dict or positive_code

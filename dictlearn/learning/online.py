@@ -61,7 +61,8 @@ def _bcd_reference(D: Any, A: Any, B: Any, *, constraint: str, positive: bool, n
     k = D.shape[0]
     diag = xp.linalg.diagonal(A)
     scale = float(xp.max(diag)) if k else 0.0
-    thresh = 1e3 * float(xp.finfo(D.dtype).eps) * max(scale, float(xp.finfo(D.dtype).smallest_normal))
+    fi = xp.finfo(D.dtype)
+    thresh = 1e3 * float(fi.eps) * max(scale, float(fi.smallest_normal))
     for _ in range(n_passes):
         for j in range(k):
             ajj = float(diag[j])
