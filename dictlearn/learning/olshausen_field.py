@@ -194,7 +194,9 @@ class OlshausenFieldUpdate(Updater):
         var = (1.0 - e) ** n * aux["var"] + w @ (Z * Z)
         gain = aux["gain"] * (var / self.var_goal) ** self.gain_rate
         aux = {"gain": gain, "var": var}
-        return self.project(D, aux, xp=xp), Z, aux, None
+        # an atom whose coefficient variance fell below 1% of the goal is unused (dead)
+        usage = xp.where(var > 0.01 * self.var_goal, var, xp.zeros_like(var))
+        return self.project(D, aux, xp=xp), Z, aux, usage
 
     def on_resample(self, aux, dead, *, xp):
         one = xp.ones_like(aux["gain"])

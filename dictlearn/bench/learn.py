@@ -1,0 +1,192 @@
+"""``python -m dictlearn.bench learn``: online dictionary learning side by side.
+
+The problem: 8×8 patches of the photographs shipped with matplotlib / scikit-learn
+(:func:`dictlearn.datasets.natural_images`), each patch's mean removed and every pixel divided
+by its standard deviation over the set (scikit-learn's dictionary-learning examples);
+50,000 training patches, 10,000 held-out patches, 256 atoms, ``alpha = 1.0`` for the objective
+``½‖x − zD‖² + α‖z‖₁``, mini-batches of 256.
+
+Contenders (each in this process, on the same data):
+
+- ``dictlearn online``: :func:`dictlearn.learning.online_dictionary_learning` with the exact
+  lasso coder (``"lasso"``; ``"fista"`` when it is not installed);
+- ``sklearn minibatch``: ``MiniBatchDictionaryLearning`` (``fit_algorithm="lars"``), one
+  ``partial_fit`` call per mini-batch so that the step count is exact;
+- ``spams trainDL``: SPAMS' online learner (``mode=2``, the same objective; ``modeD=0``).
+
+Every learned dictionary is scored by the same coder on the held-out patches (SPAMS' LARS
+``lasso`` when installed, else ``dictlearn.sparse_encode`` to a tight duality gap): the mean
+objective. For our learner the dictionary is also scored along the way (snapshots are taken
+by the callback; scoring time is not counted) to report the time at which it first reaches
+SPAMS' held-out objective.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import numpy as np
+
+from .._xp import has_module
+from ._common import format_table
+
+__all__ = ["add_arguments", "load_patches", "run"]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--n-train", type=int, default=50_000)
+    p.add_argument("--n-test", type=int, default=10_000)
+    p.add_argument("--patch", type=int, default=8)
+    p.add_argument("--n-atoms", type=int, default=256)
+    p.add_argument("--alpha", type=float, default=1.0)
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--steps", type=int, default=400, help="mini-batch steps (ours and SPAMS)")
+    p.add_argument("--sklearn-steps", type=int, default=103,
+                   help="mini-batch steps for scikit-learn (0 skips it)")
+    p.add_argument("--coding-method", default="lasso",
+                   help="our coding step (falls back to fista when lasso is missing)")
+    p.add_argument("--coding-options", default="",
+                   help="e.g. 'max_iter=200,tol=1e-4' passed to our coding step")
+    p.add_argument("--snapshot-every", type=int, default=25)
+    p.add_argument("--threads", type=int, default=2, help="SPAMS numThreads")
+    p.add_argument("--quick", action="store_true", help="tiny sizes (seconds)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def load_patches(n_train: int, n_test: int, patch: int, seed: int):
+    """Training and held-out standardized patches (float64), from the shipped photographs."""
+    from ..datasets import image_patches, natural_images
+
+    P = image_patches(natural_images(), patch, n_train + n_test, normalize="standardize",
+                      random_state=seed)
+    return P[:n_train], P[n_train:]
+
+
+def _parse_opts(text: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        k, v = item.split("=")
+        out[k.strip()] = float(v) if any(c in v for c in ".e") else int(v)
+    return out
+
+
+def heldout_objective(D: np.ndarray, X: np.ndarray, alpha: float) -> float:
+    """Mean lasso objective of ``X`` on ``D`` with one accurate coder for every contender."""
+    D = np.asarray(D, dtype=np.float64)
+    if has_module("spams"):
+        import spams
+
+        Z = spams.lasso(np.asfortranarray(X.T), D=np.asfortranarray(D.T), lambda1=alpha,
+                        mode=2, numThreads=-1)
+        Z = np.asarray(Z.todense()).T
+    else:
+        from ..coding import sparse_encode
+
+        Z = sparse_encode(X, D, method="fista", alpha=alpha, tol=1e-8, max_iter=5000)
+    R = X - Z @ D
+    return float(np.mean(0.5 * np.sum(R * R, axis=1) + alpha * np.sum(np.abs(Z), axis=1)))
+
+
+def _ours(X, args, opts):
+    from ..learning import online_dictionary_learning
+
+    snaps: list[tuple[int, float, np.ndarray]] = []
+    t0 = time.perf_counter()
+    paused = [0.0]
+
+    def cb(info):
+        if info.iteration % args.snapshot_every == 0:
+            t = time.perf_counter()
+            snaps.append((info.iteration, t - t0 - paused[0], np.array(info.dictionary)))
+            paused[0] += time.perf_counter() - t
+
+    res = online_dictionary_learning(
+        X, args.n_atoms, alpha=args.alpha, coding_method=args.coding_method,
+        coding_options=opts, batch_size=args.batch, max_iter=args.steps,
+        random_state=args.seed, callback=cb)
+    total = time.perf_counter() - t0 - paused[0]
+    return res.dictionary, total, snaps
+
+
+def _sklearn(X, args):
+    from sklearn.decomposition import MiniBatchDictionaryLearning
+
+    est = MiniBatchDictionaryLearning(
+        n_components=args.n_atoms, alpha=args.alpha, batch_size=args.batch,
+        fit_algorithm="lars", transform_algorithm="lasso_lars", random_state=args.seed)
+    rng = np.random.default_rng(args.seed)
+    order = np.concatenate([rng.permutation(X.shape[0])
+                            for _ in range(args.sklearn_steps * args.batch // X.shape[0] + 1)])
+    t0 = time.perf_counter()
+    for i in range(args.sklearn_steps):  # one mini-batch step per call
+        est.partial_fit(X[order[i * args.batch:(i + 1) * args.batch]])
+    return est.components_, time.perf_counter() - t0, int(est.n_steps_)
+
+
+def _spams(X, args):
+    import spams
+
+    rng = np.random.default_rng(args.seed)
+    D0 = X[rng.choice(X.shape[0], args.n_atoms, replace=False)].T
+    D0 = np.asfortranarray(D0 / np.maximum(np.linalg.norm(D0, axis=0), 1e-12))
+    Xf = np.asfortranarray(X.T)
+    t0 = time.perf_counter()
+    D = spams.trainDL(Xf, D=D0, lambda1=args.alpha, mode=2, modeD=0, iter=args.steps,
+                      batchsize=args.batch, numThreads=args.threads, verbose=False)
+    return np.asarray(D).T, time.perf_counter() - t0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.quick:
+        args.n_train, args.n_test, args.n_atoms, args.steps = 3000, 500, 32, 40
+        args.sklearn_steps, args.snapshot_every = min(args.sklearn_steps, 20), 10
+    Xtr, Xte = load_patches(args.n_train, args.n_test, args.patch, args.seed)
+    opts = _parse_opts(args.coding_options)
+    from ..learning._coding import resolve_coding_method
+
+    coder = resolve_coding_method(args.coding_method, default="lasso")
+    print(f"problem: {Xtr.shape[0]} training / {Xte.shape[0]} held-out {args.patch}x"
+          f"{args.patch} standardized patches, {args.n_atoms} atoms, alpha={args.alpha:g}, "
+          f"batch {args.batch}; our coding step: {coder} {opts or ''}")
+    rows = []
+    spams_obj = spams_t = None
+    if has_module("spams"):
+        D, t = _spams(Xtr, args)
+        spams_obj, spams_t = heldout_objective(D, Xte, args.alpha), t
+        rows.append({"method": "spams trainDL", "steps": args.steps, "time_s": t,
+                     "heldout_objective": spams_obj})
+    else:
+        print("  (skipping spams trainDL: spams is not installed)")
+    D, t, snaps = _ours(Xtr, args, opts)
+    ours_obj = heldout_objective(D, Xte, args.alpha)
+    rows.append({"method": f"dictlearn online ({coder})", "steps": args.steps, "time_s": t,
+                 "heldout_objective": ours_obj})
+    if args.sklearn_steps > 0 and has_module("sklearn"):
+        D, t, steps = _sklearn(Xtr, args)
+        rows.append({"method": "sklearn minibatch", "steps": steps, "time_s": t,
+                     "heldout_objective": heldout_objective(D, Xte, args.alpha)})
+    for r in rows:
+        r["vs_spams_time"] = r["time_s"] / spams_t if spams_t else float("nan")
+        r["obj_vs_spams"] = ((r["heldout_objective"] - spams_obj) / spams_obj
+                             if spams_obj else float("nan"))
+    print(format_table(rows, ["method", "steps", "time_s", "vs_spams_time",
+                              "heldout_objective", "obj_vs_spams"]))
+    if spams_obj is not None:
+        reach = None
+        for it, ts, Ds in snaps:
+            if heldout_objective(Ds, Xte, args.alpha) <= spams_obj:
+                reach = (it, ts)
+                break
+        if reach is None and ours_obj <= spams_obj:
+            reach = (args.steps, rows[1]["time_s"])
+        if reach:
+            print(f"dictlearn reached SPAMS' held-out objective after {reach[0]} steps, "
+                  f"{reach[1]:.2f}s (SPAMS: {spams_t:.2f}s for {args.steps} steps; ratio "
+                  f"{reach[1] / spams_t:.2f})")
+        else:
+            print(f"dictlearn did not reach SPAMS' held-out objective in {args.steps} steps "
+                  f"(snapshots every {args.snapshot_every} steps)")
+    print("time_s: learning only (held-out scoring excluded); obj_vs_spams: relative excess.")
+    return 0
