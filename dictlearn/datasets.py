@@ -354,7 +354,8 @@ def image_patches(
     else:
         ph = pw = check_positive_int(patch_size, "patch_size")
     n_patches = check_positive_int(n_patches, "n_patches")
-    check_choice(normalize, "normalize", {None, "center", "patch", "standardize"})
+    if normalize is not None:
+        check_choice(normalize, "normalize", {"center", "patch", "standardize"})
     ims = _as_image_list(images)
     for i, im in enumerate(ims):
         if im.shape[0] < ph or im.shape[1] < pw:

@@ -51,9 +51,10 @@ def atom_grid(D: np.ndarray, patch_shape: tuple[int, int], path: str, title: str
 
 
 def localization_and_orientation(D: np.ndarray, patch_shape: tuple[int, int]) -> dict:
-    """Simple numbers for "localized, oriented, band-pass": the fraction of an atom's energy in
-    its 5x5 neighbourhood of the peak... (spatial), the orientation concentration of its
-    spectrum, and its DC fraction."""
+    """Simple numbers for "localized, oriented, band-pass": the fraction of an atom's energy
+    within 3 pixels of its energy centroid, the orientation concentration of its spectrum
+    (``|E[exp(2i angle)]|`` weighted by power; 1 = a single orientation) and the fraction of
+    its power at DC (0 = band-pass)."""
     ph, pw = patch_shape
     loc, ori, dc = [], [], []
     fy = np.fft.fftfreq(ph)[:, None]
@@ -86,6 +87,8 @@ def main(argv=None) -> dict:
     p.add_argument("--n-patches", type=int, default=50_000)
     p.add_argument("--iters", type=int, default=1500, help="mini-batch updates")
     p.add_argument("--batch", type=int, default=100)
+    p.add_argument("--learning-rate", type=float, default=3.0)
+    p.add_argument("--cutoff", type=float, default=0.4, help="whitening f0, cycles/pixel")
     p.add_argument("--quick", action="store_true", help="tiny run for tests")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=os.path.join("examples", "out",
@@ -93,28 +96,34 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     if args.quick:
         args.patch, args.n_patches, args.iters = 8, 2000, 30
-    n_atoms = int(round(args.overcomplete * args.patch**2))
+    n_atoms = round(args.overcomplete * args.patch**2)
     X = image_patches(natural_images(), args.patch, args.n_patches, whiten=True,
-                      random_state=args.seed)
+                      cutoff=args.cutoff, random_state=args.seed)
     t0 = time.perf_counter()
     res = olshausen_field(X, n_atoms, batch_size=args.batch, max_iter=args.iters,
+                          learning_rate=args.learning_rate,
                           coding_options={"max_iter": 60, "tol": 1e-2}, random_state=args.seed,
-                          verbose=not args.quick)
+                          dead_atoms="keep", verbose=not args.quick)
     secs = time.perf_counter() - t0
-    D = res.dictionary / np.linalg.norm(res.dictionary, axis=1, keepdims=True)
-    stats = localization_and_orientation(D, (args.patch, args.patch))
+    var = np.asarray(res.state.aux["var"])
+    order = np.argsort(-var, kind="stable")  # most used atoms first
+    n_active = int((var > 0.01 * 0.1).sum())
+    D = res.dictionary[order] / np.linalg.norm(res.dictionary[order], axis=1, keepdims=True)
+    stats = localization_and_orientation(D[:max(n_active, 1)], (args.patch, args.patch))
     path = atom_grid(D, (args.patch, args.patch), args.out,
                      f"Olshausen-Field: {n_atoms} atoms, {args.patch}x{args.patch}, "
                      f"{res.n_iter} updates")
     gains = res.state.aux["gain"]
     print(f"learned {n_atoms} atoms of {args.patch}x{args.patch} in {secs:.1f}s "
           f"({res.n_iter} updates of {args.batch} patches)")
+    print(f"{n_active} atoms active (coefficient variance above 1% of the goal); grid sorted "
+          "by variance")
     print(f"objective: first {res.history[0]['objective']:.4f} -> last "
           f"{res.history[-1]['objective']:.4f}; gains in [{gains.min():.3f}, {gains.max():.3f}]")
     print("median atom: energy within 3 px of its centre {localized:.2f}, orientation "
           "concentration {oriented:.2f}, DC fraction {dc_fraction:.4f}".format(**stats))
     print(f"saved {path}")
-    return {"result": res, "stats": stats, "path": path, "seconds": secs}
+    return {"result": res, "stats": stats, "path": path, "seconds": secs, "n_active": n_active}
 
 
 if __name__ == "__main__":
