@@ -17,9 +17,9 @@ Contenders (each in this process, on the same data):
 Every learned dictionary is scored by the same coder on the held-out patches (SPAMS' LARS
 ``lasso`` when installed, else ``dictlearn.sparse_encode`` to a tight duality gap): the mean
 objective. Our learner runs twice: ``--steps`` mini-batches like SPAMS, then again (same
-seed) with up to ``--our-max-steps`` mini-batches, scored every ``--snapshot-every`` steps by the callback
-(scoring time not counted) and stopped at the first snapshot that reaches SPAMS' held-out
-objective: the time-to-target row.
+seed) with up to ``--our-max-steps`` mini-batches, scored every ``--snapshot-every`` steps by
+the callback (scoring time not counted) and stopped at the first snapshot that reaches SPAMS'
+held-out objective: the time-to-target row.
 """
 
 from __future__ import annotations
