@@ -187,7 +187,8 @@ def learning_step(
     Returns the new state (a new object; arrays are never updated in place), the codes of
     ``X`` and the batch's mean objective before the dictionary step. With the "resample"
     policy, unused atoms and atoms within ``max_coherence`` (|cosine|) of an atom of lower
-    index are replaced.
+    index are replaced (duplicates are looked for every iteration for batch learners, every
+    10th for mini-batch learners).
     """
     t0 = time.perf_counter()
     D = state.dictionary
@@ -196,7 +197,9 @@ def learning_step(
     D_new, Z, aux, usage = updater.update(D, X, Z, state.aux, xp=xp)
     if usage is None:
         usage = xp.sum(xp.astype(Z != 0, X.dtype), axis=0)
-    dead = dead_atom_mask(D_new, xp=xp, max_coherence=max_coherence) | (usage <= 0)
+    every = 10 if updater.minibatch else 1  # the k x k coherence check is not free
+    coh = max_coherence if (state.n_iter + 1) % every == 0 else None
+    dead = dead_atom_mask(D_new, xp=xp, max_coherence=coh) | (usage <= 0)
     n_res = 0
     if dead_atoms == "resample":
         if bool(xp.any(dead)):

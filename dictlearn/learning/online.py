@@ -98,13 +98,15 @@ def _numba_bcd():
                     ajj = A[j, j]
                     if ajj <= thresh:
                         continue
+                    u = B[j, :].copy()  # u = d_j + (b_j - a_j D) / A_jj, row-wise
+                    for i in range(k):
+                        a = A[j, i]
+                        if a != 0.0:
+                            for c in range(m):
+                                u[c] -= a * D[i, c]
                     nu2 = 0.0
-                    u = np.empty(m, dtype=D.dtype)
                     for c in range(m):
-                        s = B[j, c]
-                        for i in range(k):
-                            s -= A[j, i] * D[i, c]
-                        v = D[j, c] + s / ajj
+                        v = D[j, c] + u[c] / ajj
                         if positive and v < 0:
                             v = 0.0
                         u[c] = v
