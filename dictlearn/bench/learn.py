@@ -50,6 +50,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="our coding step (falls back to fista when lasso is missing)")
     p.add_argument("--coding-options", default="",
                    help="e.g. 'max_iter=200,tol=1e-4' passed to our coding step")
+    p.add_argument("--forget-factor", type=float, default=None,
+                   help="our rho (default: the mini-batch rule of Mairal et al. 3.4)")
+    p.add_argument("--n-passes", type=int, default=1, help="our BCD sweeps per mini-batch")
     p.add_argument("--snapshot-every", type=int, default=25)
     p.add_argument("--our-max-steps", type=int, default=None,
                    help="steps allowed to reach SPAMS' objective (default 2 x --steps)")
@@ -114,7 +117,8 @@ def _ours(X, args, opts, target=None, X_test=None):
     res = online_dictionary_learning(
         X, args.n_atoms, alpha=args.alpha, coding_method=args.coding_method,
         coding_options=opts, batch_size=args.batch, max_iter=max_steps,
-        random_state=args.seed, callback=cb)
+        forget_factor=args.forget_factor, n_passes=args.n_passes, random_state=args.seed,
+        callback=cb)
     total = time.perf_counter() - t0 - paused[0]
     return res.dictionary, total, snaps, res.n_iter
 
