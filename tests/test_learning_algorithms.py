@@ -208,7 +208,8 @@ def test_learner_reports_resampled_atoms():
     (ksvd, {"coding_method": "fista", "alpha": 0.05}),
     (ksvd, {"coding_method": "fista", "alpha": 0.05, "approximate": True}),
     (mod, {"coding_method": "fista", "alpha": 0.05}),
-    (online_dictionary_learning, {"alpha": 0.05, "batch_size": 40, "engine": "reference"}),
+    (online_dictionary_learning, {"alpha": 0.05, "batch_size": 40, "engine": "reference",
+                                  "coding_method": "fista"}),
 ])
 def test_backends_agree_and_keep_dtype(xp, dtype_name, learner, kw):
     p = make_sparse_problem(120, 8, 10, 2, random_state=2)
