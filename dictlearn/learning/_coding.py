@@ -13,6 +13,7 @@ minimise, so that the driver reports the matching objective per sample:
 
 from __future__ import annotations
 
+import functools
 import inspect
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,12 +53,13 @@ def resolve_coding_method(method: str | None, *, default: str) -> str:
     return name
 
 
-def _explicit_params(fn) -> tuple[set[str], bool]:
+@functools.lru_cache(maxsize=64)
+def _explicit_params(fn) -> tuple[frozenset[str], bool]:
     try:
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):  # pragma: no cover - builtins
-        return set(), True
-    names = {n for n, p in params.items() if p.kind is not p.VAR_KEYWORD}
+        return frozenset(), True
+    names = frozenset(n for n, p in params.items() if p.kind is not p.VAR_KEYWORD)
     return names, any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
@@ -118,7 +120,9 @@ class CodingStep:
 
     def objective(self, X: Any, D: Any, Z: Any, *, xp: Any) -> Any:
         """Per-sample objective the codes minimise, shape (n_samples,)."""
-        R = X - Z @ D
+        from ._kernels import codes_times_dictionary
+
+        R = X - codes_times_dictionary(Z, D, xp=xp)
         f = 0.5 * xp.sum(R * R, axis=1)
         pen = self.penalty
         if pen == "l1":

@@ -32,6 +32,7 @@ from .._validation import check_choice, check_nonneg_scalar, check_positive_int
 from .._xp import is_numpy, numba_enabled
 from ._coding import make_coder
 from ._driver import LearningInfo, LearningResult, LearningState, Updater, fit_dictionary
+from ._kernels import code_statistics
 from .atoms import CONSTRAINTS
 
 __all__ = ["OnlineUpdate", "bcd_update", "forgetting_weight", "online_dictionary_learning"]
@@ -200,9 +201,8 @@ class OnlineUpdate(Updater):
     def update(self, D, X, Z, aux, *, xp):
         t = int(aux["t"]) + 1
         beta = forgetting_weight(t, int(X.shape[0]), self.forget_factor)
-        Zt = xp.matrix_transpose(Z)
-        A = beta * aux["A"] + Zt @ Z
-        B = beta * aux["B"] + Zt @ X
+        A, B = code_statistics(aux["A"], aux["B"], Z, X, beta, xp=xp,
+                               engine="reference" if self.engine == "reference" else "auto")
         D = bcd_update(D, A, B, constraint=self.constraint, positive=self.positive,
                        n_passes=self.n_passes, engine=self.engine, xp=xp)
         usage = xp.linalg.diagonal(A)
