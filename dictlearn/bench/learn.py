@@ -56,7 +56,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "these patches); a negative value selects the mini-batch rule of "
                         "Mairal et al. 3.4, the library's default")
     p.add_argument("--n-passes", type=int, default=1, help="our BCD sweeps per mini-batch")
-    p.add_argument("--snapshot-every", type=int, default=25)
+    p.add_argument("--snapshot-every", type=int, default=10)
     p.add_argument("--our-max-steps", type=int, default=None,
                    help="steps allowed to reach SPAMS' objective (default 2 x --steps)")
     p.add_argument("--threads", type=int, default=2, help="SPAMS numThreads")
