@@ -1,27 +1,31 @@
 """dictlearn: sparse coding and dictionary learning on any array backend."""
 
-from . import datasets, metrics
+from . import datasets, learning, metrics
 from ._loop import LoopState, Result, Status
 from .coding import METHODS, fista, iht, ista, lasso, omp, register_method, sparse_encode
 from .estimators import SparseCoder
+from .learning import DictionaryLearning, dict_learning
 from .objectives import lasso_duality_gap, lasso_objective, lipschitz_constant
 
 __version__ = "0.1.0"
 
 __all__ = [
     "METHODS",
+    "DictionaryLearning",
     "LoopState",
     "Result",
     "SparseCoder",
     "Status",
     "__version__",
     "datasets",
+    "dict_learning",
     "fista",
     "iht",
     "ista",
     "lasso",
     "lasso_duality_gap",
     "lasso_objective",
+    "learning",
     "lipschitz_constant",
     "metrics",
     "omp",

@@ -13,7 +13,14 @@ import numpy as np
 from ._validation import check_nonneg_scalar, check_positive_int
 from ._xp import check_random_state
 
-__all__ = ["SparseProblem", "make_sparse_problem", "random_dictionary"]
+__all__ = [
+    "SparseProblem",
+    "image_patches",
+    "make_sparse_problem",
+    "natural_images",
+    "random_dictionary",
+    "whiten_image",
+]
 
 
 @dataclass(frozen=True)
@@ -143,3 +150,261 @@ def make_sparse_problem(
         noise_std = float(np.std(clean) * 10.0 ** (-float(snr_db) / 20.0))
         X = clean + noise_std * rng.standard_normal(clean.shape)
     return SparseProblem(X.astype(dtype), D.astype(dtype), Z.astype(dtype), noise_std)
+
+
+# --------------------------------------------------------------------------- natural images
+
+
+def natural_images(*, gray: bool = True) -> list[np.ndarray]:
+    """Real photographs shipped with installed packages (never downloaded).
+
+    Collected from matplotlib's sample data (``grace_hopper.jpg``) and, when scikit-learn is
+    installed, its sample images (``china.jpg``, ``flower.jpg``).
+
+    Parameters
+    ----------
+    gray : bool, default=True
+        Convert to luminance (ITU-R 601 weights); otherwise keep the RGB channels.
+
+    Returns
+    -------
+    list of ndarray
+        float64 images in [0, 1], each (height, width) or (height, width, 3).
+
+    Raises
+    ------
+    ImportError
+        When neither matplotlib nor scikit-learn provides a photograph.
+
+    Examples
+    --------
+    >>> imgs = natural_images()
+    >>> len(imgs) >= 1 and all(im.ndim == 2 for im in imgs)
+    True
+    """
+    images: list[np.ndarray] = []
+    try:
+        import matplotlib.cbook as cbook
+        import matplotlib.image as mpimg
+
+        with cbook.get_sample_data("grace_hopper.jpg") as fh:
+            images.append(np.asarray(mpimg.imread(fh, format="jpg")))
+    except (ImportError, OSError, ValueError):
+        pass
+    try:
+        from sklearn.datasets import load_sample_images
+
+        images.extend(np.asarray(im) for im in load_sample_images().images)
+    except (ImportError, OSError, ValueError):
+        pass
+    if not images:
+        raise ImportError(
+            "natural_images needs matplotlib (sample data) or scikit-learn (sample images): "
+            "pip install matplotlib scikit-learn"
+        )
+    out = []
+    for im in images:
+        im = im.astype(np.float64)
+        if im.max() > 1.0:
+            im = im / 255.0
+        if im.ndim == 3:
+            im = im[..., :3]
+            if gray:
+                im = im @ np.array([0.299, 0.587, 0.114])
+        out.append(im)
+    return out
+
+
+def whiten_image(image: Any, *, cutoff: float = 0.4, variance: float | None = 0.1) -> np.ndarray:
+    r"""Whiten an image with the filter of Olshausen & Field (1996, 1997).
+
+    The amplitude spectrum of natural images falls as :math:`1/f`; the filter
+
+    .. math:: R(f) = f\, e^{-(f/f_0)^4}
+
+    flattens it (the ramp ``f``) and rolls off the highest frequencies, where noise and
+    aliasing dominate (the low-pass ``exp(-(f/f₀)⁴)``). Frequencies are in cycles per pixel;
+    ``cutoff = f₀ = 0.4`` cycles/pixel is the ``f_0 = 0.4·N`` cycles/picture of Olshausen's
+    code (200 cycles/picture on the paper's 512×512 images, i.e. 0.8 of the Nyquist
+    frequency). The filtered image is then scaled to the given ``variance`` (0.1 in the
+    paper's ``IMAGES.mat``).
+
+    Parameters
+    ----------
+    image : array of shape (height, width)
+    cutoff : float, default=0.4
+        f₀ in cycles/pixel (Nyquist is 0.5).
+    variance : float or None, default=0.1
+        Variance of the result; None keeps the filter's scale.
+
+    Returns
+    -------
+    ndarray of shape (height, width)
+
+    Examples
+    --------
+    >>> im = np.random.default_rng(0).standard_normal((32, 32)).cumsum(0).cumsum(1)
+    >>> w = whiten_image(im)
+    >>> w.shape, round(float(w.var()), 6), abs(float(w.mean())) < 1e-12
+    ((32, 32), 0.1, True)
+    """
+    im = np.asarray(image, dtype=np.float64)
+    if im.ndim != 2:
+        raise ValueError(f"image must be 2-D (height, width); got shape {im.shape}")
+    if not np.all(np.isfinite(im)):
+        raise ValueError("image contains NaN or infinity")
+    cutoff = check_nonneg_scalar(cutoff, "cutoff", allow_zero=False)
+    fy = np.fft.fftfreq(im.shape[0])[:, None]
+    fx = np.fft.fftfreq(im.shape[1])[None, :]
+    rho = np.sqrt(fx * fx + fy * fy)
+    filt = rho * np.exp(-((rho / cutoff) ** 4))
+    out = np.real(np.fft.ifft2(np.fft.fft2(im) * filt))
+    if variance is not None:
+        v = float(out.var())
+        if v <= np.finfo(np.float64).eps * max(1.0, float(np.abs(im).max())) ** 2:
+            raise ValueError("image is constant (zero variance): it cannot be whitened")
+        out = out * np.sqrt(check_nonneg_scalar(variance, "variance", allow_zero=False) / v)
+    return out
+
+
+def _as_image_list(images: Any) -> list[np.ndarray]:
+    if isinstance(images, np.ndarray) and images.ndim == 2:
+        images = [images]
+    elif isinstance(images, np.ndarray) and images.ndim == 3 and images.shape[-1] not in (3, 4):
+        images = list(images)  # a stack of gray images
+    elif isinstance(images, np.ndarray):
+        images = [images]
+    if not isinstance(images, (list, tuple)) or len(images) == 0:
+        raise ValueError("images must be a 2-D array or a non-empty list of 2-D arrays")
+    out = []
+    for i, im in enumerate(images):
+        im = np.asarray(im)
+        if im.dtype == object or not np.issubdtype(im.dtype, np.number) \
+                or np.issubdtype(im.dtype, np.complexfloating):
+            raise TypeError(f"images[{i}] must be a real numeric array; got dtype {im.dtype}")
+        im = im.astype(np.float64)
+        if im.ndim == 3 and im.shape[-1] in (3, 4):
+            im = im[..., :3] @ np.array([0.299, 0.587, 0.114])
+        if im.ndim != 2:
+            raise ValueError(f"images[{i}] must be 2-D (or RGB); got shape {im.shape}")
+        if not np.all(np.isfinite(im)):
+            raise ValueError(f"images[{i}] contains NaN or infinity")
+        if float(im.max() - im.min()) == 0.0:
+            raise ValueError(
+                f"images[{i}] is constant (zero variance): it has no patch to learn from"
+            )
+        out.append(im)
+    return out
+
+
+def image_patches(
+    images: Any,
+    patch_size: int | tuple[int, int],
+    n_patches: int,
+    *,
+    whiten: bool = False,
+    cutoff: float = 0.4,
+    normalize: str | None = None,
+    dtype: Any = np.float64,
+    random_state: Any = None,
+) -> np.ndarray:
+    r"""Random square (or rectangular) patches of images, as rows of a signal matrix.
+
+    Parameters
+    ----------
+    images : array (height, width) or (n, height, width), or list of 2-D / RGB arrays
+        RGB images are converted to luminance.
+    patch_size : int or (int, int)
+    n_patches : int
+        Patches drawn uniformly over all positions of all images.
+    whiten : bool, default=False
+        Whiten each image first with :func:`whiten_image` (the 1/f whitening and low-pass
+        filter of Olshausen & Field; image variance 0.1).
+    cutoff : float, default=0.4
+        f₀ of the whitening filter in cycles/pixel.
+    normalize : {None, "center", "patch", "standardize"}, default=None
+        ``"center"`` removes each patch's mean; ``"patch"`` removes it and scales each patch
+        to unit l2 norm (SPAMS' convention); ``"standardize"`` removes each patch's mean and
+        divides every pixel by its standard deviation over the set (scikit-learn's
+        dictionary-learning examples). Patches with zero variance are redrawn for
+        ``"patch"`` (they have no direction); a clear error is raised when too few remain.
+    dtype : float32 or float64
+    random_state : None, int or Generator
+
+    Returns
+    -------
+    ndarray of shape (n_patches, patch_height * patch_width)
+        Row-major flattened patches.
+
+    Examples
+    --------
+    >>> im = np.random.default_rng(0).random((20, 30))
+    >>> P = image_patches(im, 8, 100, normalize="patch", random_state=0)
+    >>> P.shape, bool(np.allclose(np.linalg.norm(P, axis=1), 1.0))
+    ((100, 64), True)
+    """
+    from ._validation import check_choice
+
+    rng = check_random_state(random_state)
+    if isinstance(patch_size, (tuple, list)):
+        if len(patch_size) != 2:
+            raise ValueError(f"patch_size must be an int or (height, width); got {patch_size}")
+        ph = check_positive_int(patch_size[0], "patch_size[0]")
+        pw = check_positive_int(patch_size[1], "patch_size[1]")
+    else:
+        ph = pw = check_positive_int(patch_size, "patch_size")
+    n_patches = check_positive_int(n_patches, "n_patches")
+    if normalize is not None:
+        check_choice(normalize, "normalize", {"center", "patch", "standardize"})
+    ims = _as_image_list(images)
+    for i, im in enumerate(ims):
+        if im.shape[0] < ph or im.shape[1] < pw:
+            raise ValueError(
+                f"patch_size {(ph, pw)} is larger than images[{i}] of shape {im.shape}"
+            )
+    if whiten:
+        ims = [whiten_image(im, cutoff=cutoff) for im in ims]
+    counts = np.array([(im.shape[0] - ph + 1) * (im.shape[1] - pw + 1) for im in ims])
+    probs = counts / counts.sum()
+    scale = max(float(np.abs(im).max()) for im in ims)
+    flat_tol = 1e-10 * max(scale, 1e-300) ** 2
+
+    def draw(k: int) -> np.ndarray:
+        which = rng.choice(len(ims), size=k, p=probs)
+        out = np.empty((k, ph * pw))
+        for idx in range(len(ims)):
+            sel = np.flatnonzero(which == idx)
+            if sel.size == 0:
+                continue
+            im = ims[idx]
+            r = rng.integers(0, im.shape[0] - ph + 1, size=sel.size)
+            c = rng.integers(0, im.shape[1] - pw + 1, size=sel.size)
+            win = np.lib.stride_tricks.sliding_window_view(im, (ph, pw))
+            out[sel] = win[r, c].reshape(sel.size, -1)
+        return out
+
+    P = draw(n_patches)
+    if normalize == "patch":
+        for _ in range(20):
+            flat = P.var(axis=1) <= flat_tol
+            if not flat.any():
+                break
+            P[flat] = draw(int(flat.sum()))
+        else:
+            raise ValueError(
+                "too many zero-variance (flat) patches: the images are (nearly) constant "
+                f"at the scale of {ph}x{pw} patches"
+            )
+    if normalize in ("center", "patch", "standardize"):
+        P = P - P.mean(axis=1, keepdims=True)
+    if normalize == "patch":
+        P = P / np.linalg.norm(P, axis=1, keepdims=True)
+    elif normalize == "standardize":
+        std = P.std(axis=0)
+        if np.any(std <= np.sqrt(flat_tol)):
+            raise ValueError("a pixel position has zero variance over the patches: "
+                             "the images are (nearly) constant")
+        P = P / std
+    if not np.any(P):
+        raise ValueError("all patches are zero: the images are constant at this patch size")
+    return P.astype(dtype)

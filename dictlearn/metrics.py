@@ -9,6 +9,8 @@ from ._xp import get_namespace
 
 __all__ = [
     "babel",
+    "dead_atoms",
+    "dictionary_recovery",
     "l0_norm",
     "mutual_coherence",
     "nmse_db",
@@ -126,3 +128,74 @@ def support_recovery(estimate: Any, truth: Any, *, atol: float = 0.0) -> dict[st
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     exact = float(xp.mean(xp.astype(xp.all(e == t, axis=1), xp.float64)))
     return {"precision": precision, "recall": recall, "f1": f1, "exact": exact}
+
+
+def _match(learned: Any, truth: Any):
+    """|cosine| matrix (true × learned) and the optimal assignment maximising it."""
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+
+    from ._xp import to_numpy
+
+    L = np.asarray(to_numpy(learned), dtype=np.float64)
+    T = np.asarray(to_numpy(truth), dtype=np.float64)
+    if L.ndim != 2 or T.ndim != 2 or L.shape[1] != T.shape[1]:
+        raise ValueError(
+            "learned and truth must be 2-D (n_atoms, n_features) with one n_features; got "
+            f"shapes {L.shape} and {T.shape}"
+        )
+    if not (np.all(np.isfinite(L)) and np.all(np.isfinite(T))):
+        raise ValueError("learned and truth must be finite (no NaN or infinity)")
+    ln = np.linalg.norm(L, axis=1, keepdims=True)
+    tn = np.linalg.norm(T, axis=1, keepdims=True)
+    if np.any(tn == 0):
+        raise ValueError("truth has zero-norm atoms: their direction is undefined")
+    C = np.abs((T / tn) @ (L / np.where(ln > 0, ln, 1.0)).T)
+    rows, cols = linear_sum_assignment(-C)
+    return C, rows, cols
+
+
+def dictionary_recovery(learned: Any, truth: Any, *, threshold: float = 0.99) -> float:
+    r"""Fraction of true atoms matched by a learned atom with ``|cos| > threshold``.
+
+    Learned and true atoms are paired one-to-one by the assignment that maximises the total
+    ``|cos|`` (Hungarian algorithm, :func:`scipy.optimize.linear_sum_assignment`); a true
+    atom counts as recovered when its partner is within the threshold. Signs and order do
+    not matter.
+
+    Parameters
+    ----------
+    learned : array of shape (n_learned, n_features)
+    truth : array of shape (n_true, n_features)
+    threshold : float, default=0.99
+        The criterion of Aharon, Elad & Bruckstein (2006) is a distance ``1 − |cos| < 0.01``.
+
+    Returns
+    -------
+    float in [0, 1]
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> D = np.eye(3)
+    >>> dictionary_recovery(-D[[2, 0, 1]], D)
+    1.0
+    >>> dictionary_recovery(np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]), D)
+    0.3333333333333333
+    """
+    C, rows, cols = _match(learned, truth)
+    return float((C[rows, cols] > threshold).sum() / C.shape[0])
+
+
+def dead_atoms(codes: Any, *, atol: float = 0.0) -> int:
+    """Number of atoms (columns of ``codes``) that no sample uses (``|z| <= atol`` everywhere).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> dead_atoms(np.array([[1.0, 0.0, 0.0], [0.5, 0.0, 2.0]]))
+    1
+    """
+    xp = get_namespace(codes)
+    used = xp.any(xp.abs(codes) > atol, axis=0)
+    return int(xp.sum(xp.astype(~used, xp.int64)))

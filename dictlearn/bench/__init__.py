@@ -16,6 +16,7 @@ __all__ = ["COMMANDS", "main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "encode": ("dictlearn.bench.encode", "sparse coding on the standard problem"),
     "sweep": ("dictlearn.bench.sweep", "encoding time against n_samples, n_atoms and dtype"),
+    "learn": ("dictlearn.bench.learn", "online dictionary learning on natural-image patches"),
 }
 
 

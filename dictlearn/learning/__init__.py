@@ -1,0 +1,41 @@
+"""Dictionary learning: the alternating driver, MOD, K-SVD, online learning and
+Olshausen–Field, with atom constraints and a dead-atom policy."""
+
+from ._coding import CodingStep
+from ._driver import LearningInfo, LearningResult, LearningState, fit_dictionary, learning_step
+from .atoms import (
+    check_atoms_constraint,
+    dead_atom_mask,
+    init_dictionary,
+    project_atoms,
+    resample_atoms,
+)
+from .estimator import DictionaryLearning, dict_learning
+from .ksvd import ksvd, ksvd_update
+from .mod import mod, mod_update
+from .olshausen_field import cauchy_encode, olshausen_field
+from .online import bcd_update, online_dictionary_learning
+
+__all__ = [
+    "CodingStep",
+    "DictionaryLearning",
+    "LearningInfo",
+    "LearningResult",
+    "LearningState",
+    "bcd_update",
+    "cauchy_encode",
+    "check_atoms_constraint",
+    "dead_atom_mask",
+    "dict_learning",
+    "fit_dictionary",
+    "init_dictionary",
+    "ksvd",
+    "ksvd_update",
+    "learning_step",
+    "mod",
+    "mod_update",
+    "olshausen_field",
+    "online_dictionary_learning",
+    "project_atoms",
+    "resample_atoms",
+]

@@ -1,0 +1,363 @@
+r"""The alternating driver shared by every dictionary learner.
+
+One iteration is one *alternation* on a batch ``X_b`` (all signals for the batch methods, a
+mini-batch for the online ones):
+
+1. **coding step** ``Z_b = sparse_encode(X_b, D, method=...)`` (:class:`CodingStep`);
+2. **dictionary step** ``D ← update(D, X_b, Z_b)`` (the learner: MOD, K-SVD, online BCD,
+   Olshausen–Field gradient), followed by the projection on the atom constraint set;
+3. **dead-atom policy**: atoms that no signal uses (or of zero norm) are resampled from the
+   worst-reconstructed signals of the batch (:func:`~dictlearn.learning.atoms.resample_atoms`)
+   and counted in the history;
+4. bookkeeping: the objective of the batch (after coding, before the update), history, the
+   callback (return True to stop), a progress line when ``verbose``, and the stopping rule.
+
+Stopping: batch learners stop when the objective changes by less than ``tol`` relative between
+two iterations; mini-batch learners compare the mean objective of two consecutive passes over
+the data (epochs).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from .._loop import Status
+from .._validation import _coerce, as_float_array, check_choice, check_positive_int
+from .._xp import check_random_state, float_dtype, get_namespace, to_numpy
+from ._coding import CodingStep
+from .atoms import dead_atom_mask, init_dictionary, resample_atoms
+
+__all__ = ["LearningInfo", "LearningResult", "LearningState", "Updater", "fit_dictionary",
+           "learning_step", "validate_signals"]
+
+DEAD_ATOM_POLICIES = ("resample", "keep")
+
+
+class Updater:
+    """The dictionary step of a learner (subclassed by MOD, K-SVD, online, Olshausen–Field).
+
+    Attributes
+    ----------
+    name : str
+    minibatch : bool
+        True for learners that see one mini-batch per iteration.
+    constraint : {"sphere", "ball"}
+    positive : bool
+        Non-negative atoms.
+    """
+
+    name = "updater"
+    minibatch = False
+    constraint = "sphere"
+    positive = False
+
+    def init_state(self, D: Any, *, xp: ModuleType) -> dict[str, Any]:
+        """The learner's own state (sufficient statistics, gains, …) for a starting ``D``."""
+        return {}
+
+    def update(self, D: Any, X: Any, Z: Any, aux: dict[str, Any], *, xp: ModuleType):
+        """Return ``(D, Z, aux, usage)``: the new dictionary (on the constraint set), the codes
+        (updated by K-SVD, else ``Z``), the new state and a per-atom usage (n_atoms,) whose
+        zeros mark unused atoms (None: count the codes' non-zeros)."""
+        raise NotImplementedError
+
+    def project(self, D: Any, aux: dict[str, Any], *, xp: ModuleType) -> Any:
+        """Project ``D`` on the constraint set (Olshausen–Field overrides with its gains)."""
+        from .atoms import project_atoms
+
+        return project_atoms(D, constraint=self.constraint, positive=self.positive, xp=xp)
+
+    def on_resample(self, aux: dict[str, Any], dead: Any, *, xp: ModuleType) -> dict[str, Any]:
+        """Forget what the state knew about resampled atoms (boolean mask ``dead``)."""
+        return aux
+
+
+@dataclass
+class LearningState:
+    """Everything needed to resume learning (``partial_fit``, saved models)."""
+
+    dictionary: Any
+    aux: dict[str, Any] = field(default_factory=dict)
+    n_iter: int = 0
+    n_samples_seen: int = 0
+    n_resampled: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LearningInfo:
+    """What the callback sees after each iteration."""
+
+    iteration: int
+    dictionary: Any
+    objective: float
+    history: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class LearningResult:
+    """What a learner returns.
+
+    Attributes
+    ----------
+    dictionary : array of shape (n_atoms, n_features)
+    codes : array of shape (n_samples, n_atoms) or None
+        Codes of all signals from the last coding step (batch learners only).
+    n_iter : int
+    status : Status
+    history : list of dict
+        Per iteration: ``iteration``, ``objective`` (mean over the batch), ``n_resampled``,
+        ``n_samples_seen``, ``time_s``.
+    state : LearningState
+    """
+
+    dictionary: Any
+    codes: Any
+    n_iter: int
+    status: Status
+    history: list[dict[str, Any]]
+    state: LearningState
+
+
+def validate_signals(X: Any, name: str = "X") -> tuple[ModuleType, Any]:
+    """Validate training signals: 2-D, real, finite, not all zero; cast to the working dtype."""
+    if hasattr(X, "tocsr") or hasattr(X, "toarray"):
+        raise TypeError(f"{name}: sparse input is not supported; pass a dense array")
+    X = _coerce(X, name)
+    xp = get_namespace(X)
+    if X.ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-D array (n_samples, n_features); got {X.ndim}-D with shape "
+            f"{tuple(X.shape)}"
+        )
+    X = as_float_array(X, name, xp=xp, dtype=float_dtype(xp, X))
+    if not bool(xp.any(X != 0)):
+        raise ValueError(f"{name} is all zeros: there is nothing to learn a dictionary from")
+    return xp, X
+
+
+class _Progress:
+    """A one-line progress report on stderr (``verbose=True``)."""
+
+    def __init__(self, total: int, name: str, enabled: bool) -> None:
+        self.total, self.name, self.enabled = total, name, enabled
+        self.t0 = self.last = time.perf_counter()
+
+    def update(self, it: int, obj: float, n_res: int, *, final: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if not final and now - self.last < 0.5:
+            return
+        self.last = now
+        width = 24
+        done = int(width * it / max(self.total, 1))
+        bar = "#" * done + "." * (width - done)
+        sys.stderr.write(
+            f"\r{self.name} [{bar}] {it}/{self.total} objective {obj:.6g} "
+            f"resampled {n_res} {now - self.t0:.1f}s"
+        )
+        if final:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def learning_step(
+    state: LearningState,
+    X: Any,
+    *,
+    updater: Updater,
+    coder: CodingStep,
+    xp: ModuleType,
+    dead_atoms: str = "resample",
+    rng: np.random.Generator | None = None,
+    init_codes: Any = None,
+    max_coherence: float | None = 0.99,
+) -> tuple[LearningState, Any, float]:
+    """One alternation on the batch ``X``: coding step, dictionary step, dead-atom policy.
+
+    Returns the new state (a new object; arrays are never updated in place), the codes of
+    ``X`` and the batch's mean objective before the dictionary step. With the "resample"
+    policy, unused atoms and atoms within ``max_coherence`` (|cosine|) of an atom of lower
+    index are replaced (duplicates are looked for every iteration for batch learners, every
+    10th for mini-batch learners).
+    """
+    t0 = time.perf_counter()
+    D = state.dictionary
+    Z = coder(X, D, init=init_codes)
+    obj = float(xp.mean(coder.objective(X, D, Z, xp=xp)))
+    D_new, Z, aux, usage = updater.update(D, X, Z, state.aux, xp=xp)
+    if usage is None:
+        usage = xp.sum(xp.astype(Z != 0, X.dtype), axis=0)
+    every = 10 if updater.minibatch else 1  # the k x k coherence check is not free
+    coh = max_coherence if (state.n_iter + 1) % every == 0 else None
+    dead = dead_atom_mask(D_new, xp=xp, max_coherence=coh) | (usage <= 0)
+    n_res = 0
+    if dead_atoms == "resample":
+        if bool(xp.any(dead)):
+            D_new, n_res = resample_atoms(D_new, X, Z, dead, constraint=updater.constraint,
+                                          positive=updater.positive, random_state=rng, xp=xp)
+            aux = updater.on_resample(aux, dead, xp=xp)
+            D_new = updater.project(D_new, aux, xp=xp)
+    else:  # "keep": unused atoms stay, zero-norm ones cannot be coded on and are resampled
+        zero = dead_atom_mask(D_new, xp=xp)
+        if bool(xp.any(zero)):
+            D_new, n_res = resample_atoms(D_new, X, Z, zero, constraint=updater.constraint,
+                                          positive=updater.positive, random_state=rng, xp=xp)
+            aux = updater.on_resample(aux, zero, xp=xp)
+            D_new = updater.project(D_new, aux, xp=xp)
+    n = int(X.shape[0])
+    record = {
+        "iteration": state.n_iter + 1,
+        "objective": obj,
+        "n_resampled": n_res,
+        "n_unused": int(xp.sum(xp.astype(dead, xp.int64))),
+        "n_samples_seen": state.n_samples_seen + n,
+        "time_s": time.perf_counter() - t0,
+    }
+    state.history.append(record)  # the history list is shared along a run (append-only)
+    new = LearningState(D_new, aux, state.n_iter + 1, state.n_samples_seen + n,
+                        state.n_resampled + n_res, state.history)
+    return new, Z, obj
+
+
+def fit_dictionary(
+    X: Any,
+    n_atoms: int,
+    *,
+    updater: Updater,
+    coder: CodingStep,
+    init: Any = "data",
+    max_iter: int = 100,
+    tol: float = 1e-4,
+    batch_size: int = 256,
+    random_state: Any = None,
+    callback: Callable[[LearningInfo], Any] | None = None,
+    verbose: bool = False,
+    dead_atoms: str = "resample",
+    state: LearningState | None = None,
+) -> LearningResult:
+    """Alternate coding and dictionary steps until ``tol``, ``max_iter`` or the callback.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+    n_atoms : int
+    updater : Updater
+        The dictionary step.
+    coder : CodingStep
+        The coding step.
+    init : {"data", "random"} or array of shape (n_atoms, n_features)
+        Starting dictionary (ignored when ``state`` is given).
+    max_iter : int
+        Iterations (alternations); one mini-batch each for the mini-batch learners.
+    tol : float
+        Relative change of the objective (per iteration for batch learners, per epoch for
+        mini-batch learners) below which learning stops; 0 runs all ``max_iter`` iterations.
+    batch_size : int
+        Mini-batch size (mini-batch learners only).
+    random_state : None, int or Generator
+        Initial dictionary, mini-batch order and resampled atoms.
+    callback : callable, optional
+        ``callback(LearningInfo)`` after every iteration; return True to stop.
+    verbose : bool
+        Print a progress line on stderr.
+    dead_atoms : {"resample", "keep"}
+        Dead-atom policy (zero-norm atoms are always resampled).
+    state : LearningState, optional
+        Resume from this state (continues its history and statistics).
+
+    Returns
+    -------
+    LearningResult
+    """
+    xp, X = validate_signals(X)
+    n_atoms = check_positive_int(n_atoms, "n_atoms")
+    max_iter = check_positive_int(max_iter, "max_iter")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    check_choice(dead_atoms, "dead_atoms", set(DEAD_ATOM_POLICIES))
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0 \
+            or not math.isfinite(tol):
+        raise ValueError(f"tol must be a finite number >= 0; got {tol!r}")
+    rng = check_random_state(random_state)
+    n, m = X.shape
+    device = getattr(X, "device", None)
+    if state is None:
+        D = init_dictionary(X, n_atoms, init=init, constraint=updater.constraint,
+                            positive=updater.positive, random_state=rng, xp=xp)
+        D = updater.project(D, {}, xp=xp)
+        state = LearningState(D, updater.init_state(D, xp=xp))
+        D = updater.project(D, state.aux, xp=xp)
+        state.dictionary = D
+    elif tuple(state.dictionary.shape) != (n_atoms, m):
+        raise ValueError(
+            f"the saved state's dictionary has shape {tuple(state.dictionary.shape)}; "
+            f"expected (n_atoms, n_features) = {(n_atoms, m)}"
+        )
+    progress = _Progress(max_iter, updater.name, verbose)
+    status = Status.max_iter_reached
+    Z_all = None
+    prev = math.inf
+    epoch_objs: list[float] = []
+    prev_epoch = math.inf
+    order = np.empty(0, dtype=np.int64)
+    steps_per_epoch = max(1, math.ceil(n / batch_size)) if updater.minibatch else 1
+    scale = float(xp.mean(xp.sum(X * X, axis=1)))
+    last_good = state
+    for it in range(max_iter):
+        if updater.minibatch and n > batch_size:
+            if order.size < batch_size:
+                order = np.concatenate([order, rng.permutation(n)])
+            idx, order = order[:batch_size], order[batch_size:]
+            Xb = xp.take(X, xp.asarray(idx, device=device), axis=0)
+        else:
+            Xb = X
+        warm = Z_all if not updater.minibatch else None
+        state, Z, obj = learning_step(state, Xb, updater=updater, coder=coder, xp=xp,
+                                      dead_atoms=dead_atoms, rng=rng, init_codes=warm)
+        if not math.isfinite(obj) or not bool(xp.all(xp.isfinite(state.dictionary))):
+            status = Status.nonfinite
+            state = last_good
+            break
+        last_good = state
+        if not updater.minibatch:
+            Z_all = Z
+        progress.update(it + 1, obj, state.n_resampled)
+        if callback is not None and callback(
+                LearningInfo(state.n_iter, state.dictionary, obj, state.history)):
+            status = Status.stopped
+            break
+        if obj <= 1e3 * float(xp.finfo(X.dtype).eps) ** 2 * scale:
+            status = Status.converged  # an exact fit
+            break
+        if updater.minibatch:
+            epoch_objs.append(obj)
+            if len(epoch_objs) == steps_per_epoch:
+                cur = sum(epoch_objs) / len(epoch_objs)
+                epoch_objs = []
+                if tol > 0 and abs(prev_epoch - cur) <= tol * abs(cur):
+                    status = Status.converged
+                    break
+                prev_epoch = cur
+        else:
+            if tol > 0 and abs(prev - obj) <= tol * abs(obj):
+                status = Status.converged
+                break
+            prev = obj
+    progress.update(state.n_iter, state.history[-1]["objective"] if state.history else 0.0,
+                    state.n_resampled, final=True)
+    codes = None if updater.minibatch else Z_all
+    return LearningResult(state.dictionary, codes, state.n_iter, status, state.history, state)
+
+
+def host_scalar(x: Any) -> float:
+    """A 0-d array (any library) as a Python float."""
+    return float(to_numpy(x))

@@ -1,0 +1,421 @@
+"""``DictionaryLearning``: the scikit-learn style estimator over every learner (one code path).
+
+``fit`` calls :func:`~dictlearn.learning.fit_dictionary` with the learner's dictionary step and
+the coding step built from the parameters; ``partial_fit`` runs one alternation
+(:func:`~dictlearn.learning.learning_step`) of a mini-batch learner on the given batch and keeps
+its state (sufficient statistics or gains) to resume; ``transform`` is
+:func:`dictlearn.sparse_encode` with the same coding step.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .._validation import check_choice, check_positive_int
+from .._xp import check_random_state, get_namespace, to_numpy
+from ..estimators import _Base, _TransformerMixin
+from ._coding import SPARSITY_METHODS, make_coder, resolve_coding_method
+from ._driver import (
+    LearningInfo,
+    LearningResult,
+    LearningState,
+    fit_dictionary,
+    learning_step,
+    validate_signals,
+)
+from ._io import read_model, write_model
+from .atoms import init_dictionary
+from .ksvd import KSVDUpdate
+from .mod import MODUpdate
+from .olshausen_field import OlshausenFieldUpdate
+from .online import OnlineUpdate
+
+__all__ = ["DictionaryLearning", "dict_learning"]
+
+#: method → (default coding method, default max_iter, default alpha, default constraint)
+_DEFAULTS = {
+    "online": ("lasso", 1000, 1.0, "ball"),
+    "olshausen_field": ("cauchy", 2000, 0.022, "sphere"),
+    "mod": ("omp", 50, 1.0, "sphere"),
+    "ksvd": ("omp", 50, 1.0, "sphere"),
+}
+
+
+def _build(method: str, *, n_atoms: int, n_features: int, coding_method: str | None,
+           alpha: float | None, n_nonzero_coefs: int | None, constraint: str | None,
+           positive_code: bool, positive_dict: bool, forget_factor: float | None,
+           approximate: bool, sigma: float, coding_options: dict[str, Any] | None):
+    """The (updater, coder) pair of a learner, from the estimator's parameters."""
+    check_choice(method, "method", set(_DEFAULTS))
+    default_coding, _, default_alpha, default_constraint = _DEFAULTS[method]
+    constraint = default_constraint if constraint is None else constraint
+    name = resolve_coding_method(coding_method, default=default_coding)
+    if name in SPARSITY_METHODS and n_nonzero_coefs is None:
+        n_nonzero_coefs = max(1, min(n_atoms, round(0.1 * n_features)))
+    opts = dict(coding_options or {})
+    if name == "cauchy":
+        opts.setdefault("sigma", sigma)
+    coder = make_coder(name, default=default_coding,
+                       alpha=default_alpha if alpha is None else alpha,
+                       n_nonzero_coefs=n_nonzero_coefs, positive_code=positive_code,
+                       coding_options=opts, n_atoms=n_atoms)
+    if method == "online":
+        upd = OnlineUpdate(constraint=constraint, positive_dict=positive_dict,
+                           forget_factor=forget_factor)
+    elif method == "olshausen_field":
+        upd = OlshausenFieldUpdate(positive_dict=positive_dict)
+    elif method == "mod":
+        upd = MODUpdate(constraint, positive_dict)
+    else:
+        upd = KSVDUpdate(approximate=approximate, constraint=constraint,
+                         positive_dict=positive_dict, positive_code=positive_code)
+    return upd, coder
+
+
+def dict_learning(X: Any, n_atoms: int, *, method: str = "online", **params: Any) -> Any:
+    """Learn a dictionary with any learner; returns a :class:`LearningResult`.
+
+    ``method`` is one of ``"online"``, ``"olshausen_field"``, ``"mod"``, ``"ksvd"``; the other
+    parameters are those of :class:`DictionaryLearning`.
+
+    Examples
+    --------
+    >>> from dictlearn.datasets import make_sparse_problem
+    >>> p = make_sparse_problem(200, 8, 10, 2, random_state=0)
+    >>> dict_learning(p.X, 10, method="mod", coding_method="fista", alpha=0.05,
+    ...               max_iter=3).dictionary.shape
+    (10, 8)
+    """
+    est = DictionaryLearning(n_atoms, method=method, **params)
+    est.fit(X)
+    return est.result_
+
+
+class DictionaryLearning(_TransformerMixin, _Base):
+    """Dictionary learning as a scikit-learn transformer.
+
+    Parameters
+    ----------
+    n_atoms : int, optional
+        Number of atoms; defaults to ``n_features``.
+    method : {"online", "olshausen_field", "mod", "ksvd"}, default="online"
+        Mairal et al. (2010), Olshausen & Field (1996), Engan et al. (1999), Aharon et al.
+        (2006).
+    coding_method : str, optional
+        Any :func:`dictlearn.sparse_encode` method; default ``"lasso"`` (online, falling back
+        to ``"fista"``), ``"cauchy"`` (Olshausen–Field) or ``"omp"`` (MOD, K-SVD).
+    alpha : float, optional
+        Penalty weight (``½‖x − zD‖² + α‖z‖₁`` for lasso coding); default 1.0, or 0.022 for
+        Olshausen–Field.
+    n_nonzero_coefs : int, optional
+        Sparsity for greedy coding (default 10% of ``n_features``).
+    batch_size : int, default=256
+        Mini-batch size of ``"online"`` and ``"olshausen_field"``.
+    max_iter : int, optional
+        Iterations: mini-batch steps (online: 1000, Olshausen–Field: 2000) or sweeps (MOD,
+        K-SVD: 50).
+    tol : float, default=1e-6
+        Relative change of the objective that stops learning (per epoch for mini-batch
+        learners); 0 runs ``max_iter`` iterations.
+    constraint : {"sphere", "ball"}, optional
+        Atom set (default ``"ball"`` for online, ``"sphere"`` otherwise).
+    positive_code, positive_dict : bool, default=False
+    forget_factor : float, optional
+        Online learning's ρ (see :func:`~dictlearn.learning.online_dictionary_learning`).
+    approximate : bool, default=False
+        Approximate K-SVD.
+    sigma : float, default=0.316
+        Scale of the Cauchy prior (Olshausen–Field).
+    dead_atoms : {"resample", "keep"}, default="resample"
+    init : {"data", "random"} or array, default="data"
+    coding_options : dict, optional
+        Extra options of the coding method (``max_iter``, ``tol``, …).
+    random_state : None, int or Generator
+    callback : callable, optional
+        ``callback(LearningInfo)`` after every iteration; return True to stop.
+    verbose : bool, default=False
+        Progress line on stderr.
+
+    Attributes
+    ----------
+    components_ : array of shape (n_atoms, n_features)
+    n_iter_ : int
+    history_ : list of dict
+        Per iteration: objective, atoms resampled, samples seen, time.
+    n_features_in_ : int
+    result_ : LearningResult
+        The last ``fit``'s result (not saved).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dictlearn import DictionaryLearning
+    >>> from dictlearn.datasets import make_sparse_problem
+    >>> p = make_sparse_problem(300, 8, 12, 2, random_state=0)
+    >>> est = DictionaryLearning(12, alpha=0.05, batch_size=50, max_iter=30, random_state=0)
+    >>> Z = est.fit_transform(p.X)
+    >>> Z.shape, est.components_.shape, est.n_iter_
+    ((300, 12), (12, 8), 30)
+    """
+
+    def __init__(
+        self,
+        n_atoms: int | None = None,
+        *,
+        method: str = "online",
+        coding_method: str | None = None,
+        alpha: float | None = None,
+        n_nonzero_coefs: int | None = None,
+        batch_size: int = 256,
+        max_iter: int | None = None,
+        tol: float = 1e-6,
+        constraint: str | None = None,
+        positive_code: bool = False,
+        positive_dict: bool = False,
+        forget_factor: float | None = None,
+        approximate: bool = False,
+        sigma: float = 0.316,
+        dead_atoms: str = "resample",
+        init: Any = "data",
+        coding_options: dict[str, Any] | None = None,
+        random_state: Any = None,
+        callback: Callable[[LearningInfo], Any] | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.n_atoms = n_atoms
+        self.method = method
+        self.coding_method = coding_method
+        self.alpha = alpha
+        self.n_nonzero_coefs = n_nonzero_coefs
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.constraint = constraint
+        self.positive_code = positive_code
+        self.positive_dict = positive_dict
+        self.forget_factor = forget_factor
+        self.approximate = approximate
+        self.sigma = sigma
+        self.dead_atoms = dead_atoms
+        self.init = init
+        self.coding_options = coding_options
+        self.random_state = random_state
+        self.callback = callback
+        self.verbose = verbose
+
+    # ----------------------------------------------------------------- helpers
+    def _n_atoms(self, n_features: int) -> int:
+        if self.n_atoms is None:
+            return n_features
+        return check_positive_int(self.n_atoms, "n_atoms")
+
+    def _parts(self, n_features: int):
+        return _build(self.method, n_atoms=self._n_atoms(n_features), n_features=n_features,
+                      coding_method=self.coding_method, alpha=self.alpha,
+                      n_nonzero_coefs=self.n_nonzero_coefs, constraint=self.constraint,
+                      positive_code=self.positive_code, positive_dict=self.positive_dict,
+                      forget_factor=self.forget_factor, approximate=self.approximate,
+                      sigma=self.sigma, coding_options=self.coding_options)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "components_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator."
+            )
+
+    def _validate(self, X: Any, *, reset: bool):
+        X = _precheck(X)
+        xp, X = validate_signals(X) if reset else _signals_any(X)
+        if not reset and X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input"
+            )
+        return xp, X
+
+    def _set_fitted(self, state: LearningState, xp) -> None:
+        self._state = state
+        self.components_ = state.dictionary
+        self.n_iter_ = state.n_iter
+        self.history_ = state.history
+        self.n_resampled_ = state.n_resampled
+
+    # ----------------------------------------------------------------- API
+    def fit(self, X: Any, y: Any = None) -> DictionaryLearning:
+        """Learn the dictionary from the rows of ``X`` (n_samples, n_features)."""
+        xp, X = self._validate(X, reset=True)
+        n_atoms = self._n_atoms(X.shape[1])
+        upd, coder = self._parts(X.shape[1])
+        max_iter = _DEFAULTS[self.method][1] if self.max_iter is None else self.max_iter
+        res: LearningResult = fit_dictionary(
+            X, n_atoms, updater=upd, coder=coder, init=self.init, max_iter=max_iter,
+            tol=self.tol, batch_size=self.batch_size, random_state=self.random_state,
+            callback=self.callback, verbose=self.verbose, dead_atoms=self.dead_atoms)
+        self.n_features_in_ = int(X.shape[1])
+        self.result_ = res
+        self._set_fitted(res.state, xp)
+        return self
+
+    def partial_fit(self, X: Any, y: Any = None) -> DictionaryLearning:
+        """One alternation (coding step + dictionary step) on the batch ``X``.
+
+        Meant for the mini-batch learners (``"online"``: statistics ``A``, ``B`` and ``t`` are
+        kept; ``"olshausen_field"``: gains); for MOD and K-SVD it runs one iteration on ``X``.
+        The first call initialises the dictionary from ``X``; later calls resume from the
+        kept state (also after :meth:`load`).
+        """
+        first = not hasattr(self, "components_")
+        xp, X = self._validate(X, reset=first)
+        upd, coder = self._parts(X.shape[1])
+        if not hasattr(self, "_rng"):
+            self._rng = check_random_state(self.random_state)
+        if first:
+            D = init_dictionary(X, self._n_atoms(X.shape[1]), init=self.init,
+                                constraint=upd.constraint, positive=upd.positive,
+                                random_state=self._rng, xp=xp)
+            D = upd.project(D, {}, xp=xp)
+            state = LearningState(D, upd.init_state(D, xp=xp))
+            state.dictionary = upd.project(D, state.aux, xp=xp)
+            self.n_features_in_ = int(X.shape[1])
+        else:
+            state = self._state
+            state.dictionary = _like(state.dictionary, X, xp)
+            state.aux = {k: _like(v, X, xp) if hasattr(v, "shape") else v
+                         for k, v in state.aux.items()}
+        state, _, _ = learning_step(state, X, updater=upd, coder=coder, xp=xp,
+                                    dead_atoms=self.dead_atoms, rng=self._rng)
+        self._set_fitted(state, xp)
+        return self
+
+    def transform(self, X: Any) -> Any:
+        """Codes of shape (n_samples, n_atoms) from the learner's coding step."""
+        self._check_fitted()
+        xp, X = self._validate(X, reset=False)
+        D = _like(self.components_, X, xp)
+        _, coder = self._parts(X.shape[1])
+        return coder(X, D)
+
+    def inverse_transform(self, X: Any) -> Any:
+        """Signals ``Z D`` (n_samples, n_features) from codes ``X`` (n_samples, n_atoms)."""
+        self._check_fitted()
+        xp, Z = _signals_any(_precheck(X, "codes"), name="codes")
+        D = _like(self.components_, Z, xp)
+        if Z.shape[1] != D.shape[0]:
+            raise ValueError(
+                f"codes must have n_atoms = {D.shape[0]} columns; got shape {tuple(Z.shape)}"
+            )
+        return Z @ D
+
+    # ----------------------------------------------------------------- persistence
+    def save(self, path: Any) -> str:
+        """Save the fitted model to ``path`` (``.npz``; no pickle). Returns the path."""
+        self._check_fitted()
+        params = {k: v for k, v in self.get_params().items() if k != "callback"}
+        rs = params.get("random_state")
+        if rs is not None and not isinstance(rs, numbers.Integral):
+            params["random_state"] = None  # generators are not saved
+        elif rs is not None:
+            params["random_state"] = int(rs)
+        if not isinstance(params.get("init"), str):
+            params["init"] = "data"
+        meta = {"n_iter_": int(self.n_iter_), "n_features_in_": int(self.n_features_in_),
+                "n_resampled_": int(self.n_resampled_),
+                "n_samples_seen": int(self._state.n_samples_seen),
+                "history_": _jsonable_history(self.history_)}
+        aux = {k: (to_numpy(v) if hasattr(v, "shape") else v)
+               for k, v in self._state.aux.items()}
+        return write_model(path, params=params, meta=meta,
+                           components=to_numpy(self.components_), aux=aux)
+
+    @classmethod
+    def load(cls, path: Any) -> DictionaryLearning:
+        """Load a model saved by :meth:`save` (NumPy arrays; ``partial_fit`` can resume)."""
+        data = read_model(path)
+        try:
+            est = cls(**data["params"])
+            meta = data["meta"]
+            comp = data["components"]
+            if comp.shape[1] != int(meta["n_features_in_"]):
+                raise ValueError("components_ and n_features_in_ disagree")
+            aux = {k: (int(v) if k == "t" else v) for k, v in data["aux"].items()}
+            state = LearningState(comp, aux, int(meta["n_iter_"]), int(meta["n_samples_seen"]),
+                                  int(meta["n_resampled_"]), list(meta["history_"]))
+        except (TypeError, KeyError, ValueError) as exc:
+            raise ValueError(f"{path!r} is damaged or was written by another program: {exc}") \
+                from exc
+        est.n_features_in_ = int(meta["n_features_in_"])
+        est._set_fitted(state, np)
+        return est
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+def _precheck(X: Any, name: str = "X") -> Any:
+    """scikit-learn's conventions for odd input: object arrays of numbers are converted,
+    complex, sparse, 1-D and empty input are refused with its messages."""
+    if hasattr(X, "tocsr") or hasattr(X, "toarray"):
+        raise TypeError(f"{name}: sparse input is not supported; pass a dense array")
+    if isinstance(X, (list, tuple)) or (isinstance(X, np.ndarray) and X.dtype == object):
+        X = np.asarray(X)
+        if X.dtype == object:
+            X = X.astype(np.float64)  # raises TypeError for non-numbers
+    if hasattr(X, "dtype") and hasattr(X, "ndim"):
+        if np.issubdtype(np.dtype(str(X.dtype)) if isinstance(X, np.ndarray) else np.float64,
+                         np.complexfloating):
+            raise ValueError(f"Complex data not supported: {name} has dtype {X.dtype}")
+        if X.ndim == 1:
+            raise ValueError(
+                f"Expected 2D array for {name}, got 1D array instead (shape {tuple(X.shape)}). "
+                "Reshape your data either using array.reshape(-1, 1) if your data has a single "
+                "feature or array.reshape(1, -1) if it contains a single sample."
+            )
+        if X.ndim == 2 and X.shape[1] == 0:
+            raise ValueError(f"0 feature(s) (shape={tuple(X.shape)}) while a minimum of 1 is "
+                             f"required by {name}.")
+        if X.ndim == 2 and X.shape[0] == 0:
+            raise ValueError(f"0 sample(s) (shape={tuple(X.shape)}) while a minimum of 1 is "
+                             f"required by {name}.")
+    return X
+
+
+def _signals_any(X: Any, name: str = "X"):
+    """Validate 2-D finite real input (zeros allowed: transform/inverse_transform)."""
+    from .._validation import _coerce, as_float_array
+    from .._xp import float_dtype
+
+    X = _coerce(X, name)
+    xp = get_namespace(X)
+    if X.ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-D array; got {X.ndim}-D with shape {tuple(X.shape)}"
+        )
+    return xp, as_float_array(X, name, xp=xp, dtype=float_dtype(xp, X))
+
+
+def _like(A: Any, X: Any, xp) -> Any:
+    """``A`` in ``X``'s namespace, dtype and device (moved once, explicitly)."""
+    if get_namespace(A) is not xp:
+        A = xp.asarray(to_numpy(A), device=getattr(X, "device", None))
+    if A.dtype != X.dtype:
+        A = xp.astype(A, X.dtype)
+    return A
+
+
+def _jsonable_history(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for h in history:
+        out.append({k: (float(v) if isinstance(v, float) and math.isfinite(v) else
+                        (None if isinstance(v, float) else v)) for k, v in h.items()})
+    return out

@@ -1,0 +1,11 @@
+"""``python -m dictlearn.bench learn`` runs in its quick mode and prints the comparison."""
+
+from dictlearn.bench import main
+
+
+def test_bench_learn_quick(capsys):
+    assert main(["learn", "--quick", "--sklearn-steps", "2", "--our-max-steps", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "dictlearn online" in out and "heldout_objective" in out
+    assert "sklearn minibatch" in out
+    assert ("spams trainDL" in out) or ("skipping spams" in out)
