@@ -23,7 +23,6 @@ from dictlearn.metrics import dictionary_recovery
 from tests._helpers import asxp, tonp
 
 
-
 @pytest.fixture(scope="module")
 def truth():
     """Noise-free signals from a random 64×128 dictionary with 3-sparse codes."""

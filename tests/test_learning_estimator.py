@@ -11,7 +11,6 @@ from dictlearn.datasets import make_sparse_problem
 from dictlearn.learning import online_dictionary_learning
 
 
-
 @parametrize_with_checks([
     DictionaryLearning(5, alpha=0.1, max_iter=5, batch_size=20, random_state=0),
     DictionaryLearning(4, method="ksvd", n_nonzero_coefs=2, max_iter=3, random_state=0),
