@@ -1,0 +1,1 @@
+"""Amortized inference: LISTA family and sparse autoencoders on the shared proximal step."""
