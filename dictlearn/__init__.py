@@ -2,6 +2,7 @@
 
 from . import datasets, metrics
 from ._loop import LoopState, Result, Status
+from .amortized import LISTA
 from .coding import METHODS, fista, ista, register_method, sparse_encode
 from .estimators import SparseCoder
 from .objectives import lasso_duality_gap, lasso_objective, lipschitz_constant
@@ -9,6 +10,7 @@ from .objectives import lasso_duality_gap, lasso_objective, lipschitz_constant
 __version__ = "0.1.0"
 
 __all__ = [
+    "LISTA",
     "METHODS",
     "LoopState",
     "Result",

@@ -1,1 +1,11 @@
-"""Amortized inference: LISTA family and sparse autoencoders on the shared proximal step."""
+"""Amortized inference: the LISTA family and sparse autoencoders on the shared proximal step.
+
+Training is written in array-API code: the backward passes (:mod:`.backward`), losses and
+penalties (:mod:`.losses`), optimisers (:mod:`.optim`) and one mini-batch loop (:mod:`.train`).
+"""
+
+from .lista import LISTA, alista_weight
+from .optim import SGD, Adam
+from .train import TrainInfo, TrainResult, train
+
+__all__ = ["LISTA", "SGD", "Adam", "TrainInfo", "TrainResult", "alista_weight", "train"]
