@@ -44,8 +44,12 @@ def as_float_array(
         raise ValueError(
             f"{name} must be a {ndim}-D array; got {x.ndim}-D with shape {tuple(x.shape)}"
         )
-    if any(s == 0 for s in x.shape):
-        raise ValueError(f"{name} must not be empty; got shape {tuple(x.shape)}")
+    if x.shape[0] == 0 or x.shape[-1] == 0:
+        what = "sample(s)" if x.shape[0] == 0 else "feature(s)"
+        raise ValueError(
+            f"{name} must not be empty: found array with 0 {what} (shape={tuple(x.shape)}) "
+            "while a minimum of 1 is required."
+        )
     kind_ok = (
         xp.isdtype(x.dtype, "real floating")
         or xp.isdtype(x.dtype, "integral")
@@ -65,7 +69,7 @@ def as_float_array(
 def check_dictionary(D: Any, *, xp: ModuleType) -> None:
     """Refuse dictionaries with zero-norm atoms (rows)."""
     norms = xp.sum(D * D, axis=1)
-    tiny = float(xp.finfo(D.dtype).tiny)
+    tiny = float(xp.finfo(D.dtype).smallest_normal)
     bad = norms <= tiny
     if bool(xp.any(bad)):
         idx = int(xp.argmax(xp.astype(bad, xp.int32)))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+import numpy as np
+
 from ._validation import _coerce, as_float_array, check_choice
 from ._xp import float_dtype, get_namespace
 from .coding import sparse_encode
@@ -50,6 +52,8 @@ __all__ = ["SparseCoder"]
 def _check_X(X: Any, n_features: int | None, name: str = "X"):
     if hasattr(X, "tocsr") or hasattr(X, "toarray"):
         raise TypeError(f"{name}: sparse input is not supported; pass a dense array")
+    if isinstance(X, np.ndarray) and X.dtype == object:
+        X = X.astype(np.float64)  # numbers stored as objects; strings raise here
     X = _coerce(X, name)
     xp = get_namespace(X)
     if xp.isdtype(X.dtype, "complex floating"):
@@ -62,8 +66,8 @@ def _check_X(X: Any, n_features: int | None, name: str = "X"):
     X = as_float_array(X, name, xp=xp, dtype=float_dtype(xp, X))
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(
-            f"X has {X.shape[1]} features, but this estimator is expecting {n_features} "
-            "features (the dictionary's n_features)"
+            f"X has {X.shape[1]} features, but SparseCoder is expecting {n_features} "
+            "features as input (the dictionary's n_features)"
         )
     return xp, X
 
@@ -91,9 +95,13 @@ class SparseCoder(_TransformerMixin, _Base):
     Attributes
     ----------
     components_ : array of shape (n_atoms, n_features)
-        The dictionary.
+        The dictionary (set by ``fit``).
     n_components_ : int
     n_features_in_ : int
+    n_iter_ : int
+        Iterations the method needed on the data passed to ``fit`` (at least 1).
+    status_ : Status
+        Its stopping status.
 
     Examples
     --------
@@ -123,18 +131,6 @@ class SparseCoder(_TransformerMixin, _Base):
         self.tol = tol
         self.positive = positive
 
-    @property
-    def components_(self) -> Any:
-        return self.dictionary
-
-    @property
-    def n_components_(self) -> int:
-        return int(self.dictionary.shape[0])
-
-    @property
-    def n_features_in_(self) -> int:
-        return int(self.dictionary.shape[1])
-
     def _options(self) -> dict[str, Any]:
         check_choice(self.method, "method", set(METHODS))
         accepted = inspect.signature(METHODS[self.method]).parameters
@@ -150,14 +146,37 @@ class SparseCoder(_TransformerMixin, _Base):
         return opts
 
     def fit(self, X: Any, y: Any = None) -> SparseCoder:
-        """Validate ``X`` and the parameters; the dictionary is fixed, so nothing is learned."""
-        _check_X(X, self.n_features_in_)
-        self._options()
+        """Validate ``X`` and the parameters; the dictionary is fixed, so nothing is learned.
+
+        The codes of ``X`` are computed once to record ``n_iter_`` (the iterations the
+        method needed on this data) and ``status_``.
+        """
+        self._encode(X)
         return self
+
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> Any:
+        """``fit`` then ``transform`` with a single encoding pass."""
+        return self._encode(X).codes
+
+    def _encode(self, X: Any):
+        n_features = int(_coerce(self.dictionary, "dictionary").shape[1])
+        xp, X = _check_X(X, n_features)
+        opts = self._options()
+        D = _coerce(self.dictionary, "dictionary")
+        D = xp.asarray(D) if get_namespace(D) is not xp else D
+        if D.dtype != X.dtype:
+            D = xp.astype(D, X.dtype)
+        result = sparse_encode(X, D, method=self.method, return_result=True, **opts)
+        self.components_ = self.dictionary
+        self.n_components_ = int(D.shape[0])
+        self.n_features_in_ = n_features
+        self.n_iter_ = max(int(result.n_iter), 1)
+        self.status_ = result.status
+        return result
 
     def transform(self, X: Any) -> Any:
         """Codes of shape (n_samples, n_atoms)."""
-        xp, X = _check_X(X, self.n_features_in_)
+        xp, X = _check_X(X, int(_coerce(self.dictionary, "dictionary").shape[1]))
         D = _coerce(self.dictionary, "dictionary")
         D = xp.asarray(D) if get_namespace(D) is not xp else D
         if D.dtype != X.dtype:

@@ -91,7 +91,7 @@ def hard_threshold(Z: Any, theta: Any, *, xp: ModuleType | None = None) -> Any:
 def top_k_mask(Z: Any, k: int, *, xp: ModuleType | None = None, positive: bool = False) -> Any:
     """Boolean mask of the ``k`` largest entries of each row (by magnitude, or by value when
     ``positive``). Ties are broken by the lower index, so exactly ``k`` entries are kept."""
-    xp = xp or get_namespace(Z)
+    xp = get_namespace(Z)  # argsort's descending/stable need the standard's signature
     n_atoms = Z.shape[-1]
     if not 0 <= k <= n_atoms:
         raise ValueError(f"k must be in [0, n_atoms={n_atoms}]; got {k}")
@@ -114,7 +114,7 @@ def top_k(Z: Any, k: int, *, xp: ModuleType | None = None, positive: bool = Fals
     >>> top_k(np.array([[-3.0, 1.0, 2.0, 0.5]]), 2)
     array([[-3.,  0.,  2.,  0.]])
     """
-    xp = xp or get_namespace(Z)
+    xp = get_namespace(Z)
     mask = top_k_mask(Z, k, xp=xp, positive=positive)
     out = xp.where(mask, Z, xp.zeros_like(Z))
     if positive:

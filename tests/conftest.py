@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import os
 
+# scikit-learn's array-API estimator check runs only with SciPy's array-API mode on; it must be
+# set before SciPy is imported.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings

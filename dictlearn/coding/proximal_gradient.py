@@ -69,14 +69,14 @@ def _criterion(stop: str, tol: float, alpha: float, positive: bool):
     def gap_criterion(state: PGState):
         xp = state.ls.xp
         F, gap, floor = state.ls.objective_and_gap(state.Z, alpha, positive)
-        tiny = float(xp.finfo(F.dtype).tiny)
+        tiny = float(xp.finfo(F.dtype).smallest_normal)
         return gap - (tol * F + floor), gap / xp.maximum(F, tiny)
 
     def change_criterion(state: PGState):
         xp = state.ls.xp
         dn = xp.linalg.vector_norm(state.Z - state.Z_prev, axis=1)
         zn = xp.linalg.vector_norm(state.Z, axis=1)
-        tiny = float(xp.finfo(zn.dtype).tiny)
+        tiny = float(xp.finfo(zn.dtype).smallest_normal)
         return dn - tol * zn, dn / xp.maximum(zn, tiny)
 
     return gap_criterion if stop == "gap" else change_criterion
