@@ -29,7 +29,8 @@ def test_untrained_network_is_K_iterations_of_ista(seed, K, n_atoms, variant, al
         assert np.allclose(Zk, ref, rtol=1e-10, atol=1e-12)
     # the first layer from Z = 0 is prox(X W)
     L = dictlearn.lipschitz_constant(p.dictionary)
-    first = np.sign(p.X @ p.dictionary.T) * np.maximum(np.abs(p.X @ p.dictionary.T / L) - alpha / L, 0)
+    B = p.X @ p.dictionary.T / L
+    first = np.sign(B) * np.maximum(np.abs(B) - alpha / L, 0)
     assert np.allclose(layers[0], first, rtol=1e-12, atol=1e-14)
 
 

@@ -317,9 +317,9 @@ class LISTA(_TransformerMixin, _Base):
         xp = get_namespace(self.D_)
         return xp.matrix_transpose(self.D_)
 
-    def _param_grads(self, layers, grads, xp) -> dict[str, Any]:
+    def _param_grads(self, grads, xp) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for i, ((gW, gS, gT), lay) in enumerate(zip(grads, layers, strict=True)):
+        for i, (gW, gS, gT) in enumerate(grads):
             v = self.variant
             if v in ("lista", "cp", "ss"):
                 out[f"W{i}"] = gW
@@ -389,7 +389,7 @@ class LISTA(_TransformerMixin, _Base):
                 Zs, Vs = unrolled_forward(Xb, lays, D=D, xp=xp)
                 val, g = self._loss_value_grad(kind, Zs[-1], Xb, Tb, xp)
                 gl = unrolled_vjp(Xb, lays, Zs, Vs, [None] * (stage - 1) + [g], D=D, xp=xp)
-                grads = self._param_grads(lays, gl, xp)
+                grads = self._param_grads(gl, xp)
                 for name in p:  # weights of layers beyond this stage are not trained yet
                     grads.setdefault(name, xp.zeros_like(p[name]))
                 return val, grads

@@ -118,7 +118,7 @@ def train(
     steps = 0
     epoch = 0
     t0 = time.perf_counter()
-    for epoch in range(1, max_epochs + 1):  # noqa: B007 - epoch is reported after the loop
+    for epoch in range(1, max_epochs + 1):
         if on_epoch is not None:
             on_epoch(epoch)
         scale = 1.0 if lr_schedule is None else float(lr_schedule(epoch))
