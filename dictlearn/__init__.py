@@ -2,7 +2,7 @@
 
 from . import datasets, metrics
 from ._loop import LoopState, Result, Status
-from .amortized import LISTA
+from .amortized import LISTA, SparseAutoencoder
 from .coding import METHODS, fista, ista, register_method, sparse_encode
 from .estimators import SparseCoder
 from .objectives import lasso_duality_gap, lasso_objective, lipschitz_constant
@@ -14,6 +14,7 @@ __all__ = [
     "METHODS",
     "LoopState",
     "Result",
+    "SparseAutoencoder",
     "SparseCoder",
     "Status",
     "__version__",

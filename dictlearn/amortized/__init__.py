@@ -4,8 +4,9 @@ Training is written in array-API code: the backward passes (:mod:`.backward`), l
 penalties (:mod:`.losses`), optimisers (:mod:`.optim`) and one mini-batch loop (:mod:`.train`).
 """
 
+from .autoencoder import SparseAutoencoder
 from .lista import LISTA, alista_weight
 from .optim import SGD, Adam
 from .train import TrainInfo, TrainResult, train
 
-__all__ = ["LISTA", "SGD", "Adam", "TrainInfo", "TrainResult", "alista_weight", "train"]
+__all__ = ["LISTA", "SGD", "Adam", "SparseAutoencoder", "TrainInfo", "TrainResult", "alista_weight", "train"]

@@ -69,7 +69,7 @@ def train(
     n_iter_no_change: int | None = 5,
     tol: float = 1e-4,
     post_update: Callable[[Params, Params], Params] | None = None,
-    on_epoch: Callable[[int], None] | None = None,
+    on_epoch: Callable[[int, Params], Params | None] | None = None,
     lr_schedule: Callable[[int], float] | None = None,
     callback: Callable[[TrainInfo], Any] | None = None,
     verbose: bool = False,
@@ -97,8 +97,9 @@ def train(
         epochs; ``None`` trains for ``max_epochs``.
     post_update : callable ``(params, grads) -> params``, optional
         Applied after each optimiser step (projections such as unit-norm decoder rows).
-    on_epoch : callable ``epoch -> None``, optional
-        Called at the start of each epoch (schedules such as annealing k).
+    on_epoch : callable ``(epoch, params) -> params or None``, optional
+        Called at the start of each epoch (schedules such as annealing k, resampling dead
+        units); a returned dict replaces the parameters.
     lr_schedule : callable ``epoch -> float``, optional
         Multiplies the learning rate.
     callback : callable ``TrainInfo -> bool``, optional
@@ -120,7 +121,9 @@ def train(
     t0 = time.perf_counter()
     for epoch in range(1, max_epochs + 1):
         if on_epoch is not None:
-            on_epoch(epoch)
+            new = on_epoch(epoch, params)
+            if new is not None:
+                params = new
         scale = 1.0 if lr_schedule is None else float(lr_schedule(epoch))
         order = rng.permutation(n_samples)
         total, count, diverged = 0.0, 0, False
