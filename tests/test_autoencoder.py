@@ -52,7 +52,7 @@ def test_objective_gradient_matches_finite_differences(seed, sparsity, tied, aux
     E = X - Z0 @ p["D"] - p["b"]  # the auxiliary loss's target is held constant (Gao et al.)
     _, g, _ = sae._objective(p, X, act, XNP, dead=dead, residual=E)
     # stay away from the kinks of ReLU / top-k / WTA / |z| so the loss is smooth around p
-    Z, V, _ = sae._encode(p, X, act, XNP)
+    _, V, _ = sae._encode(p, X, act, XNP)
     pre = V - p["theta"]
     assume(np.min(np.abs(pre)) > 1e-3)
     s = np.sort(pre, axis=1)

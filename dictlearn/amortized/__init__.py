@@ -9,4 +9,13 @@ from .lista import LISTA, alista_weight
 from .optim import SGD, Adam
 from .train import TrainInfo, TrainResult, train
 
-__all__ = ["LISTA", "SGD", "Adam", "SparseAutoencoder", "TrainInfo", "TrainResult", "alista_weight", "train"]
+__all__ = [
+    "LISTA",
+    "SGD",
+    "Adam",
+    "SparseAutoencoder",
+    "TrainInfo",
+    "TrainResult",
+    "alista_weight",
+    "train",
+]

@@ -255,7 +255,6 @@ class SparseAutoencoder(_TransformerMixin, _Base):
     def _objective(self, p, X, act, xp, *, kl_state=None, dead=None, grads=True, residual=None):
         """Loss and gradients of one batch (the auxiliary loss treats the main residual
         ``X − X̂`` as a constant target, or uses ``residual`` when given)."""
-        n = X.shape[0]
         Z, V, Xc = self._encode(p, X, act, xp)
         Xh = Z @ p["D"] + p["b"]
         loss, gXh = losses.reconstruction_loss(X, Xh, xp=xp)
