@@ -2,7 +2,7 @@
 
 from . import datasets, metrics
 from ._loop import LoopState, Result, Status
-from .amortized import LISTA, SparseAutoencoder
+from .amortized import LISTA, SparseAutoencoder, compare_inference
 from .coding import METHODS, fista, ista, register_method, sparse_encode
 from .estimators import SparseCoder
 from .objectives import lasso_duality_gap, lasso_objective, lipschitz_constant
@@ -18,6 +18,7 @@ __all__ = [
     "SparseCoder",
     "Status",
     "__version__",
+    "compare_inference",
     "datasets",
     "fista",
     "ista",

@@ -178,7 +178,8 @@ def support_selection_soft(
     """Soft threshold with support selection (Chen et al. 2018, LISTA-CPSS).
 
     The ``ceil(fraction · n_atoms)`` largest-magnitude entries of each row are trusted as
-    support and pass unchanged; the others are soft-thresholded.
+    support and pass unchanged; the others are soft-thresholded (ties at the cut are all
+    trusted).
 
     Examples
     --------
@@ -187,9 +188,18 @@ def support_selection_soft(
     array([[-3. ,  0. ,  1. ,  0.5]])
     """
     xp = xp or get_namespace(Z)
-    k = _n_selected(Z.shape[-1], fraction)
-    keep = top_k_mask(Z, k, xp=xp)
+    keep = _largest_magnitude_mask(Z, _n_selected(Z.shape[-1], fraction), xp)
     return xp.where(keep, Z, soft_threshold(Z, theta, xp=xp))
+
+
+def _largest_magnitude_mask(Z: Any, k: int, xp: ModuleType) -> Any:
+    """Entries whose magnitude is at least the k-th largest of their row (one sort; ties at
+    the k-th value are all kept, which has probability zero for continuous data)."""
+    if k <= 0:
+        return xp.zeros(Z.shape, dtype=xp.bool, device=getattr(Z, "device", None))
+    A = xp.abs(Z)
+    kth = xp.sort(A, axis=-1)[..., A.shape[-1] - k]
+    return A >= kth[..., None]
 
 
 def _n_selected(n: int, fraction: float) -> int:

@@ -5,6 +5,7 @@ penalties (:mod:`.losses`), optimisers (:mod:`.optim`) and one mini-batch loop (
 """
 
 from .autoencoder import SparseAutoencoder
+from .compare import ComparisonTable, compare_inference
 from .lista import LISTA, alista_weight
 from .optim import SGD, Adam
 from .train import TrainInfo, TrainResult, train
@@ -13,9 +14,11 @@ __all__ = [
     "LISTA",
     "SGD",
     "Adam",
+    "ComparisonTable",
     "SparseAutoencoder",
     "TrainInfo",
     "TrainResult",
     "alista_weight",
+    "compare_inference",
     "train",
 ]

@@ -30,6 +30,7 @@ from types import ModuleType
 from typing import Any
 
 from ..prox import (
+    _largest_magnitude_mask,
     _n_selected,
     hard_threshold,
     nonneg_soft_threshold,
@@ -37,7 +38,6 @@ from ..prox import (
     soft_threshold,
     support_selection_soft,
     top_k,
-    top_k_mask,
     winner_take_all_lifetime,
 )
 
@@ -146,8 +146,7 @@ class Activation:
             gV = G * Z * (1.0 - Z)
             return gV, -gV
         if n == "soft_ss":
-            k = _n_selected(V.shape[-1], float(self.fraction))
-            keep = top_k_mask(V, k, xp=xp)
+            keep = _largest_magnitude_mask(V, _n_selected(V.shape[-1], float(self.fraction)), xp)
             shrunk = (~keep) & (xp.abs(V) > theta)
             gV = xp.where(keep | shrunk, G, zero)
             return gV, xp.where(shrunk, -xp.sign(V) * G, zero)

@@ -15,6 +15,7 @@ __all__ = ["COMMANDS", "main"]
 #: ``run(args) -> int``.
 COMMANDS: dict[str, tuple[str, str]] = {
     "encode": ("dictlearn.bench.encode", "sparse coding on the standard problem"),
+    "amortized": ("dictlearn.bench.amortized", "LISTA and autoencoders against ISTA/FISTA/OMP"),
 }
 
 
