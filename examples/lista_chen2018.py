@@ -91,6 +91,7 @@ def run(argv=None) -> dict:
         net = dictlearn.LISTA(D, K, variant=v, alpha=a.alpha, learning_rate=a.lr,
                               batch_size=64, max_epochs=a.epochs_per_stage, layerwise=True,
                               n_iter_no_change=None, validation_fraction=0.05,
+                              divergence_retries=3,
                               random_state=a.seed)
         net.fit(Xtr, Ztr)
         timing[v] = time.perf_counter() - t0

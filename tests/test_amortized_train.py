@@ -86,3 +86,20 @@ def test_same_random_state_same_network_and_verbose_progress(capsys):
     c = LISTA(p.dictionary, 3, max_epochs=3, random_state=8).fit(p.X, p.codes)
     assert all(np.array_equal(a.params_[k], b.params_[k]) for k in a.params_)
     assert not all(np.array_equal(a.params_[k], c.params_[k]) for k in a.params_)
+
+
+def test_divergence_retries_back_off_the_learning_rate():
+    rng = np.random.default_rng(2)
+    A = rng.standard_normal((100, 4))
+    w = rng.standard_normal(4)
+    b = A @ w
+    opt = SGD(learning_rate=3.0, momentum=0.0)  # diverges; 3/2^3 = 0.375 converges
+    give_up = train({"w": np.zeros(4)}, _quadratic(A, b), n_samples=100, optimizer=opt, xp=np,
+                    max_epochs=200, rng=np.random.default_rng(0), batch_size=100,
+                    n_iter_no_change=None)
+    assert give_up.status == Status.diverged
+    res = train({"w": np.zeros(4)}, _quadratic(A, b), n_samples=100, optimizer=opt, xp=np,
+                max_epochs=200, rng=np.random.default_rng(0), batch_size=100,
+                divergence_retries=5, n_iter_no_change=None)
+    assert res.status == Status.max_iter_reached
+    assert np.allclose(res.params["w"], w, atol=1e-6)

@@ -119,6 +119,9 @@ class LISTA(_TransformerMixin, _Base):
     support_fraction, support_max : float, default=0.012, 0.13
         Support selection: layer ``k`` (from 1) trusts ``min(k·p, p_max)`` of each code's
         entries (Chen et al. 2018: p = 1.2 %, p_max = 13 %).
+    divergence_retries : int, default=0
+        When the loss diverges, restart this many times from the last good weights with half
+        the learning rate before stopping with ``Status.diverged``.
     random_state : None, int or Generator
     verbose : bool, default=False
         Print one progress line per epoch.
@@ -187,6 +190,7 @@ class LISTA(_TransformerMixin, _Base):
         tol: float = 1e-4,
         support_fraction: float = 0.012,
         support_max: float = 0.13,
+        divergence_retries: int = 0,
         random_state: Any = None,
         verbose: bool = False,
         callback: Callable[..., Any] | None = None,
@@ -207,6 +211,7 @@ class LISTA(_TransformerMixin, _Base):
         self.tol = tol
         self.support_fraction = support_fraction
         self.support_max = support_max
+        self.divergence_retries = divergence_retries
         self.random_state = random_state
         self.verbose = verbose
         self.callback = callback
@@ -224,6 +229,8 @@ class LISTA(_TransformerMixin, _Base):
                 raise ValueError(f"{name} must be in [0, 1]; got {v}")
         check_training(self.batch_size, self.max_epochs, self.n_iter_no_change, self.tol,
                        self.learning_rate)
+        if self.divergence_retries:
+            check_positive_int(self.divergence_retries, "divergence_retries")
 
     def _prepare_dictionary(self, xp: ModuleType, like: Any) -> Any:
         D = _coerce(self.dictionary, "dictionary")
@@ -403,6 +410,7 @@ class LISTA(_TransformerMixin, _Base):
                 batch_size=self.batch_size, max_epochs=self.max_epochs, rng=rng,
                 val_loss=None if Xva is None else vl, n_iter_no_change=self.n_iter_no_change,
                 tol=self.tol, callback=self.callback, verbose=self.verbose,
+                divergence_retries=self.divergence_retries,
                 name=f"LISTA-{self.variant} layer {stage}/{self.n_layers}",
             )
             params, status = res.params, res.status

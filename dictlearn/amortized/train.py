@@ -74,6 +74,7 @@ def train(
     callback: Callable[[TrainInfo], Any] | None = None,
     verbose: bool = False,
     divergence_factor: float = 1e4,
+    divergence_retries: int = 0,
     name: str = "train",
 ) -> TrainResult:
     """Minimise ``loss_and_grad`` over mini-batches.
@@ -108,6 +109,9 @@ def train(
         Print one progress line per epoch on stderr.
     divergence_factor : float
         A batch loss above this multiple of the first one counts as divergence.
+    divergence_retries : int
+        On divergence, restart this many times from the last good weights with a fresh
+        optimiser state and half the learning rate before giving up with ``diverged``.
     """
     state = optimizer.init(params)
     best_params, best = params, math.inf
@@ -117,6 +121,7 @@ def train(
     status = Status.max_iter_reached
     stall = 0
     steps = 0
+    retries_left, backoff = int(divergence_retries), 1.0
     epoch = 0
     t0 = time.perf_counter()
     for epoch in range(1, max_epochs + 1):
@@ -135,11 +140,19 @@ def train(
             bad = (not math.isfinite(loss)) or not all(_finite(g, xp) for g in grads.values())
             if not bad and first_loss is not None and first_loss > 0:
                 bad = loss > divergence_factor * first_loss
+            if bad and retries_left > 0:  # back off: last good weights, fresh state, lr / 2
+                retries_left -= 1
+                backoff *= 0.5
+                params, state = last_good, optimizer.init(last_good)
+                if verbose:
+                    print(f"[{name}] epoch {epoch}: loss diverged; restarting from the last "
+                          f"good weights with the learning rate x{backoff:g}", file=sys.stderr)
+                continue
             if bad:
                 diverged = True
                 break
             last_good = params
-            params, state = optimizer.update(params, grads, state, scale)
+            params, state = optimizer.update(params, grads, state, scale * backoff)
             if post_update is not None:
                 params = post_update(params, grads)
             total += loss * len(rows)
