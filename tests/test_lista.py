@@ -201,3 +201,38 @@ def test_fit_on_array_api_strict():
         out = net.transform(X)
         assert type(out) is type(X)
         assert np.allclose(tonp(out), ref.transform(p.X), atol=1e-10)
+
+
+@given(seed=st.integers(0, 2**31 - 1), variant=st.sampled_from(["lista", "cp", "ss", "alista",
+                                                                  "step"]),
+       loss=st.sampled_from(["mse", "nmse", "lasso"]), n_layers=st.integers(1, 3))
+def test_variant_weight_gradients_match_finite_differences(seed, variant, loss, n_layers):
+    from hypothesis import assume
+
+    from dictlearn._xp import get_namespace
+
+    xnp = get_namespace(np.zeros(1))
+    rng = np.random.default_rng(seed)
+    p = make_sparse_problem(6, 5, 10, 2, random_state=seed)
+    net = LISTA(p.dictionary, 3, variant=variant, alpha=0.1, support_fraction=0.2)
+    net.initialize(p.X)
+    params = {k: v * (1 + 0.2 * rng.standard_normal(v.shape)) for k, v in net.params_.items()}
+    for lay, V in zip(net._layers(params), _pre(net, params, p.X), strict=True):
+        a = np.abs(V)
+        assume(np.min(np.abs(a - np.asarray(lay.theta))) > 1e-4)
+        s = np.sort(a, axis=1)
+        assume(np.min(np.diff(s, axis=1)) > 1e-4)
+    _, g = net._loss_and_grads(params, p.X, p.codes, loss, n_layers, xnp)
+    h = 1e-6
+    for name in params:
+        U = rng.standard_normal(params[name].shape)
+        f = [net._loss_and_grads(dict(params, **{name: params[name] + s * h * U}), p.X, p.codes,
+                                 loss, n_layers, xnp)[0] for s in (1, -1)]
+        assert np.isclose(np.sum(g[name] * U), (f[0] - f[1]) / (2 * h), rtol=1e-5, atol=1e-8), name
+
+
+def _pre(net, params, X):
+    from dictlearn._xp import get_namespace
+    from dictlearn.amortized.backward import unrolled_forward
+
+    return unrolled_forward(X, net._layers(params), D=net.D_, xp=get_namespace(X))[1]

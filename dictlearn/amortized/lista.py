@@ -355,6 +355,17 @@ class LISTA(_TransformerMixin, _Base):
             return losses.nmse(Zk, Tb, xp=xp)
         return losses.code_mse(Zk, Tb, xp=xp)
 
+    def _loss_and_grads(self, p, Xb, Tb, kind, n_layers, xp):
+        """Loss at layer ``n_layers`` and its gradient for every weight (zeros beyond it)."""
+        lays = self._layers(p, n_layers)
+        Zs, Vs = unrolled_forward(Xb, lays, D=self.D_, xp=xp)
+        val, g = self._loss_value_grad(kind, Zs[-1], Xb, Tb, xp)
+        gl = unrolled_vjp(Xb, lays, Zs, Vs, [None] * (n_layers - 1) + [g], D=self.D_, xp=xp)
+        grads = self._param_grads(gl, xp)
+        for name in p:  # weights of layers beyond this stage are not trained yet
+            grads.setdefault(name, xp.zeros_like(p[name]))
+        return val, grads
+
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, Z_target: Any = None) -> LISTA:
         """Train the network on signals ``X`` (and target codes ``Z_target`` if given).
@@ -392,14 +403,7 @@ class LISTA(_TransformerMixin, _Base):
             def lg(p, rows, stage=stage):
                 Xb = take_rows(Xtr, rows, xp)
                 Tb = None if Ttr is None else take_rows(Ttr, rows, xp)
-                lays = self._layers(p, stage)
-                Zs, Vs = unrolled_forward(Xb, lays, D=D, xp=xp)
-                val, g = self._loss_value_grad(kind, Zs[-1], Xb, Tb, xp)
-                gl = unrolled_vjp(Xb, lays, Zs, Vs, [None] * (stage - 1) + [g], D=D, xp=xp)
-                grads = self._param_grads(gl, xp)
-                for name in p:  # weights of layers beyond this stage are not trained yet
-                    grads.setdefault(name, xp.zeros_like(p[name]))
-                return val, grads
+                return self._loss_and_grads(p, Xb, Tb, kind, stage, xp)
 
             def vl(p, stage=stage):
                 Zs, _ = unrolled_forward(Xva, self._layers(p, stage), D=D, xp=xp)
