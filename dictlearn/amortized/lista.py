@@ -110,7 +110,9 @@ class LISTA(_TransformerMixin, _Base):
         Epochs (per stage with ``layerwise=True``).
     layerwise : bool, default=False
         Train in K stages, stage ``k`` fitting the loss at the output of layer ``k`` (the
-        progressive protocol of Chen et al. 2018).
+        progressive protocol of Chen et al. 2018). With ``max_epochs >= 3`` each stage is
+        split in thirds as in that paper: the new layer alone at ``learning_rate``, then all
+        layers at 0.2 and 0.02 times it.
     validation_fraction : float, default=0.1
         Held-out share of the training rows monitored for early stopping.
     n_iter_no_change : int or None, default=5
@@ -355,6 +357,17 @@ class LISTA(_TransformerMixin, _Base):
             return losses.nmse(Zk, Tb, xp=xp)
         return losses.code_mse(Zk, Tb, xp=xp)
 
+    def _lr_phase(self, epoch: int) -> int:
+        """Thirds of a layer-wise stage: 0 (new layer alone, lr), 1 (all, 0.2 lr), 2 (0.02 lr)."""
+        return min(2, (epoch - 1) * 3 // self.max_epochs)
+
+    def _lr_scale(self, epoch: int) -> float:
+        return (1.0, 0.2, 0.02)[self._lr_phase(epoch)]
+
+    @staticmethod
+    def _layer_of(name: str) -> int:
+        return int(name.rstrip("0123456789") and name[len(name.rstrip("0123456789")):])
+
     def _loss_and_grads(self, p, Xb, Tb, kind, n_layers, xp):
         """Loss at layer ``n_layers`` and its gradient for every weight (zeros beyond it)."""
         lays = self._layers(p, n_layers)
@@ -400,10 +413,21 @@ class LISTA(_TransformerMixin, _Base):
         history: list[dict] = []
         status, epochs = Status.max_iter_reached, 0
         for stage in stages:
-            def lg(p, rows, stage=stage):
+            phase = {"new_only": False}
+
+            def lg(p, rows, stage=stage, phase=phase):
                 Xb = take_rows(Xtr, rows, xp)
                 Tb = None if Ttr is None else take_rows(Ttr, rows, xp)
-                return self._loss_and_grads(p, Xb, Tb, kind, stage, xp)
+                val, g = self._loss_and_grads(p, Xb, Tb, kind, stage, xp)
+                if phase["new_only"]:  # Chen et al.: first train the new layer alone
+                    g = {k: (v if self._layer_of(k) == stage - 1 else xp.zeros_like(v))
+                         for k, v in g.items()}
+                return val, g
+
+            def on_epoch(epoch, p, phase=phase):
+                if self.layerwise and self.max_epochs >= 3:
+                    phase["new_only"] = self._lr_phase(epoch) == 0
+                return None
 
             def vl(p, stage=stage):
                 Zs, _ = unrolled_forward(Xva, self._layers(p, stage), D=D, xp=xp)
@@ -414,7 +438,8 @@ class LISTA(_TransformerMixin, _Base):
                 batch_size=self.batch_size, max_epochs=self.max_epochs, rng=rng,
                 val_loss=None if Xva is None else vl, n_iter_no_change=self.n_iter_no_change,
                 tol=self.tol, callback=self.callback, verbose=self.verbose,
-                divergence_retries=self.divergence_retries,
+                divergence_retries=self.divergence_retries, on_epoch=on_epoch,
+                lr_schedule=self._lr_scale if self.layerwise and self.max_epochs >= 3 else None,
                 name=f"LISTA-{self.variant} layer {stage}/{self.n_layers}",
             )
             params, status = res.params, res.status

@@ -4,7 +4,9 @@ One loop: shuffled mini-batches from ``random_state``, an optimiser step per bat
 validation loss per epoch with early stopping (the best weights are kept), a callback that may
 stop training, a progress line per epoch with ``verbose=True``, and divergence detection: a
 non-finite loss or gradient, or a loss that explodes, stops training with
-``Status.diverged`` and returns the last weights whose loss was finite.
+``Status.diverged`` and returns the last good weights: the best of the completed epochs (the
+last finite ones before any epoch completed). ``divergence_retries`` restarts from them with
+half the learning rate instead.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ class TrainResult:
 
     ``status``: ``converged`` (no improvement of the monitored loss for ``n_iter_no_change``
     epochs: the best weights are returned), ``max_iter_reached``, ``stopped`` (callback) or
-    ``diverged`` (the last weights with a finite, non-exploding loss are returned).
+    ``diverged`` (the best weights of a completed epoch are returned, or, before the first
+    epoch completes, the last weights whose loss was finite and not exploding).
     """
 
     params: Params
@@ -110,7 +113,7 @@ def train(
     divergence_factor : float
         A batch loss above this multiple of the first one counts as divergence.
     divergence_retries : int
-        On divergence, restart this many times from the last good weights with a fresh
+        On divergence, restart this many times from the last good weights (as above) with a fresh
         optimiser state and half the learning rate before giving up with ``diverged``.
     """
     state = optimizer.init(params)
@@ -143,7 +146,8 @@ def train(
             if bad and retries_left > 0:  # back off: last good weights, fresh state, lr / 2
                 retries_left -= 1
                 backoff *= 0.5
-                params, state = last_good, optimizer.init(last_good)
+                restart = best_params if math.isfinite(best) else last_good
+                params, state = restart, optimizer.init(restart)
                 if verbose:
                     print(f"[{name}] epoch {epoch}: loss diverged; restarting from the last "
                           f"good weights with the learning rate x{backoff:g}", file=sys.stderr)
@@ -159,7 +163,8 @@ def train(
             count += len(rows)
             steps += 1
         if diverged:
-            params, status = last_good, Status.diverged
+            params = best_params if math.isfinite(best) else last_good
+            status = Status.diverged
             history.append({"epoch": epoch, "train_loss": math.nan, "val_loss": math.nan})
             if verbose:
                 print(f"[{name}] epoch {epoch}: loss diverged; keeping the last good weights",
@@ -168,7 +173,8 @@ def train(
         train_loss = total / max(count, 1)
         v = None if val_loss is None else float(val_loss(params))
         if v is not None and not math.isfinite(v):
-            params, status = last_good, Status.diverged
+            params = best_params if math.isfinite(best) else last_good
+            status = Status.diverged
             history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": v})
             break
         history.append({"epoch": epoch, "train_loss": train_loss,
