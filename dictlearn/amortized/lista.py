@@ -20,6 +20,7 @@ the ``lista``, ``cp`` and ``step`` networks compute exactly K iterations of ISTA
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -366,7 +367,7 @@ class LISTA(_TransformerMixin, _Base):
 
     @staticmethod
     def _layer_of(name: str) -> int:
-        return int(name.rstrip("0123456789") and name[len(name.rstrip("0123456789")):])
+        return int(re.search(r"\d+$", name).group())
 
     def _loss_and_grads(self, p, Xb, Tb, kind, n_layers, xp):
         """Loss at layer ``n_layers`` and its gradient for every weight (zeros beyond it)."""
