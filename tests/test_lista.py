@@ -236,3 +236,18 @@ def _pre(net, params, X):
     from dictlearn.amortized.backward import unrolled_forward
 
     return unrolled_forward(X, net._layers(params), D=net.D_, xp=get_namespace(X))[1]
+
+
+def test_layerwise_stages_train_the_new_layer_alone_first():
+    p = make_sparse_problem(400, 10, 20, 2, random_state=0)
+    snaps = []
+    net = LISTA(p.dictionary, 2, variant="cp", max_epochs=3, layerwise=True,
+                n_iter_no_change=None, random_state=0,
+                callback=lambda info: snaps.append({k: v.copy() for k, v in info.params.items()}))
+    net.fit(p.X, p.codes)
+    assert len(snaps) == 6
+    end_stage1, stage2_epoch1, stage2_epoch2 = snaps[2], snaps[3], snaps[4]
+    assert np.array_equal(stage2_epoch1["W0"], end_stage1["W0"])  # layer 1 frozen
+    assert not np.array_equal(stage2_epoch1["W1"], end_stage1["W1"])  # layer 2 trained
+    assert not np.array_equal(stage2_epoch2["W0"], stage2_epoch1["W0"])  # then all layers
+    assert net._lr_scale(1) == 1.0 and net._lr_scale(2) == 0.2 and net._lr_scale(3) == 0.02
