@@ -12,7 +12,7 @@ whole run on 2 CPU cores under 30 minutes (see ``docs/amortized.md`` for what wa
 
 Usage::
 
-    python examples/lista_chen2018.py                 # full budget (about 25 min on 2 cores)
+    python examples/lista_chen2018.py                 # full budget (estimated 20-30 min, 2 cores)
     python examples/lista_chen2018.py --snr 40        # the 40 dB setting
     python examples/lista_chen2018.py --quick         # scaled down, under a minute (CI)
 
@@ -61,7 +61,7 @@ def parse(argv):
     else:
         a.m, a.n = 250, 500
         a.layers = a.layers or 16
-        a.n_train = a.n_train or 20000
+        a.n_train = a.n_train or 10000
         a.epochs_per_stage = a.epochs_per_stage or 3
         a.variants = a.variants or ["lista", "cp", "ss", "alista"]
     return a
