@@ -61,7 +61,7 @@ def parse(argv):
     else:
         a.m, a.n = 250, 500
         a.layers = a.layers or 16
-        a.n_train = a.n_train or 10000
+        a.n_train = a.n_train or 6000
         a.epochs_per_stage = a.epochs_per_stage or 3
         a.variants = a.variants or ["lista", "cp", "ss", "alista"]
     return a
