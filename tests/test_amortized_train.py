@@ -12,6 +12,18 @@ from dictlearn.amortized import SGD, Adam, train
 from dictlearn.datasets import make_sparse_problem
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _single_threaded_blas():
+    """Small matrices: one BLAS thread avoids oversubscription on shared CI cores."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def _quadratic(A, b):
     """Least squares ½‖A w − b‖²/n over row batches."""
 

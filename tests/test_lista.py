@@ -18,6 +18,18 @@ from dictlearn.metrics import nmse_db
 from tests._helpers import asxp, tonp
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _single_threaded_blas():
+    """Small matrices: one BLAS thread avoids oversubscription on shared CI cores."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 @given(seed=st.integers(0, 2**31 - 1), K=st.integers(1, 6), n_atoms=st.integers(4, 24),
        variant=st.sampled_from(["lista", "cp", "step"]), alpha=st.floats(0.0, 0.5))
 def test_untrained_network_is_K_iterations_of_ista(seed, K, n_atoms, variant, alpha):
