@@ -2,6 +2,7 @@
 
 from . import datasets, learning, metrics
 from ._loop import LoopState, Result, Status
+from .amortized import LISTA, SparseAutoencoder, compare_inference
 from .coding import METHODS, fista, iht, ista, lasso, omp, register_method, sparse_encode
 from .estimators import SparseCoder
 from .learning import DictionaryLearning, dict_learning
@@ -10,13 +11,16 @@ from .objectives import lasso_duality_gap, lasso_objective, lipschitz_constant
 __version__ = "0.1.0"
 
 __all__ = [
+    "LISTA",
     "METHODS",
     "DictionaryLearning",
     "LoopState",
     "Result",
+    "SparseAutoencoder",
     "SparseCoder",
     "Status",
     "__version__",
+    "compare_inference",
     "datasets",
     "dict_learning",
     "fista",

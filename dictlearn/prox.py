@@ -10,6 +10,7 @@ LISTA layers and autoencoder encoders select them by name.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -23,8 +24,11 @@ __all__ = [
     "project_nonneg",
     "project_unit_ball_rows",
     "project_unit_sphere_rows",
+    "sigmoid",
     "soft_threshold",
+    "support_selection_soft",
     "top_k",
+    "winner_take_all_lifetime",
 ]
 
 
@@ -152,11 +156,90 @@ def project_unit_sphere_rows(D: Any, *, xp: ModuleType | None = None) -> Any:
     return D / xp.where(n > 0, n, xp.ones_like(n))
 
 
+def sigmoid(Z: Any, theta: Any, *, xp: ModuleType | None = None) -> Any:
+    """Logistic unit with threshold ``θ`` (a negative bias): ``1 / (1 + exp(−(z − θ)))``.
+
+    Not a proximal map: the activation of the sigmoid autoencoders of Ng's notes, given the
+    same signature so that an encoder is the shared step with this map in place of a prox.
+    Computed without overflow for large ``|z − θ|``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sigmoid(np.array([[0.0, 1000.0, -1000.0]]), 0.0)
+    array([[0.5, 1. , 0. ]])
+    """
+    xp = xp or get_namespace(Z)
+    V = Z - theta
+    E = xp.exp(-xp.abs(V))
+    return xp.where(V >= 0, 1.0 / (1.0 + E), E / (1.0 + E))
+
+
+def support_selection_soft(
+    Z: Any, theta: Any, fraction: float, *, xp: ModuleType | None = None
+) -> Any:
+    """Soft threshold with support selection (Chen et al. 2018, LISTA-CPSS).
+
+    The ``ceil(fraction · n_atoms)`` largest-magnitude entries of each row are trusted as
+    support and pass unchanged; the others are soft-thresholded (ties at the cut are all
+    trusted).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> support_selection_soft(np.array([[-3.0, 0.5, 2.0, 1.5]]), 1.0, 0.25)
+    array([[-3. ,  0. ,  1. ,  0.5]])
+    """
+    xp = xp or get_namespace(Z)
+    keep = _largest_magnitude_mask(Z, _n_selected(Z.shape[-1], fraction), xp)
+    return xp.where(keep, Z, soft_threshold(Z, theta, xp=xp))
+
+
+def _largest_magnitude_mask(Z: Any, k: int, xp: ModuleType) -> Any:
+    """Entries whose magnitude is at least the k-th largest of their row (one sort; ties at
+    the k-th value are all kept, which has probability zero for continuous data)."""
+    if k <= 0:
+        return xp.zeros(Z.shape, dtype=xp.bool, device=getattr(Z, "device", None))
+    A = xp.abs(Z)
+    kth = xp.sort(A, axis=-1)[..., A.shape[-1] - k]
+    return A >= kth[..., None]
+
+
+def _n_selected(n: int, fraction: float) -> int:
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"fraction must be in [0, 1]; got {fraction}")
+    return min(n, math.ceil(fraction * n - 1e-9))
+
+
+def winner_take_all_lifetime(
+    Z: Any, theta: Any, fraction: float, *, xp: ModuleType | None = None
+) -> Any:
+    """Lifetime winner-take-all (Makhzani & Frey 2015): ``max(z − θ, 0)`` and then, for every
+    unit (column), keep only its ``ceil(fraction · n_samples)`` largest activations over the
+    batch (rows) and zero the rest.
+
+    It acts on a batch, not on rows one by one: the sparsity is over each unit's lifetime.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> winner_take_all_lifetime(np.array([[3.0, 1.0], [2.0, 4.0]]), 0.0, 0.5)
+    array([[3., 0.],
+           [0., 4.]])
+    """
+    xp = xp or get_namespace(Z)
+    A = xp.maximum(Z - theta, 0.0)
+    k = max(1, _n_selected(A.shape[0], fraction))
+    mask = xp.matrix_transpose(top_k_mask(xp.matrix_transpose(A), k, xp=xp, positive=True))
+    return xp.where(mask, A, xp.zeros_like(A))
+
+
 #: Name → prox map ``prox(Z, theta, *, xp)``.
 PROXES: dict[str, Callable[..., Any]] = {
     "soft": soft_threshold,
     "nonneg_soft": nonneg_soft_threshold,
     "hard": hard_threshold,
+    "sigmoid": sigmoid,
 }
 
 

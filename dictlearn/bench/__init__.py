@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "encode": ("dictlearn.bench.encode", "sparse coding on the standard problem"),
     "sweep": ("dictlearn.bench.sweep", "encoding time against n_samples, n_atoms and dtype"),
     "learn": ("dictlearn.bench.learn", "online dictionary learning on natural-image patches"),
+    "amortized": ("dictlearn.bench.amortized", "LISTA and autoencoders against ISTA/FISTA/OMP"),
 }
 
 

@@ -1,0 +1,79 @@
+"""Helpers shared by the amortized estimators: validation, splits, host/device moves."""
+
+from __future__ import annotations
+
+import warnings
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from .._validation import _coerce, as_float_array, check_nonneg_scalar, check_positive_int
+from .._xp import device_of, get_namespace, to_numpy
+
+__all__ = ["TrainingDivergedWarning", "check_codes", "split_rows", "to_xp", "warn_diverged"]
+
+
+class TrainingDivergedWarning(UserWarning):
+    """Training stopped because the loss diverged (the last good weights were kept)."""
+
+
+def warn_diverged(name: str, learning_rate: float) -> None:
+    warnings.warn(
+        f"{name}: the training loss diverged (non-finite or exploding) with "
+        f"learning_rate={learning_rate}; training stopped, the last good weights are kept and "
+        "status_ is Status.diverged. Lower the learning rate.",
+        TrainingDivergedWarning,
+        stacklevel=3,
+    )
+
+
+def to_xp(a: Any, xp: ModuleType, like: Any) -> Any:
+    """``a`` in namespace ``xp`` with ``like``'s dtype and device (host arrays are moved once)."""
+    if get_namespace(a) is not xp:
+        a = xp.asarray(np.asarray(to_numpy(a)), device=device_of(like))
+    if a.dtype != like.dtype:
+        a = xp.astype(a, like.dtype)
+    return a
+
+
+def check_codes(Z: Any, shape: tuple[int, int], *, xp: ModuleType, like: Any,
+                name: str = "Z_target") -> Any:
+    Z = _coerce(Z, name)
+    Z = to_xp(Z, xp, like) if get_namespace(Z) is not xp else Z
+    if Z.ndim != 2 or tuple(Z.shape) != tuple(shape):
+        raise ValueError(f"{name} must have shape (n_samples, n_atoms) = {tuple(shape)}; "
+                         f"got {tuple(Z.shape)}")
+    return as_float_array(Z, name, xp=xp, dtype=like.dtype)
+
+
+def split_rows(n: int, validation_fraction: float, rng: np.random.Generator
+               ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Shuffle ``range(n)`` into training and validation rows (host integer arrays)."""
+    f = check_nonneg_scalar(validation_fraction, "validation_fraction")
+    if f >= 1:
+        raise ValueError(f"validation_fraction must be in [0, 1); got {validation_fraction}")
+    order = rng.permutation(n)
+    n_val = round(f * n)
+    if f > 0 and n_val == 0 and n >= 2:
+        n_val = 1
+    if n_val == 0:
+        return order, None
+    if n - n_val < 1:
+        raise ValueError(f"validation_fraction={validation_fraction} leaves no training sample "
+                         f"out of {n}")
+    return order[n_val:], order[:n_val]
+
+
+def check_training(batch_size: Any, max_epochs: Any, n_iter_no_change: Any, tol: Any,
+                   learning_rate: Any) -> None:
+    check_positive_int(batch_size, "batch_size")
+    check_positive_int(max_epochs, "max_epochs")
+    if n_iter_no_change is not None:
+        check_positive_int(n_iter_no_change, "n_iter_no_change")
+    check_nonneg_scalar(tol, "tol")
+    check_nonneg_scalar(learning_rate, "learning_rate", allow_zero=False)
+
+
+def take_rows(A: Any, rows: np.ndarray, xp: ModuleType) -> Any:
+    return xp.take(A, xp.asarray(rows, device=device_of(A)), axis=0)

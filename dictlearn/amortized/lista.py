@@ -1,0 +1,536 @@
+r"""The LISTA family: K unrolled proximal-gradient steps with learned weights.
+
+Every layer is the shared step ``Z_{k+1} = η_{θ_k}(X W_k + Z_k S_k)`` from ``Z_0 = 0``; the
+variants differ only in what is learned:
+
+=========  ===============================================================  ===============
+variant    layer ``k``                                                      learned
+=========  ===============================================================  ===============
+lista      ``η_{θ_k}(X W_k + Z S_k)``                                        ``W_k, S_k, θ_k``
+cp         ``η_{θ_k}(Z + (X − Z D) W_k)``  (``S_k = I − D W_k``)             ``W_k, θ_k``
+ss         as ``cp`` with support selection of ``p_k`` % of each code        ``W_k, θ_k``
+alista     ``η^{ss}_{θ_k}(Z + γ_k (X − Z D) W̃)``, ``W̃`` analytic             ``γ_k, θ_k``
+step       ``ST_{α γ_k}(Z + γ_k (X − Z D) Dᵀ)``                              ``γ_k``
+=========  ===============================================================  ===============
+
+Initialised from the dictionary (``W = Dᵀ/L``, ``S = I − D Dᵀ/L``, ``θ = α/L``, ``γ = 1/L``)
+the ``lista``, ``cp`` and ``step`` networks compute exactly K iterations of ISTA.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from .._linalg import spectral_norm_sq
+from .._loop import Status
+from .._validation import (
+    _coerce,
+    check_choice,
+    check_dictionary,
+    check_nonneg_scalar,
+    check_positive_int,
+)
+from .._xp import check_random_state, get_namespace, to_numpy
+from ..estimators import _Base, _check_X, _TransformerMixin
+from . import losses
+from ._common import (
+    check_codes,
+    check_training,
+    split_rows,
+    take_rows,
+    to_xp,
+    warn_diverged,
+)
+from ._io import load_npz, save_npz
+from .backward import Activation, Layer, sum_to_shape, unrolled_forward, unrolled_vjp
+from .optim import get_optimizer
+from .train import train
+
+__all__ = ["LISTA", "VARIANTS", "alista_weight"]
+
+VARIANTS = ("lista", "cp", "ss", "alista", "step")
+_PROXES = ("soft", "nonneg_soft", "hard")
+
+
+def alista_weight(dictionary: Any) -> np.ndarray:
+    r"""ALISTA's analytic weight ``W̃`` (n_features, n_atoms), computed on the host.
+
+    ``W̃ = argmin ‖W̃ᵀ A‖_F²`` subject to ``w̃_iᵀ a_i = 1`` for every atom ``a_i`` (the
+    columns of ``A = Dᵀ``): a quadratic with one linear constraint per column, solved in
+    closed form by ``w̃_i = M⁻¹ a_i / (a_iᵀ M⁻¹ a_i)`` with ``M = A Aᵀ = Dᵀ D``.
+
+    References
+    ----------
+    Liu, Chen, Wang & Yin (2019), ALISTA: Analytic weights are as good as learned weights in
+    LISTA, ICLR.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dictlearn.datasets import random_dictionary
+    >>> D = random_dictionary(12, 6, random_state=0)
+    >>> Wt = alista_weight(D)
+    >>> bool(np.allclose(np.sum(D.T * Wt, axis=0), 1.0))   # diag(W̃ᵀ A) = 1
+    True
+    """
+    D = np.asarray(to_numpy(dictionary), dtype=np.float64)
+    A = D.T
+    Minv_A = np.linalg.pinv(A @ A.T, hermitian=True) @ A
+    return Minv_A / np.sum(A * Minv_A, axis=0, keepdims=True)
+
+
+class LISTA(_TransformerMixin, _Base):
+    """Learned ISTA and its variants, trained on codes or on the lasso objective.
+
+    Parameters
+    ----------
+    dictionary : array of shape (n_atoms, n_features)
+        The dictionary ``D`` (atoms as rows) the network is initialised from.
+    n_layers : int, default=16
+        Number of unrolled steps ``K``.
+    variant : {"lista", "cp", "ss", "alista", "step"}, default="lista"
+        See the module docstring.
+    alpha : float, default=0.1
+        l1 weight: sets the initial thresholds ``α/L`` and the unsupervised loss.
+    prox : {"soft", "nonneg_soft", "hard"}, default="soft"
+        The layers' map for ``lista``, ``cp`` and ``step`` (``ss`` and ``alista`` use the soft
+        threshold with support selection).
+    loss : {"auto", "mse", "nmse", "lasso"}, default="auto"
+        ``"auto"``: code MSE when ``fit`` gets ``Z_target`` (supervised), the mean lasso
+        objective otherwise (unsupervised, Ablin et al. 2019).
+    optimizer : {"adam", "sgd"} or an optimiser object, default="adam"
+    learning_rate : float, default=1e-3
+    batch_size : int, default=64
+    max_epochs : int, default=50
+        Epochs (per stage with ``layerwise=True``).
+    layerwise : bool, default=False
+        Train in K stages, stage ``k`` fitting the loss at the output of layer ``k`` (the
+        progressive protocol of Chen et al. 2018). With ``max_epochs >= 3`` each stage is
+        split in thirds as in that paper: the new layer alone at ``learning_rate``, then all
+        layers at 0.2 and 0.02 times it.
+    validation_fraction : float, default=0.1
+        Held-out share of the training rows monitored for early stopping.
+    n_iter_no_change : int or None, default=5
+    tol : float, default=1e-4
+        Relative improvement of the validation loss that resets early stopping.
+    support_fraction, support_max : float, default=0.012, 0.13
+        Support selection: layer ``k`` (from 1) trusts ``min(k·p, p_max)`` of each code's
+        entries (Chen et al. 2018: p = 1.2 %, p_max = 13 %).
+    divergence_retries : int, default=0
+        When the loss diverges, restart this many times from the last good weights with half
+        the learning rate before stopping with ``Status.diverged``.
+    random_state : None, int or Generator
+    verbose : bool, default=False
+        Print one progress line per epoch.
+    callback : callable, optional
+        Called with a :class:`~dictlearn.amortized.train.TrainInfo` each epoch; True stops.
+
+    Attributes
+    ----------
+    params_ : dict of arrays
+        Learned weights (``W0``, ``S0``, ``theta0``, … or ``gamma0``, …).
+    status_ : Status
+        ``converged`` (early stopping), ``max_iter_reached``, ``stopped`` or ``diverged``.
+    history_ : list of dict
+        ``epoch``, ``train_loss``, ``val_loss`` (and ``stage``) per epoch.
+    n_epochs_ : int
+    components_ : array of shape (n_atoms, n_features)
+        The dictionary.
+
+    Notes
+    -----
+    A layer is ``Z_{k+1} = η_{θ_k}(X W_k + Z_k S_k)``; the gradients are the hand-written
+    vector-Jacobian products of :mod:`dictlearn.amortized.backward`.
+
+    References
+    ----------
+    Gregor & LeCun (2010), Learning fast approximations of sparse coding, ICML.
+    Chen, Liu, Wang & Yin (2018), Theoretical linear convergence of unfolded ISTA and its
+    practical weights and thresholds, NeurIPS.
+    Liu, Chen, Wang & Yin (2019), ALISTA, ICLR.
+    Ablin, Moreau, Massias & Gramfort (2019), Learning step sizes for unfolded sparse coding,
+    NeurIPS.
+
+    Examples
+    --------
+    >>> import numpy as np, dictlearn
+    >>> from dictlearn.datasets import make_sparse_problem
+    >>> p = make_sparse_problem(200, 16, 32, 2, random_state=0)
+    >>> untrained = dictlearn.LISTA(p.dictionary, n_layers=4, alpha=0.05).initialize(p.X)
+    >>> Z = untrained.transform(p.X)
+    >>> ref = dictlearn.ista(p.X, p.dictionary, alpha=0.05, max_iter=4, tol=0).codes
+    >>> bool(np.allclose(Z, ref))
+    True
+    >>> net = dictlearn.LISTA(p.dictionary, n_layers=4, alpha=0.05, max_epochs=20,
+    ...                       random_state=0).fit(p.X, p.codes)
+    >>> bool(dictlearn.metrics.nmse_db(net.transform(p.X), p.codes)
+    ...      < dictlearn.metrics.nmse_db(Z, p.codes))
+    True
+    """
+
+    def __init__(
+        self,
+        dictionary: Any,
+        n_layers: int = 16,
+        *,
+        variant: str = "lista",
+        alpha: float = 0.1,
+        prox: str = "soft",
+        loss: str = "auto",
+        optimizer: Any = "adam",
+        learning_rate: float = 1e-3,
+        batch_size: int = 64,
+        max_epochs: int = 50,
+        layerwise: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int | None = 5,
+        tol: float = 1e-4,
+        support_fraction: float = 0.012,
+        support_max: float = 0.13,
+        divergence_retries: int = 0,
+        random_state: Any = None,
+        verbose: bool = False,
+        callback: Callable[..., Any] | None = None,
+    ) -> None:
+        self.dictionary = dictionary
+        self.n_layers = n_layers
+        self.variant = variant
+        self.alpha = alpha
+        self.prox = prox
+        self.loss = loss
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.layerwise = layerwise
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.support_fraction = support_fraction
+        self.support_max = support_max
+        self.divergence_retries = divergence_retries
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callback = callback
+
+    # ------------------------------------------------------------------ setup
+    def _check_params(self) -> None:
+        check_positive_int(self.n_layers, "n_layers")
+        check_choice(self.variant, "variant", set(VARIANTS))
+        check_choice(self.prox, "prox", set(_PROXES))
+        check_choice(self.loss, "loss", {"auto", "mse", "nmse", "lasso"})
+        check_nonneg_scalar(self.alpha, "alpha")
+        for name in ("support_fraction", "support_max"):
+            v = check_nonneg_scalar(getattr(self, name), name)
+            if v > 1:
+                raise ValueError(f"{name} must be in [0, 1]; got {v}")
+        check_training(self.batch_size, self.max_epochs, self.n_iter_no_change, self.tol,
+                       self.learning_rate)
+        if self.divergence_retries:
+            check_positive_int(self.divergence_retries, "divergence_retries")
+
+    def _prepare_dictionary(self, xp: ModuleType, like: Any) -> Any:
+        D = _coerce(self.dictionary, "dictionary")
+        if D.ndim != 2:
+            raise ValueError("dictionary must be a 2-D array (n_atoms, n_features); got shape "
+                             f"{tuple(D.shape)}")
+        D = to_xp(D, xp, like)
+        if not bool(xp.all(xp.isfinite(D))):
+            raise ValueError("dictionary contains NaN or infinity")
+        check_dictionary(D, xp=xp)
+        return D
+
+    def _validate_X(self, X: Any) -> tuple[ModuleType, Any, Any]:
+        D0 = _coerce(self.dictionary, "dictionary")
+        if D0.ndim != 2:
+            raise ValueError("dictionary must be a 2-D array (n_atoms, n_features); got shape "
+                             f"{tuple(D0.shape)}")
+        xp, X = _check_X(X, int(D0.shape[1]))
+        return xp, X, self._prepare_dictionary(xp, X)
+
+    def _fractions(self) -> list[float]:
+        return [min((k + 1) * self.support_fraction, self.support_max)
+                for k in range(self.n_layers)]
+
+    def _init_params(self, D: Any, xp: ModuleType) -> dict[str, Any]:
+        """Host-side initial weights that make the network K steps of ISTA."""
+        Dn = np.asarray(to_numpy(D), dtype=np.float64)
+        L = spectral_norm_sq(Dn, xp=get_namespace(Dn))
+        k = Dn.shape[0]
+        a = float(self.alpha)
+        out: dict[str, np.ndarray] = {}
+        self._W_tilde = None
+        if self.variant == "alista":
+            Wt = alista_weight(Dn)
+            gamma = 1.0 / float(np.linalg.norm(Dn @ Wt, 2))
+            self._W_tilde = Wt
+        for i in range(self.n_layers):
+            if self.variant == "lista":
+                out[f"W{i}"] = Dn.T / L
+                out[f"S{i}"] = np.eye(k) - Dn @ Dn.T / L
+                out[f"theta{i}"] = np.array([a / L])
+            elif self.variant in ("cp", "ss"):
+                out[f"W{i}"] = Dn.T / L
+                out[f"theta{i}"] = np.array([a / L])
+            elif self.variant == "alista":
+                out[f"gamma{i}"] = np.array([gamma])
+                out[f"theta{i}"] = np.array([a * gamma])
+            else:
+                out[f"gamma{i}"] = np.array([1.0 / L])
+        like = D
+        if self._W_tilde is not None:
+            self._W_tilde = to_xp(self._W_tilde, xp, like)
+        return {name: to_xp(v, xp, like) for name, v in out.items()}
+
+    def initialize(self, X: Any) -> LISTA:
+        """Set the weights from the dictionary without training (K ISTA steps for ``lista``,
+        ``cp`` and ``step``); ``X`` gives the array library, dtype and device."""
+        self._check_params()
+        xp, X, D = self._validate_X(X)
+        self.D_ = D
+        self.params_ = self._init_params(D, xp)
+        self.status_ = Status.max_iter_reached
+        self.history_ = []
+        self.n_epochs_ = 0
+        return self
+
+    # ------------------------------------------------------------------ network
+    def _layers(self, params: dict[str, Any], n: int | None = None) -> list[Layer]:
+        K = self.n_layers if n is None else n
+        act = Activation(self.prox)
+        fr = self._fractions()
+        out = []
+        for i in range(K):
+            v = self.variant
+            if v == "lista":
+                out.append(Layer(params[f"W{i}"], params[f"theta{i}"], act, params[f"S{i}"]))
+            elif v == "cp":
+                out.append(Layer(params[f"W{i}"], params[f"theta{i}"], act))
+            elif v == "ss":
+                out.append(Layer(params[f"W{i}"], params[f"theta{i}"],
+                                 Activation("soft_ss", fraction=fr[i])))
+            elif v == "alista":
+                out.append(Layer(params[f"gamma{i}"] * self._W_tilde, params[f"theta{i}"],
+                                 Activation("soft_ss", fraction=fr[i])))
+            else:
+                g = params[f"gamma{i}"]
+                out.append(Layer(g * self._Dt(), self.alpha * g, act))
+        return out
+
+    def _Dt(self) -> Any:
+        xp = get_namespace(self.D_)
+        return xp.matrix_transpose(self.D_)
+
+    def _param_grads(self, grads, xp) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for i, (gW, gS, gT) in enumerate(grads):
+            v = self.variant
+            if v in ("lista", "cp", "ss"):
+                out[f"W{i}"] = gW
+                out[f"theta{i}"] = sum_to_shape(gT, (1,), xp=xp)
+                if v == "lista":
+                    out[f"S{i}"] = gS
+            elif v == "alista":
+                out[f"gamma{i}"] = xp.reshape(xp.sum(gW * self._W_tilde), (1,))
+                out[f"theta{i}"] = sum_to_shape(gT, (1,), xp=xp)
+            else:
+                g = xp.sum(gW * self._Dt()) + self.alpha * xp.sum(gT)
+                out[f"gamma{i}"] = xp.reshape(g, (1,))
+        return out
+
+    def _loss(self, supervised: bool) -> str:
+        if self.loss == "auto":
+            return "mse" if supervised else "lasso"
+        if self.loss in ("mse", "nmse") and not supervised:
+            raise ValueError(f"loss={self.loss!r} needs Z_target in fit(X, Z_target)")
+        return self.loss
+
+    def _loss_value_grad(self, kind, Zk, Xb, Tb, xp):
+        if kind == "lasso":
+            return losses.lasso_loss(Xb, Zk, self.D_, float(self.alpha), xp=xp)
+        if kind == "nmse":
+            return losses.nmse(Zk, Tb, xp=xp)
+        return losses.code_mse(Zk, Tb, xp=xp)
+
+    def _lr_phase(self, epoch: int) -> int:
+        """Thirds of a layer-wise stage: 0 (new layer alone, lr), 1 (all, 0.2 lr), 2 (0.02 lr)."""
+        return min(2, (epoch - 1) * 3 // self.max_epochs)
+
+    def _lr_scale(self, epoch: int) -> float:
+        return (1.0, 0.2, 0.02)[self._lr_phase(epoch)]
+
+    @staticmethod
+    def _layer_of(name: str) -> int:
+        return int(re.search(r"\d+$", name).group())
+
+    def _loss_and_grads(self, p, Xb, Tb, kind, n_layers, xp):
+        """Loss at layer ``n_layers`` and its gradient for every weight (zeros beyond it)."""
+        lays = self._layers(p, n_layers)
+        Zs, Vs = unrolled_forward(Xb, lays, D=self.D_, xp=xp)
+        val, g = self._loss_value_grad(kind, Zs[-1], Xb, Tb, xp)
+        gl = unrolled_vjp(Xb, lays, Zs, Vs, [None] * (n_layers - 1) + [g], D=self.D_, xp=xp)
+        grads = self._param_grads(gl, xp)
+        for name in p:  # weights of layers beyond this stage are not trained yet
+            grads.setdefault(name, xp.zeros_like(p[name]))
+        return val, grads
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X: Any, Z_target: Any = None) -> LISTA:
+        """Train the network on signals ``X`` (and target codes ``Z_target`` if given).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        Z_target : array of shape (n_samples, n_atoms), optional
+            Supervised training on codes (e.g. the ground truth of a synthetic problem);
+            without it the network minimises the lasso objective of its output.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        xp, X, D = self._validate_X(X)
+        T = None
+        if Z_target is not None:
+            T = check_codes(Z_target, (X.shape[0], D.shape[0]), xp=xp, like=X)
+        kind = self._loss(T is not None)
+        self.D_ = D
+        params = self._init_params(D, xp)
+        rng = check_random_state(self.random_state)
+        tr, va = split_rows(X.shape[0], self.validation_fraction, rng)
+        Xtr = take_rows(X, tr, xp)
+        Ttr = None if T is None else take_rows(T, tr, xp)
+        Xva = None if va is None else take_rows(X, va, xp)
+        Tva = None if (va is None or T is None) else take_rows(T, va, xp)
+        opt = get_optimizer(self.optimizer, self.learning_rate)
+        stages = range(1, self.n_layers + 1) if self.layerwise else [self.n_layers]
+        history: list[dict] = []
+        status, epochs = Status.max_iter_reached, 0
+        for stage in stages:
+            phase = {"new_only": False}
+
+            def lg(p, rows, stage=stage, phase=phase):
+                Xb = take_rows(Xtr, rows, xp)
+                Tb = None if Ttr is None else take_rows(Ttr, rows, xp)
+                val, g = self._loss_and_grads(p, Xb, Tb, kind, stage, xp)
+                if phase["new_only"]:  # Chen et al.: first train the new layer alone
+                    g = {k: (v if self._layer_of(k) == stage - 1 else xp.zeros_like(v))
+                         for k, v in g.items()}
+                return val, g
+
+            def on_epoch(epoch, p, phase=phase):
+                if self.layerwise and self.max_epochs >= 3:
+                    phase["new_only"] = self._lr_phase(epoch) == 0
+                return None
+
+            def vl(p, stage=stage):
+                Zs, _ = unrolled_forward(Xva, self._layers(p, stage), D=D, xp=xp)
+                return self._loss_value_grad(kind, Zs[-1], Xva, Tva, xp)[0]
+
+            res = train(
+                params, lg, n_samples=int(Xtr.shape[0]), optimizer=opt, xp=xp,
+                batch_size=self.batch_size, max_epochs=self.max_epochs, rng=rng,
+                val_loss=None if Xva is None else vl, n_iter_no_change=self.n_iter_no_change,
+                tol=self.tol, callback=self.callback, verbose=self.verbose,
+                divergence_retries=self.divergence_retries, on_epoch=on_epoch,
+                lr_schedule=self._lr_scale if self.layerwise and self.max_epochs >= 3 else None,
+                name=f"LISTA-{self.variant} layer {stage}/{self.n_layers}",
+            )
+            params, status = res.params, res.status
+            epochs += res.n_epochs
+            history.extend(dict(h, stage=stage) for h in res.history)
+            if status in (Status.diverged, Status.stopped):
+                break
+        self.params_, self.status_, self.history_, self.n_epochs_ = params, status, history, epochs
+        if status == Status.diverged:
+            warn_diverged("LISTA", self.learning_rate)
+        return self
+
+    # ------------------------------------------------------------------ inference
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "params_"):
+            raise ValueError("this LISTA is not fitted yet: call fit(X) or initialize(X) first")
+
+    def _params_in(self, xp: ModuleType, like: Any) -> dict[str, Any]:
+        p = {k: to_xp(v, xp, like) for k, v in self.params_.items()}
+        self.D_ = to_xp(self.D_, xp, like)
+        if self._W_tilde is not None:
+            self._W_tilde = to_xp(self._W_tilde, xp, like)
+        return p
+
+    def transform_layers(self, X: Any, n_layers: int | None = None) -> list[Any]:
+        """Codes after each of the first ``n_layers`` layers (one forward pass).
+
+        Returns
+        -------
+        list of arrays of shape (n_samples, n_atoms)
+        """
+        self._check_fitted()
+        xp, X = _check_X(X, int(self.D_.shape[1]))
+        K = self.n_layers if n_layers is None else check_positive_int(
+            n_layers, "n_layers", upper=self.n_layers, upper_name="the network's n_layers")
+        p = self._params_in(xp, X)
+        return unrolled_forward(X, self._layers(p, K), D=self.D_, xp=xp)[0]
+
+    def transform(self, X: Any, n_layers: int | None = None) -> Any:
+        """Codes of shape (n_samples, n_atoms) after ``n_layers`` (default: all) layers."""
+        return self.transform_layers(X, n_layers)[-1]
+
+    def inverse_transform(self, codes: Any) -> Any:
+        """Signals ``Z D`` of shape (n_samples, n_features)."""
+        self._check_fitted()
+        xp = get_namespace(codes)
+        return codes @ to_xp(self.D_, xp, codes)
+
+    @property
+    def components_(self) -> Any:
+        return self.D_ if hasattr(self, "D_") else self.dictionary
+
+    # ------------------------------------------------------------------ persistence
+    def _hyper(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.get_params().items()
+               if k not in ("dictionary", "callback", "optimizer", "random_state")}
+        out["optimizer"] = self.optimizer if isinstance(self.optimizer, str) else "adam"
+        return out
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the trained network to an ``.npz`` file (read back with :meth:`load`)."""
+        self._check_fitted()
+        arrays = dict(self.params_)
+        arrays["__dictionary"] = self.D_
+        if self._W_tilde is not None:
+            arrays["__W_tilde"] = self._W_tilde
+        meta = self._hyper()
+        meta["status"] = self.status_.value
+        meta["n_epochs"] = int(self.n_epochs_)
+        save_npz(path, "LISTA", meta, arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> LISTA:
+        """Read a network written by :meth:`save` (NumPy arrays, ``allow_pickle=False``)."""
+        meta, arrays = load_npz(path, "LISTA", required=("__dictionary",))
+        status = Status(meta.pop("status"))
+        n_epochs = meta.pop("n_epochs")
+        D = arrays.pop("__dictionary")
+        Wt = arrays.pop("__W_tilde", None)
+        net = cls(D, **meta)
+        net._check_params()
+        expected = set(net._init_names())
+        if set(arrays) != expected:
+            raise ValueError(f"{path!s} is damaged: weights {sorted(arrays)} do not match a "
+                             f"{meta['variant']} network with {meta['n_layers']} layers")
+        net.D_, net.params_, net._W_tilde = D, arrays, Wt
+        net.status_, net.n_epochs_, net.history_ = status, n_epochs, []
+        return net
+
+    def _init_names(self) -> list[str]:
+        per = {"lista": ("W", "S", "theta"), "cp": ("W", "theta"), "ss": ("W", "theta"),
+               "alista": ("gamma", "theta"), "step": ("gamma",)}[self.variant]
+        return [f"{p}{i}" for i in range(self.n_layers) for p in per]

@@ -1,0 +1,120 @@
+r"""First-order optimisers as small pure building blocks (in the spirit of optax).
+
+Parameters are a ``dict`` name → array. ``state = opt.init(params)`` and
+``params, state = opt.update(params, grads, state)`` return new dicts and never modify their
+inputs, in any array library.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from .._validation import check_nonneg_scalar
+
+__all__ = ["SGD", "Adam", "get_optimizer"]
+
+Params = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SGD:
+    r"""Stochastic gradient descent with (heavy-ball or Nesterov) momentum.
+
+    :math:`v \leftarrow \mu v + g`, :math:`p \leftarrow p - \eta v`
+    (Nesterov: :math:`p \leftarrow p - \eta(g + \mu v)`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> opt = SGD(learning_rate=0.1, momentum=0.0)
+    >>> p, s = opt.update({"w": np.array([1.0])}, {"w": np.array([2.0])}, opt.init({}))
+    >>> p["w"]
+    array([0.8])
+    """
+
+    learning_rate: float = 0.01
+    momentum: float = 0.9
+    nesterov: bool = False
+
+    def __post_init__(self) -> None:
+        check_nonneg_scalar(self.learning_rate, "learning_rate", allow_zero=False)
+        m = check_nonneg_scalar(self.momentum, "momentum")
+        if m >= 1:
+            raise ValueError(f"momentum must be in [0, 1); got {self.momentum}")
+
+    def init(self, params: Params) -> dict[str, Any]:
+        return {"velocity": {k: None for k in params}}
+
+    def update(self, params: Params, grads: Params, state: dict[str, Any],
+               lr_scale: float = 1.0) -> tuple[Params, dict[str, Any]]:
+        lr = self.learning_rate * lr_scale
+        vel = state["velocity"]
+        new_p, new_v = {}, {}
+        for k, p in params.items():
+            g = grads[k]
+            v = g if vel.get(k) is None else self.momentum * vel[k] + g
+            step = g + self.momentum * v if self.nesterov else v
+            new_p[k] = p - lr * step
+            new_v[k] = v
+        return new_p, {"velocity": new_v}
+
+
+@dataclass(frozen=True)
+class Adam:
+    r"""Adam (Kingma & Ba 2015) with bias correction.
+
+    :math:`m \leftarrow \beta_1 m + (1-\beta_1) g`, :math:`v \leftarrow \beta_2 v + (1-\beta_2)g^2`,
+    :math:`p \leftarrow p - \eta\,\hat m/(\sqrt{\hat v} + \epsilon)` with
+    :math:`\hat m = m/(1-\beta_1^t)`, :math:`\hat v = v/(1-\beta_2^t)`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> opt = Adam(learning_rate=0.1)
+    >>> p, s = opt.update({"w": np.array([1.0])}, {"w": np.array([5.0])}, opt.init({}))
+    >>> np.round(p["w"], 6)            # the first step moves by the learning rate
+    array([0.9])
+    """
+
+    learning_rate: float = 1e-3
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+
+    def __post_init__(self) -> None:
+        check_nonneg_scalar(self.learning_rate, "learning_rate", allow_zero=False)
+        for name in ("beta1", "beta2"):
+            b = check_nonneg_scalar(getattr(self, name), name)
+            if b >= 1:
+                raise ValueError(f"{name} must be in [0, 1); got {b}")
+
+    def init(self, params: Params) -> dict[str, Any]:
+        return {"t": 0, "m": {k: None for k in params}, "v": {k: None for k in params}}
+
+    def update(self, params: Params, grads: Params, state: dict[str, Any],
+               lr_scale: float = 1.0) -> tuple[Params, dict[str, Any]]:
+        t = state["t"] + 1
+        b1, b2 = self.beta1, self.beta2
+        lr = self.learning_rate * lr_scale * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+        new_p, new_m, new_v = {}, {}, {}
+        for k, p in params.items():
+            g = grads[k]
+            m0, v0 = state["m"].get(k), state["v"].get(k)
+            m = (1.0 - b1) * g if m0 is None else b1 * m0 + (1.0 - b1) * g
+            v = (1.0 - b2) * g * g if v0 is None else b2 * v0 + (1.0 - b2) * g * g
+            new_p[k] = p - lr * m / (v**0.5 + self.eps)
+            new_m[k], new_v[k] = m, v
+        return new_p, {"t": t, "m": new_m, "v": new_v}
+
+
+def get_optimizer(optimizer: Any, learning_rate: float) -> SGD | Adam:
+    """``"adam"``, ``"sgd"`` (momentum 0.9) or an optimiser object (used as is)."""
+    if isinstance(optimizer, (SGD, Adam)):
+        return optimizer
+    if optimizer == "adam":
+        return Adam(learning_rate=learning_rate)
+    if optimizer == "sgd":
+        return SGD(learning_rate=learning_rate)
+    raise ValueError(f"optimizer must be 'adam', 'sgd' or an SGD/Adam object; got {optimizer!r}")

@@ -1,0 +1,61 @@
+"""The amortized-inference examples run in their quick (CI) mode and show what they claim."""
+
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+
+import pytest
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_threaded_blas():
+    """Small matrices: one BLAS thread avoids oversubscription on shared CI cores."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_lista_chen2018_quick(tmp_path):
+    out = _load("lista_chen2018").run(["--quick", "--out", str(tmp_path)])
+    c = out["curves"]
+    assert c["lista-alista"][-1] < c["fista"][-1] - 5.0
+    assert c["lista-cp"][-1] < c["ista"][-1] - 2.0
+    assert (tmp_path / "results.json").exists()
+
+
+def test_sae_digits_quick():
+    out = _load("sae_digits").run(["--quick"])
+    dense, sparse = out[0.0], out[0.05]
+    assert sparse["mean_l0"] < 0.7 * dense["mean_l0"]
+
+
+def test_sae_kl_vs_l1_quick():
+    out = _load("sae_kl_vs_l1").run(["--quick", "--rho", "0.05"])
+    assert abs(out["kl"] - 0.05) < 0.2 * 0.05
+    rates = list(out["l1"].values())
+    assert rates[0] > rates[-1]  # the L1 rate moves with lambda
+
+
+def test_sae_overcomplete_quick():
+    out = _load("sae_overcomplete").run(["--quick"])
+    assert out[128]["rel_error"] < out[64]["rel_error"]
+
+
+def test_sae_topk_vs_soft_quick():
+    out = _load("sae_topk_vs_soft").run(["--quick"])
+    assert out["topk"]["l0_std"] == pytest.approx(0.0)
+    assert out["topk"]["l0_mean"] == pytest.approx(round(out["soft"]["l0_mean"]))
