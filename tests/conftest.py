@@ -49,3 +49,15 @@ def xp(request):
 @pytest.fixture(params=["float64", "float32"])
 def dtype_name(request):
     return request.param
+
+
+@pytest.fixture(scope="module")
+def single_threaded_blas():
+    """Small matrices: one BLAS thread avoids oversubscription on shared CI cores."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield

@@ -25,17 +25,7 @@ from dictlearn.coding.step import proximal_step
 from dictlearn.prox import soft_threshold
 from tests._helpers import asxp, tonp
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_threaded_blas():
-    """Small matrices: one BLAS thread avoids oversubscription on shared CI cores."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+pytestmark = pytest.mark.usefixtures("single_threaded_blas")
 
 H = 1e-6
 XNP = get_namespace(np.zeros(1))  # array-api-compat NumPy (plain NumPy lacks argsort(descending))

@@ -12,17 +12,7 @@ from dictlearn import LISTA, SparseAutoencoder, compare_inference
 from dictlearn.datasets import make_sparse_problem
 from dictlearn.metrics import nmse_db
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_threaded_blas():
-    """Small matrices: one BLAS thread avoids oversubscription on shared CI cores."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+pytestmark = pytest.mark.usefixtures("single_threaded_blas")
 
 
 @pytest.fixture(scope="module")

@@ -7,17 +7,7 @@ import pathlib
 
 import pytest
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_threaded_blas():
-    """Small matrices: one BLAS thread avoids oversubscription on shared CI cores."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+pytestmark = pytest.mark.usefixtures("single_threaded_blas")
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
 

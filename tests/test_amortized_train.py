@@ -11,17 +11,7 @@ from dictlearn import LISTA, Status
 from dictlearn.amortized import SGD, Adam, train
 from dictlearn.datasets import make_sparse_problem
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_threaded_blas():
-    """Small matrices: one BLAS thread avoids oversubscription on shared CI cores."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+pytestmark = pytest.mark.usefixtures("single_threaded_blas")
 
 
 def _quadratic(A, b):

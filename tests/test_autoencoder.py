@@ -15,17 +15,7 @@ from dictlearn.datasets import make_sparse_problem
 from dictlearn.prox import top_k
 from tests._helpers import asxp, tonp
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_threaded_blas():
-    """Small matrices: one BLAS thread avoids oversubscription on shared CI cores."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+pytestmark = pytest.mark.usefixtures("single_threaded_blas")
 
 XNP = get_namespace(np.zeros(1))
 

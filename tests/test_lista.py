@@ -17,17 +17,7 @@ from dictlearn.datasets import make_sparse_problem, random_dictionary
 from dictlearn.metrics import nmse_db
 from tests._helpers import asxp, tonp
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _single_threaded_blas():
-    """Small matrices: one BLAS thread avoids oversubscription on shared CI cores."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+pytestmark = pytest.mark.usefixtures("single_threaded_blas")
 
 
 @given(seed=st.integers(0, 2**31 - 1), K=st.integers(1, 6), n_atoms=st.integers(4, 24),
