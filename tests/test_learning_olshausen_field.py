@@ -73,6 +73,18 @@ def test_learning_decreases_objective_and_finds_structure(patches):
     assert np.median(dc) < 0.25 / D.shape[1]
 
 
+def test_min_gain_floors_the_gains(patches):
+    kw = dict(batch_size=100, max_iter=30, dead_atoms="keep", random_state=0,
+              coding_options={"max_iter": 30, "tol": 1e-2})
+    free = olshausen_field(patches, 64, **kw).state.aux["gain"]
+    floored = olshausen_field(patches, 64, min_gain=0.95, **kw).state.aux["gain"]
+    assert free.min() < 0.9 * free.mean()  # without the floor the quiet atoms shrink
+    # the floor is 0.95 x the mean before flooring (the lift raises the mean a little)
+    assert floored.min() > free.min() + 0.1 and floored.min() >= 0.9 * floored.mean()
+    with pytest.raises(ValueError, match="min_gain"):
+        olshausen_field(patches, 16, min_gain=1.0)
+
+
 def test_l1_prior_and_estimator(patches):
     est = DictionaryLearning(32, method="olshausen_field", coding_method="fista", alpha=0.05,
                              batch_size=100, max_iter=10, random_state=0)

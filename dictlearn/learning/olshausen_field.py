@@ -12,7 +12,11 @@ coefficient's output variance stays at a target (the paper's ``VAR_GOAL``): with
 .. math:: g_j \leftarrow g_j\,(v_j/v_\text{goal})^{\gamma} ,\qquad \|d_j\| = g_j ,
 
 so an atom whose coefficients grow gets a larger norm (and smaller coefficients) until its
-variance returns to the goal. Without it the l1 or log prior would shrink the codes and
+variance returns to the goal. Optionally (``min_gain > 0``, not in the paper) no gain may fall
+below ``min_gain`` times the mean gain: an atom with a small gain gets small coefficients,
+where the Cauchy prior is quadratic (Gaussian), so it learns nothing sparse, its variance
+falls and its gain shrinks further -- with few updates most atoms end there as noise.
+Without the gain rule the l1 or log prior would shrink the codes and
 inflate the atoms without bound.
 
 Priors (the coding step):
@@ -159,7 +163,7 @@ class OlshausenFieldUpdate(Updater):
 
     def __init__(self, *, learning_rate: float = 1.0, var_goal: float = 0.1,
                  var_eta: float = 0.001, gain_rate: float = 0.02,
-                 positive_dict: bool = False) -> None:
+                 min_gain: float = 0.0, positive_dict: bool = False) -> None:
         self.learning_rate = check_nonneg_scalar(learning_rate, "learning_rate",
                                                  allow_zero=False)
         self.var_goal = check_nonneg_scalar(var_goal, "var_goal", allow_zero=False)
@@ -167,6 +171,9 @@ class OlshausenFieldUpdate(Updater):
         if self.var_eta > 1:
             raise ValueError(f"var_eta must be in [0, 1]; got {var_eta}")
         self.gain_rate = check_nonneg_scalar(gain_rate, "gain_rate")
+        self.min_gain = check_nonneg_scalar(min_gain, "min_gain")
+        if self.min_gain >= 1:
+            raise ValueError(f"min_gain must be in [0, 1); got {min_gain}")
         self.positive = bool(positive_dict)
 
     def init_state(self, D, *, xp):
@@ -193,6 +200,9 @@ class OlshausenFieldUpdate(Updater):
         w = xp.asarray(w, dtype=D.dtype, device=getattr(D, "device", None))
         var = (1.0 - e) ** n * aux["var"] + w @ (Z * Z)
         gain = aux["gain"] * (var / self.var_goal) ** self.gain_rate
+        if self.min_gain > 0:  # no gain below min_gain times the mean gain
+            floor = self.min_gain * xp.mean(gain)
+            gain = xp.maximum(gain, floor)
         aux = {"gain": gain, "var": var}
         # an atom whose coefficient variance fell below 1% of the goal is unused (dead)
         usage = xp.where(var > 0.01 * self.var_goal, var, xp.zeros_like(var))
@@ -220,6 +230,7 @@ def olshausen_field(
     var_goal: float = 0.1,
     var_eta: float = 0.001,
     gain_rate: float = 0.02,
+    min_gain: float = 0.0,
     positive_code: bool = False,
     positive_dict: bool = False,
     coding_options: dict[str, Any] | None = None,
@@ -256,6 +267,10 @@ def olshausen_field(
     var_goal, var_eta, gain_rate : float
         Target coefficient variance, its averaging rate per signal and the exponent γ of the
         gain update (the paper's ``VAR_GOAL = 0.1``, ``0.001`` and ``α = 0.02``).
+    min_gain : float in [0, 1), default=0.0
+        Floor on every gain as a fraction of the mean gain, applied after the gain update
+        (0 = the paper). A floor keeps rarely used atoms out of the Gaussian regime of the
+        prior, where they stop learning (see the module notes).
     positive_code, positive_dict : bool
     coding_options, init, random_state, callback, verbose, dead_atoms, state
         See :func:`~dictlearn.learning.online_dictionary_learning`.
@@ -287,7 +302,7 @@ def olshausen_field(
                        positive_code=positive_code, coding_options=opts, n_atoms=n_atoms)
     upd = OlshausenFieldUpdate(learning_rate=learning_rate, var_goal=var_goal,
                                var_eta=var_eta, gain_rate=gain_rate,
-                               positive_dict=positive_dict)
+                               min_gain=min_gain, positive_dict=positive_dict)
     return fit_dictionary(X, n_atoms, updater=upd, coder=coder, init=init, max_iter=max_iter,
                           tol=tol, batch_size=batch_size, random_state=random_state,
                           callback=callback, verbose=verbose, dead_atoms=dead_atoms,
