@@ -67,29 +67,10 @@ def _refit(z, c, b, G, alpha, A, zA, rhs, y, L, cap):
             na += 1
     if na == 0:
         return False
-    for t in range(na):  # Cholesky of G_AA
-        for u in range(t + 1):
-            acc = G[A[t], A[u]]
-            for v in range(u):
-                acc -= L[t, v] * L[u, v]
-            if u == t:
-                if not acc > 1e-10 * G[A[t], A[t]]:
-                    return False
-                L[t, t] = math.sqrt(acc)
-            else:
-                L[t, u] = acc / L[u, u]
-    for t in range(na):
-        rhs[t] = b[A[t]] - (alpha if z[A[t]] > 0 else -alpha)
-    for t in range(na):
-        acc = rhs[t]
-        for u in range(t):
-            acc -= L[t, u] * y[u]
-        y[t] = acc / L[t, t]
-    for t in range(na - 1, -1, -1):
-        acc = y[t]
-        for u in range(t + 1, na):
-            acc -= L[u, t] * zA[u]
-        zA[t] = acc / L[t, t]
+    for t in range(na):  # the signs of the support, then the same solve as the active set
+        rhs[t] = 1.0 if z[A[t]] > 0 else -1.0
+    if not _solve_signed(G, b, alpha, A, rhs, na, L, y, zA):
+        return False
     for t in range(na):  # signs must hold
         if zA[t] * z[A[t]] <= 0.0:
             return False
