@@ -19,6 +19,7 @@ __all__ = [
     "make_sparse_problem",
     "natural_images",
     "random_dictionary",
+    "sparse_problem_sampler",
     "whiten_image",
 ]
 
@@ -73,6 +74,7 @@ def make_sparse_problem(
     code_distribution: str = "gaussian",
     positive: bool = False,
     snr_db: float | None = None,
+    noise_scale: str = "global",
     dtype: Any = np.float64,
     random_state: Any = None,
 ) -> SparseProblem:
@@ -95,6 +97,9 @@ def make_sparse_problem(
         Non-negative code values (absolute values of the draws).
     snr_db : float, optional
         Add white Gaussian noise with std ``std(ZD)·10^(−snr_db/20)``; noiseless if None.
+    noise_scale : {"global", "per_sample"}, default="global"
+        ``std(ZD)`` over all signals, or per signal (each row at exactly ``snr_db``: the
+        reference code of Chen et al. 2018).
     dtype : float32 or float64
     random_state : None, int or Generator
 
@@ -146,10 +151,50 @@ def make_sparse_problem(
     clean = Z @ D
     noise_std = 0.0
     X = clean
+    if noise_scale not in ("global", "per_sample"):
+        raise ValueError(f"noise_scale must be 'global' or 'per_sample'; got {noise_scale!r}")
     if snr_db is not None:
-        noise_std = float(np.std(clean) * 10.0 ** (-float(snr_db) / 20.0))
-        X = clean + noise_std * rng.standard_normal(clean.shape)
+        factor = 10.0 ** (-float(snr_db) / 20.0)
+        if noise_scale == "global":
+            noise_std = float(np.std(clean) * factor)
+            X = clean + noise_std * rng.standard_normal(clean.shape)
+        else:
+            row_std = np.std(clean, axis=1, keepdims=True) * factor
+            noise_std = float(np.sqrt(np.mean(row_std**2)))
+            X = clean + row_std * rng.standard_normal(clean.shape)
     return SparseProblem(X.astype(dtype), D.astype(dtype), Z.astype(dtype), noise_std)
+
+
+def sparse_problem_sampler(dictionary: Any, **kwargs: Any) -> Any:
+    """A callable ``(n_samples, rng) -> (X, Z)`` drawing fresh signals from one dictionary.
+
+    Training on fresh draws at every step is the "infinite data" protocol of the LISTA papers
+    (pass it as ``LISTA.fit(..., sampler=...)``). ``kwargs`` are those of
+    :func:`make_sparse_problem` (``n_nonzero_coefs``, ``sparsity``, ``code_distribution``,
+    ``positive``, ``snr_db``, ``noise_scale``, ``dtype``); they are checked once, here.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> D = random_dictionary(32, 16, random_state=0)
+    >>> draw = sparse_problem_sampler(D, n_nonzero_coefs=None, sparsity=0.1)
+    >>> X, Z = draw(5, np.random.default_rng(0))
+    >>> X.shape, Z.shape, bool(np.allclose(X, Z @ D))
+    ((5, 16), (5, 32), True)
+    """
+    D = np.array(dictionary, dtype=np.float64)
+    if D.ndim != 2:
+        raise ValueError(f"dictionary must be 2-D (n_atoms, n_features); got shape {D.shape}")
+    for bad in ("n_samples", "dictionary", "random_state", "n_features", "n_atoms"):
+        if bad in kwargs:
+            raise TypeError(f"sparse_problem_sampler does not take {bad!r}")
+    make_sparse_problem(1, dictionary=D, random_state=0, **kwargs)  # validate once
+
+    def draw(n_samples: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        p = make_sparse_problem(n_samples, dictionary=D, random_state=rng, **kwargs)
+        return p.X, p.codes
+
+    return draw
 
 
 # --------------------------------------------------------------------------- natural images

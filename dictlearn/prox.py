@@ -15,6 +15,8 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+
 from ._xp import get_namespace
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "project_unit_sphere_rows",
     "sigmoid",
     "soft_threshold",
+    "support_selection_mask",
     "support_selection_soft",
     "top_k",
     "winner_take_all_lifetime",
@@ -178,30 +181,53 @@ def sigmoid(Z: Any, theta: Any, *, xp: ModuleType | None = None) -> Any:
 def support_selection_soft(
     Z: Any, theta: Any, fraction: float, *, xp: ModuleType | None = None
 ) -> Any:
-    """Soft threshold with support selection (Chen et al. 2018, LISTA-CPSS).
+    r"""Soft threshold with support selection (Chen et al. 2018, LISTA-CPSS).
 
-    The ``ceil(fraction · n_atoms)`` largest-magnitude entries of each row are trusted as
-    support and pass unchanged; the others are soft-thresholded (ties at the cut are all
-    trusted).
+    .. math::
+
+        η^{ss}_θ(v)_i = \begin{cases} v_i & |v_i| > θ \text{ and } i ∈ S^p(v) \\
+        \operatorname{sign}(v_i)(|v_i| − θ) & |v_i| > θ,\ i ∉ S^p(v) \\
+        0 & |v_i| ≤ θ \end{cases}
+
+    where ``S^p(v)`` holds the ``ceil(p · n_atoms)`` largest-magnitude entries of the row
+    (ties at the cut are all included): trusted entries pass unshrunk, but only if they
+    exceed the threshold, as in the paper's definition and its reference code.
 
     Examples
     --------
     >>> import numpy as np
     >>> support_selection_soft(np.array([[-3.0, 0.5, 2.0, 1.5]]), 1.0, 0.25)
     array([[-3. ,  0. ,  1. ,  0.5]])
+    >>> support_selection_soft(np.array([[0.8, 0.5, -0.2]]), 1.0, 0.5)   # below θ: zero
+    array([[0., 0., 0.]])
     """
     xp = xp or get_namespace(Z)
-    keep = _largest_magnitude_mask(Z, _n_selected(Z.shape[-1], fraction), xp)
+    keep = support_selection_mask(Z, theta, fraction, xp=xp)
     return xp.where(keep, Z, soft_threshold(Z, theta, xp=xp))
 
 
+def support_selection_mask(
+    Z: Any, theta: Any, fraction: float, *, xp: ModuleType | None = None
+) -> Any:
+    """The entries :func:`support_selection_soft` passes unshrunk: in the top ``fraction``
+    of their row by magnitude and above ``theta``."""
+    xp = xp or get_namespace(Z)
+    return _largest_magnitude_mask(Z, _n_selected(Z.shape[-1], fraction), xp) & (
+        xp.abs(Z) > theta)
+
+
 def _largest_magnitude_mask(Z: Any, k: int, xp: ModuleType) -> Any:
-    """Entries whose magnitude is at least the k-th largest of their row (one sort; ties at
-    the k-th value are all kept, which has probability zero for continuous data)."""
+    """Entries whose magnitude is at least the k-th largest of their row (ties at the k-th
+    value are all kept, which has probability zero for continuous data). NumPy arrays use a
+    partial sort (``np.partition``), other libraries a full sort."""
     if k <= 0:
         return xp.zeros(Z.shape, dtype=xp.bool, device=getattr(Z, "device", None))
     A = xp.abs(Z)
-    kth = xp.sort(A, axis=-1)[..., A.shape[-1] - k]
+    n = A.shape[-1]
+    if isinstance(A, np.ndarray):
+        kth = np.partition(A, n - k, axis=-1)[..., n - k]
+    else:
+        kth = xp.sort(A, axis=-1)[..., n - k]
     return A >= kth[..., None]
 
 

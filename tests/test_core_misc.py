@@ -93,6 +93,31 @@ def test_make_sparse_problem():
         make_sparse_problem(5, 4, 6, 2, code_distribution="cauchy")
 
 
+def test_per_sample_noise_and_the_fresh_sample_sampler():
+    from dictlearn.datasets import sparse_problem_sampler
+
+    p = make_sparse_problem(400, 250, 500, None, sparsity=0.1, snr_db=40,
+                            noise_scale="per_sample", random_state=0)
+    clean = p.codes @ p.dictionary
+    noise = p.X - clean
+    # every row at 40 dB against its own spread (chi-square spread of 250 draws: ~0.4 dB)
+    ratio = np.std(clean, axis=1) / np.sqrt(np.mean(noise**2, axis=1))
+    row_snr = 20 * np.log10(ratio)
+    assert np.all(np.abs(row_snr - 40) < 1.5) and abs(np.median(row_snr) - 40) < 0.2
+    with pytest.raises(ValueError, match="noise_scale"):
+        make_sparse_problem(5, 4, 6, 2, snr_db=10, noise_scale="row")
+    draw = sparse_problem_sampler(p.dictionary, n_nonzero_coefs=None, sparsity=0.1,
+                                  dtype=np.float32)
+    X1, Z1 = draw(30, np.random.default_rng(5))
+    X2, Z2 = draw(30, np.random.default_rng(5))
+    X3, _ = draw(30, np.random.default_rng(6))
+    assert X1.dtype == np.float32 and X1.shape == (30, 250) and Z1.shape == (30, 500)
+    assert np.array_equal(X1, X2) and not np.array_equal(X1, X3)
+    np.testing.assert_allclose(X1, Z1 @ p.dictionary.astype(np.float32), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="sparsity must be in"):
+        sparse_problem_sampler(p.dictionary, sparsity=2.0)
+
+
 def test_coherence_and_babel():
     D = random_dictionary(30, 10, random_state=0)
     G = np.abs(D @ D.T)

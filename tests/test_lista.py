@@ -254,3 +254,48 @@ def test_layerwise_stages_train_the_new_layer_alone_first():
     assert not np.array_equal(stage2_epoch1["W1"], end_stage1["W1"])  # layer 2 trained
     assert not np.array_equal(stage2_epoch2["W0"], stage2_epoch1["W0"])  # then all layers
     assert net._lr_scale(1) == 1.0 and net._lr_scale(2) == 0.2 and net._lr_scale(3) == 0.02
+
+
+def test_fit_on_fresh_samples_beats_a_fixed_small_training_set():
+    """The papers' infinite-data protocol: a fresh batch every step; X is the validation set."""
+    from dictlearn.datasets import sparse_problem_sampler
+
+    p = make_sparse_problem(1300, 30, 60, None, sparsity=0.1, random_state=3)
+    D = p.dictionary
+    Xva, Zva, Xte, Zte = p.X[:300], p.codes[:300], p.X[300:], p.codes[300:]
+    draw = sparse_problem_sampler(D, n_nonzero_coefs=None, sparsity=0.1)
+    kw = dict(variant="lista", alpha=0.05, max_epochs=20, n_iter_no_change=None,
+              random_state=0)
+    fixed = LISTA(D, 4, **kw).fit(p.X[:300], p.codes[:300])  # 300 rows -> overfits
+    fresh = LISTA(D, 4, **kw).fit(Xva, Zva, sampler=draw, epoch_size=1200)
+    again = LISTA(D, 4, **kw).fit(Xva, Zva, sampler=draw, epoch_size=1200)
+    f, g = (nmse_db(n.transform(Xte), Zte) for n in (fixed, fresh))
+    assert g < f - 1.0, (g, f)
+    assert np.array_equal(fresh.transform(Xte), again.transform(Xte))  # random_state rules
+    assert len(fresh.history_) == 20 and all(np.isfinite(h["val_loss"]) for h in fresh.history_)
+
+
+def test_sampler_bad_input_is_refused():
+    from dictlearn.datasets import sparse_problem_sampler
+
+    p = make_sparse_problem(50, 8, 16, 2, random_state=0)
+    D = p.dictionary
+    net = LISTA(D, 2, max_epochs=1)
+    with pytest.raises(ValueError, match="epoch_size is only used with a sampler"):
+        net.fit(p.X, p.codes, epoch_size=10)
+    with pytest.raises(TypeError, match="sampler must be callable"):
+        net.fit(p.X, p.codes, sampler=3)
+    with pytest.raises(ValueError, match=r"shape \(50, 8\); got \(50, 5\)"):
+        net.fit(p.X, p.codes, sampler=lambda n, rng: (np.zeros((n, 5)), np.zeros((n, 16))))
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        net.fit(p.X, p.codes, sampler=lambda n, rng: (np.full((n, 8), np.nan),
+                                                      np.zeros((n, 16))))
+    with pytest.raises(ValueError, match="returns \\(X, Z\\)"):
+        net.fit(p.X, p.codes, sampler=lambda n, rng: rng.standard_normal((n, 8)))
+    with pytest.raises(ValueError, match="epoch_size must be"):
+        net.fit(p.X, p.codes, sampler=sparse_problem_sampler(D), epoch_size=0)
+    with pytest.raises(TypeError, match="does not take 'random_state'"):
+        sparse_problem_sampler(D, random_state=0)
+    # unsupervised: a sampler may return X alone
+    LISTA(D, 2, variant="step", max_epochs=1).fit(
+        p.X, sampler=lambda n, rng: rng.standard_normal((n, 8)), epoch_size=64)

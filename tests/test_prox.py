@@ -112,3 +112,24 @@ def test_prox_does_not_modify_input():
 def test_get_prox_unknown_name():
     with pytest.raises(ValueError, match="prox must be one of"):
         prox.get_prox("nope")
+
+
+def test_support_selection_trusts_only_entries_above_the_threshold():
+    """Chen et al. (2018): an entry passes unshrunk iff it is in the top p % of its row *and*
+    above θ; everything at or below θ is zero; the rest is soft-thresholded."""
+    from dictlearn.prox import support_selection_mask, support_selection_soft
+
+    rng = np.random.default_rng(0)
+    V = rng.standard_normal((50, 40))
+    theta, frac = 0.7, 0.2
+    out = support_selection_soft(V, theta, frac)
+    keep = support_selection_mask(V, theta, frac)
+    k = int(np.ceil(frac * 40))
+    kth = np.sort(np.abs(V), axis=1)[:, -k][:, None]
+    assert np.array_equal(keep, (np.abs(V) >= kth) & (np.abs(V) > theta))
+    assert np.all(out[np.abs(V) <= theta] == 0)
+    assert np.array_equal(out[keep], V[keep])
+    rest = ~keep & (np.abs(V) > theta)
+    assert np.allclose(out[rest], V[rest] - theta * np.sign(V[rest]))
+    # a large threshold trusts nothing: plain soft thresholding
+    assert not support_selection_mask(V, 10.0, frac).any()

@@ -30,12 +30,11 @@ from types import ModuleType
 from typing import Any
 
 from ..prox import (
-    _largest_magnitude_mask,
-    _n_selected,
     hard_threshold,
     nonneg_soft_threshold,
     sigmoid,
     soft_threshold,
+    support_selection_mask,
     support_selection_soft,
     top_k,
     winner_take_all_lifetime,
@@ -146,9 +145,9 @@ class Activation:
             gV = G * Z * (1.0 - Z)
             return gV, -gV
         if n == "soft_ss":
-            keep = _largest_magnitude_mask(V, _n_selected(V.shape[-1], float(self.fraction)), xp)
-            shrunk = (~keep) & (xp.abs(V) > theta)
-            gV = xp.where(keep | shrunk, G, zero)
+            active = xp.abs(V) > theta
+            shrunk = active & ~support_selection_mask(V, theta, float(self.fraction), xp=xp)
+            gV = xp.where(active, G, zero)
             return gV, xp.where(shrunk, -xp.sign(V) * G, zero)
         # topk and wta: the output is (V − θ) on a locally constant support
         gV = xp.where(Z != 0, G, zero)

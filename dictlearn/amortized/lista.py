@@ -14,7 +14,9 @@ step       ``ST_{α γ_k}(Z + γ_k (X − Z D) Dᵀ)``                          
 =========  ===============================================================  ===============
 
 Initialised from the dictionary (``W = Dᵀ/L``, ``S = I − D Dᵀ/L``, ``θ = α/L``, ``γ = 1/L``)
-the ``lista``, ``cp`` and ``step`` networks compute exactly K iterations of ISTA.
+the ``lista``, ``cp`` and ``step`` networks compute exactly K iterations of ISTA; ALISTA starts
+from ``γ = 1`` and ``θ = α/L`` as in the reference code of Liu et al. (its ``W̃`` has
+``w̃_iᵀ d_i = 1``, so ``γ = 1`` is a unit step along each atom).
 """
 
 from __future__ import annotations
@@ -268,7 +270,6 @@ class LISTA(_TransformerMixin, _Base):
         self._W_tilde = None
         if self.variant == "alista":
             Wt = alista_weight(Dn)
-            gamma = 1.0 / float(np.linalg.norm(Dn @ Wt, 2))
             self._W_tilde = Wt
         for i in range(self.n_layers):
             if self.variant == "lista":
@@ -279,8 +280,8 @@ class LISTA(_TransformerMixin, _Base):
                 out[f"W{i}"] = Dn.T / L
                 out[f"theta{i}"] = np.array([a / L])
             elif self.variant == "alista":
-                out[f"gamma{i}"] = np.array([gamma])
-                out[f"theta{i}"] = np.array([a * gamma])
+                out[f"gamma{i}"] = np.array([1.0])  # the reference code's initial values
+                out[f"theta{i}"] = np.array([a / L])
             else:
                 out[f"gamma{i}"] = np.array([1.0 / L])
         like = D
@@ -381,7 +382,8 @@ class LISTA(_TransformerMixin, _Base):
         return val, grads
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X: Any, Z_target: Any = None) -> LISTA:
+    def fit(self, X: Any, Z_target: Any = None, *, sampler: Callable[..., Any] | None = None,
+            epoch_size: int | None = None) -> LISTA:
         """Train the network on signals ``X`` (and target codes ``Z_target`` if given).
 
         Parameters
@@ -390,6 +392,13 @@ class LISTA(_TransformerMixin, _Base):
         Z_target : array of shape (n_samples, n_atoms), optional
             Supervised training on codes (e.g. the ground truth of a synthetic problem);
             without it the network minimises the lasso objective of its output.
+        sampler : callable ``(n, rng) -> (X, Z)`` or ``(n, rng) -> X``, optional
+            Train on fresh draws instead (a new mini-batch at every step, the infinite-data
+            protocol of Chen et al. 2018; see
+            :func:`dictlearn.datasets.sparse_problem_sampler`). ``X`` and ``Z_target`` are
+            then the validation set, used whole (``validation_fraction`` is ignored).
+        epoch_size : int, optional
+            With ``sampler``: samples drawn per epoch (default ``len(X)``).
 
         Returns
         -------
@@ -404,11 +413,28 @@ class LISTA(_TransformerMixin, _Base):
         self.D_ = D
         params = self._init_params(D, xp)
         rng = check_random_state(self.random_state)
-        tr, va = split_rows(X.shape[0], self.validation_fraction, rng)
-        Xtr = take_rows(X, tr, xp)
-        Ttr = None if T is None else take_rows(T, tr, xp)
-        Xva = None if va is None else take_rows(X, va, xp)
-        Tva = None if (va is None or T is None) else take_rows(T, va, xp)
+        if sampler is not None:
+            if not callable(sampler):
+                raise TypeError(f"sampler must be callable (n, rng) -> (X, Z); got {sampler!r}")
+            n_epoch = int(X.shape[0]) if epoch_size is None else check_positive_int(
+                epoch_size, "epoch_size")
+            Xtr = Ttr = None
+            Xva, Tva = X, T
+        else:
+            if epoch_size is not None:
+                raise ValueError("epoch_size is only used with a sampler")
+            tr, va = split_rows(X.shape[0], self.validation_fraction, rng)
+            Xtr = take_rows(X, tr, xp)
+            Ttr = None if T is None else take_rows(T, tr, xp)
+            Xva = None if va is None else take_rows(X, va, xp)
+            Tva = None if (va is None or T is None) else take_rows(T, va, xp)
+            n_epoch = int(Xtr.shape[0])
+
+        def batch(rows):
+            if sampler is None:
+                return (take_rows(Xtr, rows, xp),
+                        None if Ttr is None else take_rows(Ttr, rows, xp))
+            return self._draw(sampler, len(rows), rng, xp, X, T is not None)
         opt = get_optimizer(self.optimizer, self.learning_rate)
         stages = range(1, self.n_layers + 1) if self.layerwise else [self.n_layers]
         history: list[dict] = []
@@ -417,8 +443,7 @@ class LISTA(_TransformerMixin, _Base):
             phase = {"new_only": False}
 
             def lg(p, rows, stage=stage, phase=phase):
-                Xb = take_rows(Xtr, rows, xp)
-                Tb = None if Ttr is None else take_rows(Ttr, rows, xp)
+                Xb, Tb = batch(rows)
                 val, g = self._loss_and_grads(p, Xb, Tb, kind, stage, xp)
                 if phase["new_only"]:  # Chen et al.: first train the new layer alone
                     g = {k: (v if self._layer_of(k) == stage - 1 else xp.zeros_like(v))
@@ -435,7 +460,7 @@ class LISTA(_TransformerMixin, _Base):
                 return self._loss_value_grad(kind, Zs[-1], Xva, Tva, xp)[0]
 
             res = train(
-                params, lg, n_samples=int(Xtr.shape[0]), optimizer=opt, xp=xp,
+                params, lg, n_samples=n_epoch, optimizer=opt, xp=xp,
                 batch_size=self.batch_size, max_epochs=self.max_epochs, rng=rng,
                 val_loss=None if Xva is None else vl, n_iter_no_change=self.n_iter_no_change,
                 tol=self.tol, callback=self.callback, verbose=self.verbose,
@@ -452,6 +477,23 @@ class LISTA(_TransformerMixin, _Base):
         if status == Status.diverged:
             warn_diverged("LISTA", self.learning_rate)
         return self
+
+    def _draw(self, sampler, n, rng, xp, like, supervised):
+        """One fresh mini-batch from ``sampler``, checked and moved next to ``like``."""
+        out = sampler(n, rng)
+        Xb, Zb = (out[0], out[1]) if isinstance(out, tuple) else (out, None)
+        Xb = to_xp(_coerce(Xb, "sampler's X"), xp, like)
+        if not bool(xp.all(xp.isfinite(Xb))):
+            raise ValueError("the sampler returned X with NaN or infinity")
+        if Xb.ndim != 2 or tuple(Xb.shape) != (n, like.shape[1]):
+            raise ValueError(f"sampler must return X of shape ({n}, {like.shape[1]}); got "
+                             f"{tuple(Xb.shape)}")
+        if supervised:
+            if Zb is None:
+                raise ValueError("supervised training (Z_target given) needs a sampler that "
+                                 "returns (X, Z)")
+            Zb = check_codes(Zb, (n, self.D_.shape[0]), xp=xp, like=like, name="sampler's Z")
+        return Xb, (Zb if supervised else None)
 
     # ------------------------------------------------------------------ inference
     def _check_fitted(self) -> None:
