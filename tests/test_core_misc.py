@@ -110,6 +110,7 @@ def test_per_sample_noise_and_the_fresh_sample_sampler():
                                   dtype=np.float32)
     X1, Z1 = draw(30, np.random.default_rng(5))
     X2, Z2 = draw(30, np.random.default_rng(5))
+    assert np.array_equal(Z1, Z2)
     X3, _ = draw(30, np.random.default_rng(6))
     assert X1.dtype == np.float32 and X1.shape == (30, 250) and Z1.shape == (30, 500)
     assert np.array_equal(X1, X2) and not np.array_equal(X1, X3)
