@@ -74,7 +74,7 @@ def parse(argv):
     else:
         a.m, a.n = 250, 500
         a.layers = a.layers or 16
-        a.steps_per_phase = a.steps_per_phase or 1000
+        a.steps_per_phase = a.steps_per_phase or 500
         a.variants = a.variants or ["lista", "cp", "ss", "alista"]
     return a
 

@@ -299,3 +299,21 @@ def test_sampler_bad_input_is_refused():
     # unsupervised: a sampler may return X alone
     LISTA(D, 2, variant="step", max_epochs=1).fit(
         p.X, sampler=lambda n, rng: rng.standard_normal((n, 8)), epoch_size=64)
+
+
+@pytest.mark.parametrize("variant", ["lista", "cp", "ss", "alista"])
+def test_new_layer_phase_gradients_skip_the_earlier_layers_exactly(variant):
+    """Training the new layer alone stops the backward pass at that layer: its gradient is the
+    full gradient's, every other weight's is zero."""
+    p = make_sparse_problem(40, 10, 20, None, sparsity=0.2, random_state=2)
+    net = LISTA(p.dictionary, 4, variant=variant, alpha=0.05).initialize(p.X)
+    full = net._loss_and_grads(net.params_, p.X, p.codes, "mse", 3, np)
+    last = net._loss_and_grads(net.params_, p.X, p.codes, "mse", 3, np, last_only=True)
+    assert full[0] == last[0]
+    for name, g in last[1].items():
+        if LISTA._layer_of(name) == 2:
+            np.testing.assert_allclose(g, full[1][name], rtol=1e-12, atol=1e-15)
+        else:
+            assert not np.any(g), name
+        if LISTA._layer_of(name) < 2 and name != "S0":  # S0 multiplies Z_0 = 0
+            assert np.any(full[1][name]), name  # the full pass does reach them

@@ -258,6 +258,7 @@ def unrolled_vjp(
     *,
     D: Any = None,
     xp: ModuleType,
+    first: int = 0,
 ) -> list[tuple[Any, Any, Any]]:
     """Backward through :func:`unrolled_forward`.
 
@@ -266,6 +267,9 @@ def unrolled_vjp(
     grads : sequence of length K
         ``∂ℓ/∂Z_k`` for a loss on the output of layer ``k`` (``None`` where the loss does not
         see that layer), so losses on intermediate layers (layer-wise training) are allowed.
+    first : int, default=0
+        Stop the backward pass at layer ``first``: the weights of the layers before it get zero
+        gradients without the cost of differentiating them (training only the last layers).
 
     Returns
     -------
@@ -275,6 +279,11 @@ def unrolled_vjp(
     out: list[tuple[Any, Any, Any]] = [None] * K  # type: ignore[list-item]
     G = None
     for k in range(K - 1, -1, -1):
+        if k < first:
+            lay = layers[k]
+            out[k] = (xp.zeros_like(lay.W), None if lay.S is None else xp.zeros_like(lay.S),
+                      xp.zeros_like(Vs[k]))
+            continue
         gk = grads[k]
         if gk is not None:
             G = gk if G is None else G + gk

@@ -370,12 +370,14 @@ class LISTA(_TransformerMixin, _Base):
     def _layer_of(name: str) -> int:
         return int(re.search(r"\d+$", name).group())
 
-    def _loss_and_grads(self, p, Xb, Tb, kind, n_layers, xp):
-        """Loss at layer ``n_layers`` and its gradient for every weight (zeros beyond it)."""
+    def _loss_and_grads(self, p, Xb, Tb, kind, n_layers, xp, last_only=False):
+        """Loss at layer ``n_layers`` and its gradient for every weight (zeros beyond it, and
+        before the last layer with ``last_only``)."""
         lays = self._layers(p, n_layers)
         Zs, Vs = unrolled_forward(Xb, lays, D=self.D_, xp=xp)
         val, g = self._loss_value_grad(kind, Zs[-1], Xb, Tb, xp)
-        gl = unrolled_vjp(Xb, lays, Zs, Vs, [None] * (n_layers - 1) + [g], D=self.D_, xp=xp)
+        gl = unrolled_vjp(Xb, lays, Zs, Vs, [None] * (n_layers - 1) + [g], D=self.D_, xp=xp,
+                          first=n_layers - 1 if last_only else 0)
         grads = self._param_grads(gl, xp)
         for name in p:  # weights of layers beyond this stage are not trained yet
             grads.setdefault(name, xp.zeros_like(p[name]))
@@ -444,11 +446,10 @@ class LISTA(_TransformerMixin, _Base):
 
             def lg(p, rows, stage=stage, phase=phase):
                 Xb, Tb = batch(rows)
-                val, g = self._loss_and_grads(p, Xb, Tb, kind, stage, xp)
-                if phase["new_only"]:  # Chen et al.: first train the new layer alone
-                    g = {k: (v if self._layer_of(k) == stage - 1 else xp.zeros_like(v))
-                         for k, v in g.items()}
-                return val, g
+                # Chen et al.: first train the new layer alone (zero gradients elsewhere,
+                # without differentiating the earlier layers)
+                return self._loss_and_grads(p, Xb, Tb, kind, stage, xp,
+                                            last_only=phase["new_only"])
 
             def on_epoch(epoch, p, phase=phase):
                 if self.layerwise and self.max_epochs >= 3:
