@@ -52,7 +52,7 @@ from ._common import (
 from ._io import load_npz, save_npz
 from .backward import Activation, Layer, sum_to_shape, unrolled_forward, unrolled_vjp
 from .optim import get_optimizer
-from .train import train
+from .train import TrainInfo, train
 
 __all__ = ["LISTA", "VARIANTS", "alista_weight"]
 
@@ -115,7 +115,9 @@ class LISTA(_TransformerMixin, _Base):
         Train in K stages, stage ``k`` fitting the loss at the output of layer ``k`` (the
         progressive protocol of Chen et al. 2018). With ``max_epochs >= 3`` each stage is
         split in thirds as in that paper: the new layer alone at ``learning_rate``, then all
-        layers at 0.2 and 0.02 times it.
+        layers at 0.2 and 0.02 times it; each phase starts a fresh optimiser over only the
+        weights it trains (as the reference code does), and ``n_iter_no_change`` applies per
+        phase.
     validation_fraction : float, default=0.1
         Held-out share of the training rows monitored for early stopping.
     n_iter_no_change : int or None, default=5
@@ -366,6 +368,15 @@ class LISTA(_TransformerMixin, _Base):
     def _lr_scale(self, epoch: int) -> float:
         return (1.0, 0.2, 0.02)[self._lr_phase(epoch)]
 
+    def _phases(self) -> list[tuple[bool, float, int]]:
+        """``(new layer only, learning-rate scale, epochs)`` of each phase of a stage."""
+        if not (self.layerwise and self.max_epochs >= 3):
+            return [(False, 1.0, self.max_epochs)]
+        counts = [0, 0, 0]
+        for e in range(1, self.max_epochs + 1):
+            counts[self._lr_phase(e)] += 1
+        return [(True, 1.0, counts[0]), (False, 0.2, counts[1]), (False, 0.02, counts[2])]
+
     @staticmethod
     def _layer_of(name: str) -> int:
         return int(re.search(r"\d+$", name).group())
@@ -442,36 +453,48 @@ class LISTA(_TransformerMixin, _Base):
         history: list[dict] = []
         status, epochs = Status.max_iter_reached, 0
         for stage in stages:
-            phase = {"new_only": False}
+            offset = 0
+            for new_only, scale, n_ep in self._phases():
+                # the weights this phase trains (the optimiser sees only them, with a fresh
+                # state, as in the reference code); the others are held fixed
+                names = [k for k in params if (self._layer_of(k) == stage - 1 if new_only
+                                               else self._layer_of(k) < stage)]
+                fixed = {k: v for k, v in params.items() if k not in names}
 
-            def lg(p, rows, stage=stage, phase=phase):
-                Xb, Tb = batch(rows)
-                # Chen et al.: first train the new layer alone (zero gradients elsewhere,
-                # without differentiating the earlier layers)
-                return self._loss_and_grads(p, Xb, Tb, kind, stage, xp,
-                                            last_only=phase["new_only"])
+                def lg(p, rows, stage=stage, new_only=new_only, fixed=fixed, names=names):
+                    Xb, Tb = batch(rows)
+                    val, g = self._loss_and_grads({**fixed, **p}, Xb, Tb, kind, stage, xp,
+                                                  last_only=new_only)
+                    return val, {k: g[k] for k in names}
 
-            def on_epoch(epoch, p, phase=phase):
-                if self.layerwise and self.max_epochs >= 3:
-                    phase["new_only"] = self._lr_phase(epoch) == 0
-                return None
+                def vl(p, stage=stage, fixed=fixed):
+                    Zs, _ = unrolled_forward(Xva, self._layers({**fixed, **p}, stage), D=D,
+                                             xp=xp)
+                    return self._loss_value_grad(kind, Zs[-1], Xva, Tva, xp)[0]
 
-            def vl(p, stage=stage):
-                Zs, _ = unrolled_forward(Xva, self._layers(p, stage), D=D, xp=xp)
-                return self._loss_value_grad(kind, Zs[-1], Xva, Tva, xp)[0]
+                def cb(info, fixed=fixed, offset=offset):
+                    return self.callback(TrainInfo(offset + info.epoch, {**fixed, **info.params},
+                                                   info.train_loss, info.val_loss))
 
-            res = train(
-                params, lg, n_samples=n_epoch, optimizer=opt, xp=xp,
-                batch_size=self.batch_size, max_epochs=self.max_epochs, rng=rng,
-                val_loss=None if Xva is None else vl, n_iter_no_change=self.n_iter_no_change,
-                tol=self.tol, callback=self.callback, verbose=self.verbose,
-                divergence_retries=self.divergence_retries, on_epoch=on_epoch,
-                lr_schedule=self._lr_scale if self.layerwise and self.max_epochs >= 3 else None,
-                name=f"LISTA-{self.variant} layer {stage}/{self.n_layers}",
-            )
-            params, status = res.params, res.status
-            epochs += res.n_epochs
-            history.extend(dict(h, stage=stage) for h in res.history)
+                res = train(
+                    {k: params[k] for k in names}, lg, n_samples=n_epoch, optimizer=opt, xp=xp,
+                    batch_size=self.batch_size, max_epochs=n_ep, rng=rng,
+                    val_loss=None if Xva is None else vl,
+                    n_iter_no_change=self.n_iter_no_change, tol=self.tol,
+                    callback=None if self.callback is None else cb, verbose=self.verbose,
+                    divergence_retries=self.divergence_retries,
+                    lr_schedule=None if scale == 1.0 else (lambda e, s=scale: s),
+                    name=f"LISTA-{self.variant} layer {stage}/{self.n_layers}"
+                    + (" (new layer)" if new_only else f" (lr x{scale:g})" if scale != 1 else ""),
+                )
+                params = {**fixed, **res.params}
+                status = res.status
+                epochs += res.n_epochs
+                history.extend(dict(h, epoch=offset + h["epoch"], stage=stage)
+                               for h in res.history)
+                offset += res.n_epochs
+                if status in (Status.diverged, Status.stopped):
+                    break
             if status in (Status.diverged, Status.stopped):
                 break
         self.params_, self.status_, self.history_, self.n_epochs_ = params, status, history, epochs
