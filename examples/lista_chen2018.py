@@ -49,8 +49,10 @@ def parse(argv):
     p.add_argument("--variants", nargs="*", default=None,
                    help="among lista, cp, ss, alista (default: all four)")
     p.add_argument("--layers", type=int, default=None)
-    p.add_argument("--steps-per-phase", type=int, default=None,
-                   help="optimiser steps in each of a stage's three phases")
+    p.add_argument("--steps-per-phase", nargs="*", default=None,
+                   help="optimiser steps in each of a stage's three phases: one number for "
+                   "every variant, or VARIANT=N pairs (default: lista=500 cp=800 ss=800 "
+                   "alista=300)")
     p.add_argument("--n-val", type=int, default=1000)
     p.add_argument("--n-test", type=int, default=1000)
     p.add_argument("--alpha", type=float, default=0.1,
@@ -67,16 +69,40 @@ def parse(argv):
     if a.quick:
         a.m, a.n = 64, 128
         a.layers = a.layers or 6
-        a.steps_per_phase = a.steps_per_phase or 100
+        a.steps = _steps(a.steps_per_phase, {"lista": 100, "cp": 100, "ss": 100, "alista": 100})
         a.n_val, a.n_test = min(a.n_val, 300), min(a.n_test, 500)
         a.variants = a.variants or ["cp", "alista"]
         a.jobs = 1
     else:
         a.m, a.n = 250, 500
         a.layers = a.layers or 16
-        a.steps_per_phase = a.steps_per_phase or 500
+        # ALISTA learns 32 scalars; the others 16 weight matrices: the 2-core, 30-minute
+        # budget goes where it buys the most
+        a.steps = _steps(a.steps_per_phase, {"lista": 500, "cp": 800, "ss": 800, "alista": 300})
         a.variants = a.variants or ["lista", "cp", "ss", "alista"]
+    bad = sorted(set(a.variants) - {"lista", "cp", "ss", "alista"})
+    if bad:
+        raise SystemExit(f"--variants: unknown {bad}; choose among lista, cp, ss, alista")
     return a
+
+
+# relative cost of one training step (measured, float32, one thread), to start the longest first
+_COST = {"lista": 1.45, "ss": 1.05, "alista": 0.95, "cp": 0.9}
+
+
+def _steps(given, default: dict) -> dict:
+    if not given:
+        return dict(default)
+    if len(given) == 1 and "=" not in given[0]:
+        return {v: int(given[0]) for v in default}
+    out = dict(default)
+    for item in given:
+        name, _, n = item.partition("=")
+        if name not in default or not n.isdigit() or int(n) < 1:
+            raise SystemExit(f"--steps-per-phase: expected N or VARIANT=N with VARIANT in "
+                             f"{sorted(default)}; got {item!r}")
+        out[name] = int(n)
+    return out
 
 
 def _train_one(job: dict) -> dict:
@@ -92,7 +118,7 @@ def _train_one(job: dict) -> dict:
         D, Xva, Zva, Xte = (np.asarray(job[k], dtype=dt) for k in ("D", "Xva", "Zva", "Xte"))
         draw = sparse_problem_sampler(D, n_nonzero_coefs=None, sparsity=0.1,
                                       snr_db=job["snr"], noise_scale="per_sample", dtype=dt)
-        steps = a["steps_per_phase"]
+        steps = a["steps"][job["variant"]]
         net = dictlearn.LISTA(D, a["layers"], variant=job["variant"], alpha=a["lam"],
                               learning_rate=a["lr"], batch_size=a["batch_size"],
                               max_epochs=3, layerwise=True, n_iter_no_change=None,
@@ -102,7 +128,7 @@ def _train_one(job: dict) -> dict:
         seconds = time.perf_counter() - t0
         layers = [np.asarray(Z, dtype=np.float64) for Z in net.transform_layers(Xte)]
         return {"variant": job["variant"], "seconds": seconds, "status": net.status_.value,
-                "codes": layers}
+                "codes": layers, "steps": steps}
     finally:
         if limiter is not None:
             limiter.unregister()
@@ -118,8 +144,9 @@ def run(argv=None) -> dict:
     Xva, Zva = prob.X[:a.n_val], prob.codes[:a.n_val]
     Xte, Zte = prob.X[a.n_val:], prob.codes[a.n_val:]
     print(f"problem: m={a.m}, n={a.n}, Bernoulli(0.1) x N(0,1) codes, SNR={a.snr}, K={K}; "
-          f"fresh batches of {a.batch_size}, {a.steps_per_phase} steps per phase (3 phases "
-          f"per stage, {K} stages); {a.n_val} validation / {a.n_test} test signals", flush=True)
+          f"fresh batches of {a.batch_size}; steps per phase (3 phases per stage, {K} stages): "
+          + ", ".join(f"{v} {a.steps[v]}" for v in a.variants)
+          + f"; {a.n_val} validation / {a.n_test} test signals", flush=True)
     curves: dict[str, list[float]] = {}
     for name in ("ista", "fista"):
         curves[name] = [nmse_db(dictlearn.sparse_encode(Xte, D, method=name, alpha=a.alpha,
@@ -130,6 +157,7 @@ def run(argv=None) -> dict:
     jobs = [{"variant": v, "args": vars(a), "snr": snr, "seed": a.seed + 1 + i, "D": D,
              "Xva": Xva, "Zva": Zva, "Xte": Xte, "single_thread": a.jobs > 1}
             for i, v in enumerate(a.variants)]
+    jobs.sort(key=lambda j: -_COST.get(j["variant"], 1.0) * a.steps[j["variant"]])
     t0 = time.perf_counter()
     if a.jobs > 1:
         with ProcessPoolExecutor(max_workers=a.jobs) as pool:
@@ -138,6 +166,7 @@ def run(argv=None) -> dict:
         results = [_train_one(j) for j in jobs]
     wall = time.perf_counter() - t0
     timing = {}
+    results.sort(key=lambda r: a.variants.index(r["variant"]))
     for r in results:
         v = r["variant"]
         timing[v] = r["seconds"]
@@ -150,7 +179,21 @@ def run(argv=None) -> dict:
     print("layer " + " ".join(f"{n[:16]:>16s}" for n in names))
     for k in range(K):
         print(f"{k + 1:5d} " + " ".join(f"{curves[n][k]:16.2f}" for n in names))
-    out = {"args": dict(vars(a)), "curves": curves, "train_s": timing, "wall_s": wall}
+    # the papers' claims that can be checked without their plots: linear convergence (a
+    # constant gain in dB per layer) and ALISTA matching LISTA-CPSS layer by layer
+    slopes = {}
+    first = min(4, K)
+    for n in names:
+        if n.startswith("lista-") and K - first >= 2:
+            slopes[n] = float(np.polyfit(np.arange(first, K + 1), curves[n][first - 1:], 1)[0])
+    if slopes:
+        print(f"\nmean gain per layer over layers {first}-{K} (dB): "
+              + ", ".join(f"{n} {v:.2f}" for n, v in slopes.items()))
+    if "lista-alista" in curves and "lista-ss" in curves:
+        gap = [x - y for x, y in zip(curves["lista-alista"], curves["lista-ss"], strict=True)]
+        print("ALISTA minus LISTA-CPSS per layer (dB): " + " ".join(f"{g:.1f}" for g in gap))
+    out = {"args": dict(vars(a)), "curves": curves, "train_s": timing, "wall_s": wall,
+           "slopes_db_per_layer": slopes}
     if a.out:
         os.makedirs(a.out, exist_ok=True)
         with open(os.path.join(a.out, "results.json"), "w") as fh:
