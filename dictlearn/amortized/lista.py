@@ -381,18 +381,18 @@ class LISTA(_TransformerMixin, _Base):
     def _layer_of(name: str) -> int:
         return int(re.search(r"\d+$", name).group())
 
-    def _loss_and_grads(self, p, Xb, Tb, kind, n_layers, xp, last_only=False):
+    def _loss_and_grads(self, p, Xb, Tb, kind, n_layers, xp, last_only=False, names=None):
         """Loss at layer ``n_layers`` and its gradient for every weight (zeros beyond it, and
-        before the last layer with ``last_only``)."""
+        before the last layer with ``last_only``), or only for the weights in ``names``."""
         lays = self._layers(p, n_layers)
         Zs, Vs = unrolled_forward(Xb, lays, D=self.D_, xp=xp)
         val, g = self._loss_value_grad(kind, Zs[-1], Xb, Tb, xp)
         gl = unrolled_vjp(Xb, lays, Zs, Vs, [None] * (n_layers - 1) + [g], D=self.D_, xp=xp,
                           first=n_layers - 1 if last_only else 0)
         grads = self._param_grads(gl, xp)
-        for name in p:  # weights of layers beyond this stage are not trained yet
+        for name in (p if names is None else names):  # layers beyond this stage: zero
             grads.setdefault(name, xp.zeros_like(p[name]))
-        return val, grads
+        return val, grads if names is None else {k: grads[k] for k in names}
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, Z_target: Any = None, *, sampler: Callable[..., Any] | None = None,
@@ -463,9 +463,8 @@ class LISTA(_TransformerMixin, _Base):
 
                 def lg(p, rows, stage=stage, new_only=new_only, fixed=fixed, names=names):
                     Xb, Tb = batch(rows)
-                    val, g = self._loss_and_grads({**fixed, **p}, Xb, Tb, kind, stage, xp,
-                                                  last_only=new_only)
-                    return val, {k: g[k] for k in names}
+                    return self._loss_and_grads({**fixed, **p}, Xb, Tb, kind, stage, xp,
+                                                last_only=new_only, names=names)
 
                 def vl(p, stage=stage, fixed=fixed):
                     Zs, _ = unrolled_forward(Xva, self._layers({**fixed, **p}, stage), D=D,
