@@ -253,7 +253,7 @@ def test_layerwise_stages_train_the_new_layer_alone_first():
     assert np.array_equal(stage2_epoch1["W0"], end_stage1["W0"])  # layer 1 frozen
     assert not np.array_equal(stage2_epoch1["W1"], end_stage1["W1"])  # layer 2 trained
     assert not np.array_equal(stage2_epoch2["W0"], stage2_epoch1["W0"])  # then all layers
-    assert net._lr_scale(1) == 1.0 and net._lr_scale(2) == 0.2 and net._lr_scale(3) == 0.02
+    assert net._phases() == [(True, 1.0, 1), (False, 0.2, 1), (False, 0.02, 1)]  # lr x1, .2, .02
 
 
 def test_fit_on_fresh_samples_beats_a_fixed_small_training_set():

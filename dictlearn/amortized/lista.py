@@ -365,9 +365,6 @@ class LISTA(_TransformerMixin, _Base):
         """Thirds of a layer-wise stage: 0 (new layer alone, lr), 1 (all, 0.2 lr), 2 (0.02 lr)."""
         return min(2, (epoch - 1) * 3 // self.max_epochs)
 
-    def _lr_scale(self, epoch: int) -> float:
-        return (1.0, 0.2, 0.02)[self._lr_phase(epoch)]
-
     def _phases(self) -> list[tuple[bool, float, int]]:
         """``(new layer only, learning-rate scale, epochs)`` of each phase of a stage."""
         if not (self.layerwise and self.max_epochs >= 3):
