@@ -1,7 +1,14 @@
 """dictlearn: sparse coding and dictionary learning on any array backend."""
 
 from . import datasets, learning, metrics
-from ._loop import LoopState, Result, Status
+from ._loop import (
+    ConvergenceWarning,
+    DictlearnWarning,
+    Info,
+    Result,
+    Status,
+    TrainingDivergedWarning,
+)
 from .amortized import LISTA, SparseAutoencoder, compare_inference
 from .coding import METHODS, fista, iht, ista, lasso, omp, register_method, sparse_encode
 from .estimators import SparseCoder
@@ -13,12 +20,15 @@ __version__ = "0.1.0"
 __all__ = [
     "LISTA",
     "METHODS",
+    "ConvergenceWarning",
     "DictionaryLearning",
-    "LoopState",
+    "DictlearnWarning",
+    "Info",
     "Result",
     "SparseAutoencoder",
     "SparseCoder",
     "Status",
+    "TrainingDivergedWarning",
     "__version__",
     "compare_inference",
     "datasets",

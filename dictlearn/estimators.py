@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ._loop import warn_status
 from ._validation import _coerce, as_float_array, check_choice
 from ._xp import float_dtype, get_namespace
 from .coding import sparse_encode
@@ -101,7 +102,9 @@ class SparseCoder(_TransformerMixin, _Base):
     n_iter_ : int
         Iterations the method needed on the data passed to ``fit`` (at least 1).
     status_ : Status
-        Its stopping status.
+        Its stopping status on the data passed to ``fit``.
+        ``fit`` and ``transform`` warn once (:class:`~dictlearn.ConvergenceWarning`) when it
+        is ``max_iter_reached``, ``nonfinite`` or ``diverged``.
 
     Examples
     --------
@@ -172,6 +175,7 @@ class SparseCoder(_TransformerMixin, _Base):
         self.n_features_in_ = n_features
         self.n_iter_ = max(int(result.n_iter), 1)
         self.status_ = result.status
+        warn_status(type(self).__name__, result.status, max_iter=True, stacklevel=4)
         return result
 
     def transform(self, X: Any) -> Any:
@@ -181,7 +185,9 @@ class SparseCoder(_TransformerMixin, _Base):
         D = xp.asarray(D) if get_namespace(D) is not xp else D
         if D.dtype != X.dtype:
             D = xp.astype(D, X.dtype)
-        return sparse_encode(X, D, method=self.method, **self._options())
+        result = sparse_encode(X, D, method=self.method, return_result=True, **self._options())
+        warn_status(type(self).__name__, result.status, max_iter=True)
+        return result.codes
 
     def inverse_transform(self, codes: Any) -> Any:
         """Signals ``Z D`` of shape (n_samples, n_features)."""

@@ -8,9 +8,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import dictlearn
-from dictlearn import SparseAutoencoder, Status
+from dictlearn import SparseAutoencoder, Status, TrainingDivergedWarning
 from dictlearn._xp import get_namespace
-from dictlearn.amortized._common import TrainingDivergedWarning
 from dictlearn.datasets import make_sparse_problem
 from dictlearn.prox import top_k
 from tests._helpers import asxp, tonp

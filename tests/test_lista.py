@@ -10,9 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import dictlearn
-from dictlearn import LISTA, Status
+from dictlearn import LISTA, Status, TrainingDivergedWarning
 from dictlearn.amortized import alista_weight
-from dictlearn.amortized._common import TrainingDivergedWarning
 from dictlearn.datasets import make_sparse_problem, random_dictionary
 from dictlearn.metrics import nmse_db
 from tests._helpers import asxp, tonp

@@ -8,7 +8,7 @@ from .autoencoder import SparseAutoencoder
 from .compare import ComparisonTable, compare_inference
 from .lista import LISTA, alista_weight
 from .optim import SGD, Adam
-from .train import TrainInfo, TrainResult, train
+from .train import train
 
 __all__ = [
     "LISTA",
@@ -16,8 +16,6 @@ __all__ = [
     "Adam",
     "ComparisonTable",
     "SparseAutoencoder",
-    "TrainInfo",
-    "TrainResult",
     "alista_weight",
     "compare_inference",
     "train",

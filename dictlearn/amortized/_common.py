@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from types import ModuleType
 from typing import Any
 
@@ -11,21 +10,7 @@ import numpy as np
 from .._validation import _coerce, as_float_array, check_nonneg_scalar, check_positive_int
 from .._xp import device_of, get_namespace, to_numpy
 
-__all__ = ["TrainingDivergedWarning", "check_codes", "split_rows", "to_xp", "warn_diverged"]
-
-
-class TrainingDivergedWarning(UserWarning):
-    """Training stopped because the loss diverged (the last good weights were kept)."""
-
-
-def warn_diverged(name: str, learning_rate: float) -> None:
-    warnings.warn(
-        f"{name}: the training loss diverged (non-finite or exploding) with "
-        f"learning_rate={learning_rate}; training stopped, the last good weights are kept and "
-        "status_ is Status.diverged. Lower the learning rate.",
-        TrainingDivergedWarning,
-        stacklevel=3,
-    )
+__all__ = ["check_codes", "split_rows", "to_xp"]
 
 
 def to_xp(a: Any, xp: ModuleType, like: Any) -> Any:

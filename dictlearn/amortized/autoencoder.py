@@ -26,12 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from .._loop import Status
+from .._loop import Status, warn_status
 from .._validation import check_choice, check_nonneg_scalar, check_positive_int
 from .._xp import check_random_state, get_namespace, to_numpy
 from ..estimators import _Base, _check_X, _TransformerMixin
 from . import losses
-from ._common import check_training, split_rows, take_rows, to_xp, warn_diverged
+from ._common import check_training, split_rows, take_rows, to_xp
 from ._io import load_npz, save_npz
 from .backward import Activation, step_forward
 from .optim import get_optimizer
@@ -377,8 +377,7 @@ class SparseAutoencoder(_TransformerMixin, _Base):
         self.history_, self.n_epochs_ = res.history, res.n_epochs
         self.n_features_in_ = int(X.shape[1])
         self.rho_hat_ = kl_state.get("rho_hat")
-        if res.status == Status.diverged:
-            warn_diverged("SparseAutoencoder", self.learning_rate)
+        warn_status("SparseAutoencoder", res.status, detail=f"learning_rate={self.learning_rate}")
         return self
 
     def _resample(self, p, Xtr, dead, xp, rng):

@@ -24,13 +24,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from .._linalg import spectral_norm_sq
-from .._loop import Status
+from .._loop import Status, warn_status
 from .._validation import (
     _coerce,
     check_choice,
@@ -47,12 +48,11 @@ from ._common import (
     split_rows,
     take_rows,
     to_xp,
-    warn_diverged,
 )
 from ._io import load_npz, save_npz
 from .backward import Activation, Layer, sum_to_shape, unrolled_forward, unrolled_vjp
 from .optim import get_optimizer
-from .train import TrainInfo, train
+from .train import train
 
 __all__ = ["LISTA", "VARIANTS", "alista_weight"]
 
@@ -133,7 +133,7 @@ class LISTA(_TransformerMixin, _Base):
     verbose : bool, default=False
         Print one progress line per epoch.
     callback : callable, optional
-        Called with a :class:`~dictlearn.amortized.train.TrainInfo` each epoch; True stops.
+        Called with a :class:`~dictlearn.Info` each epoch; True stops.
 
     Attributes
     ----------
@@ -469,8 +469,8 @@ class LISTA(_TransformerMixin, _Base):
                     return self._loss_value_grad(kind, Zs[-1], Xva, Tva, xp)[0]
 
                 def cb(info, fixed=fixed, offset=offset):
-                    return self.callback(TrainInfo(offset + info.epoch, {**fixed, **info.params},
-                                                   info.train_loss, info.val_loss))
+                    return self.callback(replace(info, iteration=offset + info.iteration,
+                                                 state={**fixed, **info.params}))
 
                 res = train(
                     {k: params[k] for k in names}, lg, n_samples=n_epoch, optimizer=opt, xp=xp,
@@ -494,8 +494,7 @@ class LISTA(_TransformerMixin, _Base):
             if status in (Status.diverged, Status.stopped):
                 break
         self.params_, self.status_, self.history_, self.n_epochs_ = params, status, history, epochs
-        if status == Status.diverged:
-            warn_diverged("LISTA", self.learning_rate)
+        warn_status("LISTA", status, detail=f"learning_rate={self.learning_rate}")
         return self
 
     def _draw(self, sampler, n, rng, xp, like, supervised):

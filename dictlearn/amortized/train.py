@@ -12,50 +12,16 @@ half the learning rate instead.
 from __future__ import annotations
 
 import math
-import sys
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .._loop import Status
+from .._loop import Info, Progress, Result, Status, finite, iterate
 
-__all__ = ["TrainInfo", "TrainResult", "train"]
+__all__ = ["train"]
 
 Params = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class TrainInfo:
-    """What a training callback sees after each epoch."""
-
-    epoch: int
-    params: Params
-    train_loss: float
-    val_loss: float | None
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """Trained parameters and why training stopped.
-
-    ``status``: ``converged`` (no improvement of the monitored loss for ``n_iter_no_change``
-    epochs: the best weights are returned), ``max_iter_reached``, ``stopped`` (callback) or
-    ``diverged`` (the best weights of a completed epoch are returned, or, before the first
-    epoch completes, the last weights whose loss was finite and not exploding).
-    """
-
-    params: Params
-    status: Status
-    n_epochs: int
-    n_steps: int
-    history: list[dict[str, float]] = field(default_factory=list)
-
-
-def _finite(v: Any, xp: Any) -> bool:
-    return bool(xp.all(xp.isfinite(v)))
 
 
 def train(
@@ -74,12 +40,12 @@ def train(
     post_update: Callable[[Params, Params], Params] | None = None,
     on_epoch: Callable[[int, Params], Params | None] | None = None,
     lr_schedule: Callable[[int], float] | None = None,
-    callback: Callable[[TrainInfo], Any] | None = None,
+    callback: Callable[[Info], Any] | None = None,
     verbose: bool = False,
     divergence_factor: float = 1e4,
     divergence_retries: int = 0,
     name: str = "train",
-) -> TrainResult:
+) -> Result:
     """Minimise ``loss_and_grad`` over mini-batches.
 
     Parameters
@@ -106,97 +72,97 @@ def train(
         units); a returned dict replaces the parameters.
     lr_schedule : callable ``epoch -> float``, optional
         Multiplies the learning rate.
-    callback : callable ``TrainInfo -> bool``, optional
-        Called after every epoch; ``True`` stops training.
+    callback : callable ``Info -> bool``, optional
+        Called after every epoch with ``info.epoch``, ``info.params``, ``info.train_loss`` and
+        ``info.val_loss``; ``True`` stops training.
     verbose : bool
-        Print one progress line per epoch on stderr.
+        Show the progress line (updated every epoch) on stderr.
     divergence_factor : float
         A batch loss above this multiple of the first one counts as divergence.
     divergence_retries : int
         On divergence, restart this many times from the last good weights (as above) with a fresh
         optimiser state and half the learning rate before giving up with ``diverged``.
+
+    Returns
+    -------
+    Result
+        ``params`` (the state), ``status``, ``n_epochs`` (``n_iter``), ``n_steps`` and
+        ``history`` (per epoch: ``epoch``, ``train_loss``, ``val_loss``). ``status`` is
+        ``converged`` (no improvement of the monitored loss for ``n_iter_no_change`` epochs:
+        the best weights are returned), ``max_iter_reached`` (a budget, not a failure),
+        ``stopped`` (callback) or ``diverged`` (the best weights of a completed epoch, or,
+        before the first epoch completes, the last weights whose loss was finite and not
+        exploding).
     """
-    state = optimizer.init(params)
-    best_params, best = params, math.inf
-    last_good = params
-    first_loss: float | None = None
+    progress = Progress(max_epochs, name, verbose, unit="epoch", label="train")
     history: list[dict[str, float]] = []
-    status = Status.max_iter_reached
-    stall = 0
-    steps = 0
-    retries_left, backoff = int(divergence_retries), 1.0
-    epoch = 0
-    t0 = time.perf_counter()
-    for epoch in range(1, max_epochs + 1):
+    run = {"opt": optimizer.init(params), "best": math.inf, "best_params": params,
+           "last_good": params, "first": None, "stall": 0, "steps": 0,
+           "retries": int(divergence_retries), "backoff": 1.0}
+
+    def last_good() -> Params:
+        return run["best_params"] if math.isfinite(run["best"]) else run["last_good"]
+
+    def sound(loss: float, grads: Params) -> bool:
+        """A finite, not exploding loss and finite gradients (the divergence test)."""
+        if run["first"] is None:
+            run["first"] = abs(loss) if math.isfinite(loss) else None
+        if not (finite(loss) and all(finite(g, xp=xp) for g in grads.values())):
+            return False
+        return not run["first"] or loss <= divergence_factor * run["first"]
+
+    def epoch_step(p: Params, epoch: int) -> tuple[Params, Info]:
         if on_epoch is not None:
-            new = on_epoch(epoch, params)
-            if new is not None:
-                params = new
+            new = on_epoch(epoch, p)
+            p = p if new is None else new
         scale = 1.0 if lr_schedule is None else float(lr_schedule(epoch))
         order = rng.permutation(n_samples)
-        total, count, diverged = 0.0, 0, False
+        total, count = 0.0, 0
         for start in range(0, n_samples, batch_size):
             rows = order[start:start + batch_size]
-            loss, grads = loss_and_grad(params, rows)
-            if first_loss is None:
-                first_loss = abs(loss) if math.isfinite(loss) else None
-            bad = (not math.isfinite(loss)) or not all(_finite(g, xp) for g in grads.values())
-            if not bad and first_loss is not None and first_loss > 0:
-                bad = loss > divergence_factor * first_loss
-            if bad and retries_left > 0:  # back off: last good weights, fresh state, lr / 2
-                retries_left -= 1
-                backoff *= 0.5
-                restart = best_params if math.isfinite(best) else last_good
-                params, state = restart, optimizer.init(restart)
-                if verbose:
-                    print(f"[{name}] epoch {epoch}: loss diverged; restarting from the last "
-                          f"good weights with the learning rate x{backoff:g}", file=sys.stderr)
+            loss, grads = loss_and_grad(p, rows)
+            ok = sound(loss, grads)
+            if not ok and run["retries"] > 0:
+                run["retries"] -= 1  # back off: last good weights, fresh state, lr / 2
+                run["backoff"] *= 0.5
+                p = last_good()
+                run["opt"] = optimizer.init(p)
+                progress.note(f"epoch {epoch}: loss diverged; restarting from the last good "
+                              f"weights with the learning rate x{run['backoff']:g}")
                 continue
-            if bad:
-                diverged = True
-                break
-            last_good = params
-            params, state = optimizer.update(params, grads, state, scale * backoff)
+            if not ok:
+                history.append({"epoch": epoch, "train_loss": math.nan, "val_loss": math.nan})
+                progress.note(f"epoch {epoch}: loss diverged; keeping the last good weights")
+                return p, Info(epoch, p, math.nan, history)
+            run["last_good"] = p
+            p, run["opt"] = optimizer.update(p, grads, run["opt"], scale * run["backoff"])
             if post_update is not None:
-                params = post_update(params, grads)
+                p = post_update(p, grads)
             total += loss * len(rows)
             count += len(rows)
-            steps += 1
-        if diverged:
-            params = best_params if math.isfinite(best) else last_good
-            status = Status.diverged
-            history.append({"epoch": epoch, "train_loss": math.nan, "val_loss": math.nan})
-            if verbose:
-                print(f"[{name}] epoch {epoch}: loss diverged; keeping the last good weights",
-                      file=sys.stderr)
-            break
+            run["steps"] += 1
         train_loss = total / max(count, 1)
-        v = None if val_loss is None else float(val_loss(params))
-        if v is not None and not math.isfinite(v):
-            params = best_params if math.isfinite(best) else last_good
-            status = Status.diverged
-            history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": v})
-            break
+        v = None if val_loss is None else float(val_loss(p))
         history.append({"epoch": epoch, "train_loss": train_loss,
                         "val_loss": math.nan if v is None else v})
-        if verbose:
-            vs = "" if v is None else f"  val {v:.4e}"
-            print(f"[{name}] epoch {epoch}/{max_epochs}  train {train_loss:.4e}{vs}  "
-                  f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
         monitored = train_loss if v is None else v
-        improved = (not math.isfinite(best)) or monitored < best - tol * abs(best)
-        if improved:
-            best, best_params, stall = monitored, params, 0
-        else:
-            stall += 1
-        if callback is not None and callback(TrainInfo(epoch, params, train_loss, v)):
-            status = Status.stopped
-            break
-        if n_iter_no_change is not None and stall >= n_iter_no_change:
-            status = Status.converged
-            params = best_params
-            break
-    else:
-        if val_loss is not None and n_iter_no_change is not None:
-            params = best_params
-    return TrainResult(params, status, epoch, steps, history)
+        if math.isfinite(monitored):
+            best = run["best"]
+            if not math.isfinite(best) or monitored < best - tol * abs(best):
+                run["best"], run["best_params"], run["stall"] = monitored, p, 0
+            else:
+                run["stall"] += 1
+        return p, Info(epoch, p, train_loss, history, val_loss=v)
+
+    def stop(info: Info) -> bool:
+        return n_iter_no_change is not None and run["stall"] >= n_iter_no_change
+
+    params, status, epochs, _ = iterate(params, epoch_step, max_iter=max_epochs, stop=stop,
+                                        callback=callback, progress=progress,
+                                        failure=Status.diverged, xp=xp)
+    if status is Status.diverged:
+        params = last_good()
+    elif status is Status.converged or (status is Status.max_iter_reached and
+                                        val_loss is not None and n_iter_no_change is not None):
+        params = run["best_params"]
+    return Result(None, status, epochs, history=history, state=params, n_steps=run["steps"])

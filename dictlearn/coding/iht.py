@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._linalg import spectral_norm_sq
-from .._loop import LoopState, Result, run_loop
+from .._loop import Info, Result, run_loop
 from .._validation import (
     check_init,
     check_nonneg_scalar,
@@ -99,7 +99,7 @@ def iht(
     max_iter: int = 300,
     tol: float = 1e-6,
     check_every: int = 1,
-    callback: Callable[[LoopState], Any] | None = None,
+    callback: Callable[[Info], Any] | None = None,
     record_history: bool = False,
 ) -> Result:
     r"""Iterative hard thresholding: k-sparse codes by projected gradient steps.
@@ -123,7 +123,7 @@ def iht(
         A sample stops when ``‖z_k − z_{k−1}‖ ≤ tol·‖z_k‖``.
     check_every : int, default=1
     callback : callable, optional
-        Called with a :class:`~dictlearn.LoopState` at every check; return True to stop.
+        Called with a :class:`~dictlearn.Info` at every check; return True to stop.
     record_history : bool, default=False
 
     Returns

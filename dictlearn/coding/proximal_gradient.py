@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .._linalg import spectral_norm_sq
-from .._loop import LoopState, Result, run_loop
+from .._loop import Info, Result, run_loop
 from .._validation import (
     check_choice,
     check_init,
@@ -97,7 +97,7 @@ def proximal_gradient(
     restart: bool = True,
     form: str = "auto",
     lipschitz: float | None = None,
-    callback: Callable[[LoopState], Any] | None = None,
+    callback: Callable[[Info], Any] | None = None,
     record_history: bool = False,
 ) -> Result:
     """ISTA (``acceleration=False``) or FISTA (``acceleration=True``) in one function.
@@ -164,7 +164,7 @@ def ista(
     check_every: int = 10,
     form: str = "auto",
     lipschitz: float | None = None,
-    callback: Callable[[LoopState], Any] | None = None,
+    callback: Callable[[Info], Any] | None = None,
     record_history: bool = False,
 ) -> Result:
     r"""Iterative shrinkage-thresholding (ISTA) for the lasso, per sample.
@@ -198,7 +198,7 @@ def ista(
     lipschitz : float, optional
         ``L = ‖D‖₂²`` if already known (it is computed otherwise).
     callback : callable, optional
-        Called with a :class:`~dictlearn.LoopState` at every check; return True to stop.
+        Called with a :class:`~dictlearn.Info` at every check; return True to stop.
     record_history : bool, default=False
         Keep one record per check in ``Result.history``.
 
@@ -243,7 +243,7 @@ def fista(
     check_every: int = 10,
     form: str = "auto",
     lipschitz: float | None = None,
-    callback: Callable[[LoopState], Any] | None = None,
+    callback: Callable[[Info], Any] | None = None,
     record_history: bool = False,
     restart: bool = True,
 ) -> Result:
@@ -283,7 +283,7 @@ def fista(
     lipschitz : float, optional
         ``L = ‖D‖₂²`` if already known (it is computed otherwise).
     callback : callable, optional
-        Called with a :class:`~dictlearn.LoopState` at every check; return True to stop.
+        Called with a :class:`~dictlearn.Info` at every check; return True to stop.
     record_history : bool, default=False
         Keep one record per check in ``Result.history``.
 

@@ -2,7 +2,7 @@
 Olshausen–Field, with atom constraints and a dead-atom policy."""
 
 from ._coding import CodingStep
-from ._driver import LearningInfo, LearningResult, LearningState, fit_dictionary, learning_step
+from ._driver import LearningState, fit_dictionary, learning_step
 from .atoms import (
     check_atoms_constraint,
     dead_atom_mask,
@@ -19,8 +19,6 @@ from .online import bcd_update, online_dictionary_learning
 __all__ = [
     "CodingStep",
     "DictionaryLearning",
-    "LearningInfo",
-    "LearningResult",
     "LearningState",
     "bcd_update",
     "cauchy_encode",

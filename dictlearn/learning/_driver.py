@@ -20,7 +20,6 @@ the data (epochs).
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,14 +28,14 @@ from typing import Any
 
 import numpy as np
 
-from .._loop import Status
+from .._loop import Info, Progress, Result, finite, iterate
 from .._validation import _coerce, as_float_array, check_choice, check_positive_int
 from .._xp import check_random_state, float_dtype, get_namespace, to_numpy
 from ._coding import CodingStep
 from .atoms import dead_atom_mask, init_dictionary, resample_atoms
 
-__all__ = ["LearningInfo", "LearningResult", "LearningState", "Updater", "fit_dictionary",
-           "learning_step", "validate_signals"]
+__all__ = ["LearningState", "Updater", "alternation_value", "fit_dictionary", "learning_step",
+           "validate_signals"]
 
 DEAD_ATOM_POLICIES = ("resample", "keep")
 
@@ -92,41 +91,6 @@ class LearningState:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class LearningInfo:
-    """What the callback sees after each iteration."""
-
-    iteration: int
-    dictionary: Any
-    objective: float
-    history: list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class LearningResult:
-    """What a learner returns.
-
-    Attributes
-    ----------
-    dictionary : array of shape (n_atoms, n_features)
-    codes : array of shape (n_samples, n_atoms) or None
-        Codes of all signals from the last coding step (batch learners only).
-    n_iter : int
-    status : Status
-    history : list of dict
-        Per iteration: ``iteration``, ``objective`` (mean over the batch), ``n_resampled``,
-        ``n_samples_seen``, ``time_s``.
-    state : LearningState
-    """
-
-    dictionary: Any
-    codes: Any
-    n_iter: int
-    status: Status
-    history: list[dict[str, Any]]
-    state: LearningState
-
-
 def validate_signals(X: Any, name: str = "X") -> tuple[ModuleType, Any]:
     """Validate training signals: 2-D, real, finite, not all zero; cast to the working dtype."""
     if hasattr(X, "tocsr") or hasattr(X, "toarray"):
@@ -142,32 +106,6 @@ def validate_signals(X: Any, name: str = "X") -> tuple[ModuleType, Any]:
     if not bool(xp.any(X != 0)):
         raise ValueError(f"{name} is all zeros: there is nothing to learn a dictionary from")
     return xp, X
-
-
-class _Progress:
-    """A one-line progress report on stderr (``verbose=True``)."""
-
-    def __init__(self, total: int, name: str, enabled: bool) -> None:
-        self.total, self.name, self.enabled = total, name, enabled
-        self.t0 = self.last = time.perf_counter()
-
-    def update(self, it: int, obj: float, n_res: int, *, final: bool = False) -> None:
-        if not self.enabled:
-            return
-        now = time.perf_counter()
-        if not final and now - self.last < 0.5:
-            return
-        self.last = now
-        width = 24
-        done = int(width * it / max(self.total, 1))
-        bar = "#" * done + "." * (width - done)
-        sys.stderr.write(
-            f"\r{self.name} [{bar}] {it}/{self.total} objective {obj:.6g} "
-            f"resampled {n_res} {now - self.t0:.1f}s"
-        )
-        if final:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
 
 
 def learning_step(
@@ -240,12 +178,15 @@ def fit_dictionary(
     tol: float = 1e-4,
     batch_size: int = 256,
     random_state: Any = None,
-    callback: Callable[[LearningInfo], Any] | None = None,
+    callback: Callable[[Info], Any] | None = None,
     verbose: bool = False,
     dead_atoms: str = "resample",
     state: LearningState | None = None,
-) -> LearningResult:
+) -> Result:
     """Alternate coding and dictionary steps until ``tol``, ``max_iter`` or the callback.
+
+    The alternations run on :func:`dictlearn._loop.iterate`: an alternation whose objective or
+    dictionary is not finite ends learning with ``Status.nonfinite`` and the last good state.
 
     Parameters
     ----------
@@ -258,7 +199,8 @@ def fit_dictionary(
     init : {"data", "random"} or array of shape (n_atoms, n_features)
         Starting dictionary (ignored when ``state`` is given).
     max_iter : int
-        Iterations (alternations); one mini-batch each for the mini-batch learners.
+        Iterations (alternations); one mini-batch each for the mini-batch learners. A budget:
+        using it up is ``Status.max_iter_reached``, not a failure.
     tol : float
         Relative change of the objective (per iteration for batch learners, per epoch for
         mini-batch learners) below which learning stops; 0 runs all ``max_iter`` iterations.
@@ -267,9 +209,10 @@ def fit_dictionary(
     random_state : None, int or Generator
         Initial dictionary, mini-batch order and resampled atoms.
     callback : callable, optional
-        ``callback(LearningInfo)`` after every iteration; return True to stop.
+        ``callback(Info)`` after every iteration (``info.iteration``, ``info.dictionary``,
+        ``info.objective``, ``info.history``); return True to stop.
     verbose : bool
-        Print a progress line on stderr.
+        Show the progress line on stderr.
     dead_atoms : {"resample", "keep"}
         Dead-atom policy (zero-norm atoms are always resampled).
     state : LearningState, optional
@@ -277,7 +220,9 @@ def fit_dictionary(
 
     Returns
     -------
-    LearningResult
+    Result
+        ``dictionary``, ``codes`` (batch learners), ``n_iter``, ``status``, ``history`` and
+        ``state`` (to resume).
     """
     xp, X = validate_signals(X)
     n_atoms = check_positive_int(n_atoms, "n_atoms")
@@ -302,60 +247,47 @@ def fit_dictionary(
             f"the saved state's dictionary has shape {tuple(state.dictionary.shape)}; "
             f"expected (n_atoms, n_features) = {(n_atoms, m)}"
         )
-    progress = _Progress(max_iter, updater.name, verbose)
-    status = Status.max_iter_reached
-    Z_all = None
-    prev = math.inf
-    epoch_objs: list[float] = []
-    prev_epoch = math.inf
-    order = np.empty(0, dtype=np.int64)
+    minibatch = updater.minibatch and n > batch_size
     steps_per_epoch = max(1, math.ceil(n / batch_size)) if updater.minibatch else 1
-    scale = float(xp.mean(xp.sum(X * X, axis=1)))
-    last_good = state
-    for it in range(max_iter):
-        if updater.minibatch and n > batch_size:
-            if order.size < batch_size:
-                order = np.concatenate([order, rng.permutation(n)])
-            idx, order = order[:batch_size], order[batch_size:]
+    exact = 1e3 * float(xp.finfo(X.dtype).eps) ** 2 * float(xp.mean(xp.sum(X * X, axis=1)))
+    run = {"order": np.empty(0, dtype=np.int64), "Z": None, "objs": [], "prev": math.inf}
+
+    def step(st: LearningState, it: int) -> tuple[LearningState, Info]:
+        if minibatch:
+            if run["order"].size < batch_size:
+                run["order"] = np.concatenate([run["order"], rng.permutation(n)])
+            idx, run["order"] = run["order"][:batch_size], run["order"][batch_size:]
             Xb = xp.take(X, xp.asarray(idx, device=device), axis=0)
         else:
             Xb = X
-        warm = Z_all if not updater.minibatch else None
-        state, Z, obj = learning_step(state, Xb, updater=updater, coder=coder, xp=xp,
-                                      dead_atoms=dead_atoms, rng=rng, init_codes=warm)
-        if not math.isfinite(obj) or not bool(xp.all(xp.isfinite(state.dictionary))):
-            status = Status.nonfinite
-            state = last_good
-            break
-        last_good = state
-        if not updater.minibatch:
-            Z_all = Z
-        progress.update(it + 1, obj, state.n_resampled)
-        if callback is not None and callback(
-                LearningInfo(state.n_iter, state.dictionary, obj, state.history)):
-            status = Status.stopped
-            break
-        if obj <= 1e3 * float(xp.finfo(X.dtype).eps) ** 2 * scale:
-            status = Status.converged  # an exact fit
-            break
-        if updater.minibatch:
-            epoch_objs.append(obj)
-            if len(epoch_objs) == steps_per_epoch:
-                cur = sum(epoch_objs) / len(epoch_objs)
-                epoch_objs = []
-                if tol > 0 and abs(prev_epoch - cur) <= tol * abs(cur):
-                    status = Status.converged
-                    break
-                prev_epoch = cur
-        else:
-            if tol > 0 and abs(prev - obj) <= tol * abs(obj):
-                status = Status.converged
-                break
-            prev = obj
-    progress.update(state.n_iter, state.history[-1]["objective"] if state.history else 0.0,
-                    state.n_resampled, final=True)
-    codes = None if updater.minibatch else Z_all
-    return LearningResult(state.dictionary, codes, state.n_iter, status, state.history, state)
+        st, Z, obj = learning_step(st, Xb, updater=updater, coder=coder, xp=xp,
+                                   dead_atoms=dead_atoms, rng=rng, init_codes=run["Z"])
+        value = alternation_value(st, obj, xp=xp)
+        if not updater.minibatch and math.isfinite(value):
+            run["Z"] = Z  # warm start of the next coding step
+        return st, Info(st.n_iter, st, value, st.history)
+
+    def stop(info: Info) -> bool:
+        obj = info.objective
+        if obj <= exact:
+            return True  # an exact fit
+        run["objs"].append(obj)
+        if len(run["objs"]) < steps_per_epoch:
+            return False
+        cur = sum(run["objs"]) / len(run["objs"])  # the mean over an epoch (mini-batch)
+        run["objs"], prev, run["prev"] = [], run["prev"], cur
+        return tol > 0 and abs(prev - cur) <= tol * abs(cur)
+
+    state, status, _, _ = iterate(state, step, max_iter=max_iter, stop=stop, callback=callback,
+                                  progress=Progress(max_iter, updater.name, verbose), xp=xp)
+    codes = None if updater.minibatch else run["Z"]
+    return Result(codes, status, state.n_iter, history=state.history, state=state)
+
+
+def alternation_value(state: LearningState, obj: float, *, xp: ModuleType) -> float:
+    """The objective of an alternation, NaN when its dictionary is not finite (the value that
+    the non-finite rule checks, in ``fit_dictionary`` and ``partial_fit`` alike)."""
+    return obj if finite(state.dictionary, xp=xp) else math.nan
 
 
 def host_scalar(x: Any) -> float:

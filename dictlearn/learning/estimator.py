@@ -16,14 +16,14 @@ from typing import Any
 
 import numpy as np
 
+from .._loop import Info, Result, Status, finite, warn_status
 from .._validation import check_choice, check_positive_int
 from .._xp import check_random_state, get_namespace, to_numpy
 from ..estimators import _Base, _TransformerMixin
 from ._coding import SPARSITY_METHODS, make_coder, resolve_coding_method
 from ._driver import (
-    LearningInfo,
-    LearningResult,
     LearningState,
+    alternation_value,
     fit_dictionary,
     learning_step,
     validate_signals,
@@ -78,7 +78,7 @@ def _build(method: str, *, n_atoms: int, n_features: int, coding_method: str | N
 
 
 def dict_learning(X: Any, n_atoms: int, *, method: str = "online", **params: Any) -> Any:
-    """Learn a dictionary with any learner; returns a :class:`LearningResult`.
+    """Learn a dictionary with any learner; returns a :class:`~dictlearn.Result`.
 
     ``method`` is one of ``"online"``, ``"olshausen_field"``, ``"mod"``, ``"ksvd"``; the other
     parameters are those of :class:`DictionaryLearning`.
@@ -137,7 +137,7 @@ class DictionaryLearning(_TransformerMixin, _Base):
         Extra options of the coding method (``max_iter``, ``tol``, …).
     random_state : None, int or Generator
     callback : callable, optional
-        ``callback(LearningInfo)`` after every iteration; return True to stop.
+        ``callback(Info)`` after every iteration; return True to stop.
     verbose : bool, default=False
         Progress line on stderr.
 
@@ -148,7 +148,11 @@ class DictionaryLearning(_TransformerMixin, _Base):
     history_ : list of dict
         Per iteration: objective, atoms resampled, samples seen, time.
     n_features_in_ : int
-    result_ : LearningResult
+    status_ : Status
+        Why the last ``fit`` stopped (``max_iter_reached`` is a used budget, not a failure);
+        after ``partial_fit``: ``max_iter_reached``, or ``nonfinite`` when the step met a NaN
+        or infinity (the previous state is kept). A failure is warned about once.
+    result_ : Result
         The last ``fit``'s result (not saved).
 
     Examples
@@ -184,7 +188,7 @@ class DictionaryLearning(_TransformerMixin, _Base):
         init: Any = "data",
         coding_options: dict[str, Any] | None = None,
         random_state: Any = None,
-        callback: Callable[[LearningInfo], Any] | None = None,
+        callback: Callable[[Info], Any] | None = None,
         verbose: bool = False,
     ) -> None:
         self.n_atoms = n_atoms
@@ -255,13 +259,15 @@ class DictionaryLearning(_TransformerMixin, _Base):
         n_atoms = self._n_atoms(X.shape[1])
         upd, coder = self._parts(X.shape[1])
         max_iter = _DEFAULTS[self.method][1] if self.max_iter is None else self.max_iter
-        res: LearningResult = fit_dictionary(
+        res: Result = fit_dictionary(
             X, n_atoms, updater=upd, coder=coder, init=self.init, max_iter=max_iter,
             tol=self.tol, batch_size=self.batch_size, random_state=self.random_state,
             callback=self.callback, verbose=self.verbose, dead_atoms=self.dead_atoms)
         self.n_features_in_ = int(X.shape[1])
         self.result_ = res
         self._set_fitted(res.state, xp)
+        self.status_ = res.status
+        warn_status(type(self).__name__, res.status)
         return self
 
     def partial_fit(self, X: Any, y: Any = None) -> DictionaryLearning:
@@ -290,9 +296,12 @@ class DictionaryLearning(_TransformerMixin, _Base):
             state.dictionary = _like(state.dictionary, X, xp)
             state.aux = {k: _like(v, X, xp) if hasattr(v, "shape") else v
                          for k, v in state.aux.items()}
-        state, _, _ = learning_step(state, X, updater=upd, coder=coder, xp=xp,
+        new, _, obj = learning_step(state, X, updater=upd, coder=coder, xp=xp,
                                     dead_atoms=self.dead_atoms, rng=self._rng)
-        self._set_fitted(state, xp)
+        ok = finite(alternation_value(new, obj, xp=xp))
+        self._set_fitted(new if ok else state, xp)  # the non-finite rule: keep the last good
+        self.status_ = Status.max_iter_reached if ok else Status.nonfinite
+        warn_status(type(self).__name__, self.status_)
         return self
 
     def transform(self, X: Any) -> Any:

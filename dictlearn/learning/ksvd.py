@@ -21,10 +21,11 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+from .._loop import Info, Result
 from .._validation import check_choice, check_positive_int
 from .._xp import is_numpy
 from ._coding import make_coder
-from ._driver import LearningInfo, LearningResult, Updater, fit_dictionary
+from ._driver import Updater, fit_dictionary
 from .atoms import CONSTRAINTS, project_atoms
 
 __all__ = ["KSVDUpdate", "ksvd", "ksvd_update"]
@@ -183,10 +184,10 @@ def ksvd(
     max_iter: int = 50,
     tol: float = 1e-6,
     random_state: Any = None,
-    callback: Callable[[LearningInfo], Any] | None = None,
+    callback: Callable[[Info], Any] | None = None,
     verbose: bool = False,
     dead_atoms: str = "resample",
-) -> LearningResult:
+) -> Result:
     """Learn a dictionary with K-SVD: sparse coding alternated with rank-1 atom updates.
 
     Parameters
@@ -210,7 +211,7 @@ def ksvd(
 
     Returns
     -------
-    LearningResult
+    Result
         ``codes`` are those updated by the last sweep.
 
     Notes

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+from .._loop import Info, Result
 from .._validation import check_choice, check_nonneg_scalar
 from ._coding import make_coder
-from ._driver import LearningInfo, LearningResult, Updater, fit_dictionary
+from ._driver import Updater, fit_dictionary
 from .atoms import CONSTRAINTS, project_atoms
 
 __all__ = ["MODUpdate", "mod", "mod_update"]
@@ -107,10 +108,10 @@ def mod(
     max_iter: int = 50,
     tol: float = 1e-6,
     random_state: Any = None,
-    callback: Callable[[LearningInfo], Any] | None = None,
+    callback: Callable[[Info], Any] | None = None,
     verbose: bool = False,
     dead_atoms: str = "resample",
-) -> LearningResult:
+) -> Result:
     """Learn a dictionary with MOD: sparse coding alternated with a least-squares fit.
 
     Parameters
@@ -135,7 +136,7 @@ def mod(
 
     Returns
     -------
-    LearningResult
+    Result
 
     Notes
     -----

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from .._linalg import spectral_norm_sq
-from .._loop import LoopState, Result, run_loop
+from .._loop import Info, Result, run_loop
 from .._validation import (
     check_choice,
     check_init,
@@ -47,7 +47,7 @@ from .._validation import (
 from ..coding._registry import register_method
 from ..coding.step import LeastSquares
 from ._coding import make_coder
-from ._driver import LearningInfo, LearningResult, LearningState, Updater, fit_dictionary
+from ._driver import LearningState, Updater, fit_dictionary
 
 __all__ = ["OlshausenFieldUpdate", "cauchy_encode", "olshausen_field"]
 
@@ -77,7 +77,7 @@ def cauchy_encode(
     max_iter: int = 500,
     tol: float = 1e-4,
     check_every: int = 5,
-    callback: Callable[[LoopState], Any] | None = None,
+    callback: Callable[[Info], Any] | None = None,
 ) -> Result:
     r"""Sparse inference under the log prior of Olshausen & Field (1996).
 
@@ -236,11 +236,11 @@ def olshausen_field(
     coding_options: dict[str, Any] | None = None,
     init: Any = "random",
     random_state: Any = None,
-    callback: Callable[[LearningInfo], Any] | None = None,
+    callback: Callable[[Info], Any] | None = None,
     verbose: bool = False,
     dead_atoms: str = "keep",
     state: LearningState | None = None,
-) -> LearningResult:
+) -> Result:
     """Learn a dictionary as Olshausen & Field (1996): sparse inference, gradient step, gains.
 
     Parameters
@@ -277,7 +277,7 @@ def olshausen_field(
 
     Returns
     -------
-    LearningResult
+    Result
         ``state.aux`` holds the ``gain`` and running ``var`` of every atom.
 
     References

@@ -28,10 +28,11 @@ from typing import Any
 
 import numpy as np
 
+from .._loop import Info, Result
 from .._validation import check_choice, check_nonneg_scalar, check_positive_int
 from .._xp import is_numpy, numba_enabled
 from ._coding import make_coder
-from ._driver import LearningInfo, LearningResult, LearningState, Updater, fit_dictionary
+from ._driver import LearningState, Updater, fit_dictionary
 from ._kernels import code_statistics
 from .atoms import CONSTRAINTS
 
@@ -233,12 +234,12 @@ def online_dictionary_learning(
     coding_options: dict[str, Any] | None = None,
     init: Any = "data",
     random_state: Any = None,
-    callback: Callable[[LearningInfo], Any] | None = None,
+    callback: Callable[[Info], Any] | None = None,
     verbose: bool = False,
     dead_atoms: str = "resample",
     state: LearningState | None = None,
     engine: str = "auto",
-) -> LearningResult:
+) -> Result:
     """Learn a dictionary online from mini-batches (Mairal et al. 2009/2010).
 
     Parameters
@@ -275,7 +276,7 @@ def online_dictionary_learning(
 
     Returns
     -------
-    LearningResult
+    Result
         ``state.aux`` holds ``A``, ``B`` and ``t`` to resume.
 
     Notes
