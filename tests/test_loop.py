@@ -1,0 +1,153 @@
+"""The one loop driver: Status sentences, the non-finite rule, Info, Progress, status warnings."""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+from dictlearn import (
+    LISTA,
+    ConvergenceWarning,
+    DictionaryLearning,
+    DictlearnWarning,
+    Info,
+    SparseCoder,
+    Status,
+    TrainingDivergedWarning,
+)
+from dictlearn._loop import NonFiniteWarning, Progress, finite, iterate, warn_status
+from dictlearn.datasets import make_sparse_problem
+
+pytestmark = pytest.mark.usefixtures("single_threaded_blas")
+
+BAR = re.compile(r"\[[#.]{24}\] (iter|epoch) \d+/\d+")
+
+
+@pytest.fixture(scope="module")
+def prob():
+    return make_sparse_problem(200, 8, 12, 2, random_state=0)
+
+
+def test_every_status_explains_itself():
+    for s in Status:
+        assert isinstance(s.message, str) and len(s.message) > 20 and s.message.endswith(".")
+        assert s.explain() == s.message
+        assert Status(s.value) is s
+    assert {s for s in Status if s.failed} == {Status.nonfinite, Status.diverged}
+    assert Status.converged.value == "converged"
+
+
+def test_finite_rule_on_numbers_arrays_and_rows():
+    assert finite(1.0) and not finite(math.nan) and not finite(math.inf) and finite(None)
+    A = np.array([[1.0, 2.0], [np.inf, 0.0]])
+    assert not finite(A, xp=np)
+    assert finite(A, xp=np, axis=1).tolist() == [True, False]
+
+
+def test_iterate_keeps_the_last_good_state_and_reports_each_ending():
+    def step(x, it):
+        y = x * 10.0
+        return y, Info(it, y, objective=y)
+
+    state, status, n, info = iterate(1.0, step, max_iter=500)
+    assert status is Status.nonfinite and math.isfinite(state) and state > 1e307 and n == 309
+    assert math.isinf(info.objective)
+    state, status, n, _ = iterate(1.0, step, max_iter=500, failure=Status.diverged,
+                                  stop=lambda i: i.objective >= 1e3)
+    assert status is Status.converged and state == 1e3 and n == 3
+    state, status, n, _ = iterate(1.0, step, max_iter=5, callback=lambda i: i.iteration == 2)
+    assert status is Status.stopped and n == 2
+    assert iterate(1.0, step, max_iter=4)[1:3] == (Status.max_iter_reached, 4)
+
+
+def test_info_reads_as_coding_learning_and_training_info():
+    info = Info(3, {"w": 1}, objective=0.5, history=[], val_loss=0.25,
+                rows=np.arange(4))
+    assert (info.epoch, info.params, info.train_loss, info.val_loss) == (3, {"w": 1}, 0.5, 0.25)
+    assert info.n_active == 4 and info.history == []
+
+
+def test_warn_status_warns_only_about_failures_unless_asked():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for s in (Status.converged, Status.stopped, Status.max_iter_reached):
+            warn_status("X", s)
+    with pytest.warns(ConvergenceWarning, match="max_iter_reached"):
+        warn_status("X", Status.max_iter_reached, max_iter=True)
+    with pytest.warns(TrainingDivergedWarning, match=r"X: status_ is diverged \(lr=1\)"):
+        warn_status("X", Status.diverged, detail="lr=1")
+    assert issubclass(NonFiniteWarning, DictlearnWarning)
+    assert issubclass(TrainingDivergedWarning, DictlearnWarning)
+
+
+def test_sparse_coder_warns_once_when_max_iter_is_reached(prob):
+    coder = SparseCoder(prob.dictionary, alpha=0.01, max_iter=2, tol=1e-12)
+    with pytest.warns(ConvergenceWarning) as rec:
+        coder.fit(prob.X)
+    assert coder.status_ is Status.max_iter_reached and len(rec) == 1
+    with pytest.warns(ConvergenceWarning) as rec:
+        coder.transform(prob.X)
+    assert len(rec) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        SparseCoder(prob.dictionary, alpha=0.01).fit(prob.X)
+
+
+def test_dictionary_learning_status_after_fit_and_partial_fit(prob):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a used budget is not a failure: no warning
+        est = DictionaryLearning(12, method="mod", max_iter=3, tol=0, random_state=0)
+        assert est.fit(prob.X).status_ is Status.max_iter_reached
+        assert est.result_.status is est.status_
+        stop = DictionaryLearning(12, max_iter=20, batch_size=50, random_state=0,
+                                  callback=lambda info: info.iteration == 2)
+        assert stop.fit(prob.X).status_ is Status.stopped
+        est = DictionaryLearning(12, batch_size=50, random_state=0).partial_fit(prob.X[:50])
+    assert est.status_ is Status.max_iter_reached
+
+
+@pytest.mark.parametrize("method", ["mod", "online"])
+def test_nonfinite_learning_ends_with_status_and_one_warning(prob, method):
+    est = DictionaryLearning(12, method=method, max_iter=5, random_state=0)
+    with np.errstate(all="ignore"), pytest.warns(DictlearnWarning) as rec:
+        est.fit(prob.X * 1e300)  # finite input whose squares overflow
+    assert est.status_ is Status.nonfinite
+    assert len(rec) == 1 and issubclass(rec[0].category, NonFiniteWarning)
+    assert "nonfinite" in str(rec[0].message)
+    assert np.all(np.isfinite(est.components_))  # the last good dictionary is kept
+    part = DictionaryLearning(12, method=method, random_state=0)
+    with np.errstate(all="ignore"), pytest.warns(NonFiniteWarning) as rec:
+        part.partial_fit(prob.X * 1e300)
+    assert part.status_ is Status.nonfinite and len(rec) == 1
+    assert np.all(np.isfinite(part.components_))
+
+
+def test_one_progress_display_for_learning_and_training(prob, capsys):
+    DictionaryLearning(12, method="mod", max_iter=2, random_state=0, verbose=True).fit(prob.X)
+    learn = capsys.readouterr()
+    LISTA(prob.dictionary, 2, max_epochs=2, random_state=0, verbose=True).fit(prob.X,
+                                                                            prob.codes)
+    lista = capsys.readouterr()
+    assert learn.out == "" and lista.out == ""
+    assert BAR.search(learn.err) and "MOD" in learn.err and "2/2" in learn.err
+    assert BAR.search(lista.err) and "LISTA" in lista.err and "epoch 2/2" in lista.err
+    assert learn.err.endswith("\n") and lista.err.endswith("\n")
+
+
+def test_progress_is_silent_unless_enabled(capsys):
+    p = Progress(3, "quiet", False)
+    p.update(1, 0.5)
+    p.note("never shown")
+    p.close()
+    assert capsys.readouterr().err == ""
+    p = Progress(3, "loud", True, unit="epoch", label="train")
+    p.update(1, 0.5, 0.25)
+    p.note("a note")
+    p.close()
+    err = capsys.readouterr().err
+    assert "loud [########................] epoch 1/3  train 0.5  val 0.25" in err
+    assert "[loud] a note\n" in err
