@@ -56,10 +56,6 @@ class Status(str, enum.Enum):
         """One sentence: what happened and what to change."""
         return _MESSAGES[self.value]
 
-    def explain(self) -> str:
-        """The same sentence as :attr:`message`."""
-        return self.message
-
     @property
     def failed(self) -> bool:
         """True when the result should not be trusted as is (``nonfinite``, ``diverged``)."""
@@ -251,6 +247,7 @@ class Progress:
         self.open = False
 
     def update(self, it: int, value: float | None = None, val: float | None = None) -> None:
+        """Iteration ``it`` of ``total`` with its value (and validation loss)."""
         if not self.enabled:
             return
         width = 24
