@@ -3,7 +3,18 @@
 from . import datasets, learning, metrics
 from ._loop import LoopState, Result, Status
 from .amortized import LISTA, SparseAutoencoder, compare_inference
-from .coding import METHODS, fista, iht, ista, lasso, omp, register_method, sparse_encode
+from .coding import (
+    METHODS,
+    MethodSpec,
+    fista,
+    iht,
+    ista,
+    lasso,
+    method_spec,
+    omp,
+    register_method,
+    sparse_encode,
+)
 from .estimators import SparseCoder
 from .learning import DictionaryLearning, dict_learning
 from .objectives import lasso_duality_gap, lasso_objective, lipschitz_constant
@@ -15,6 +26,7 @@ __all__ = [
     "METHODS",
     "DictionaryLearning",
     "LoopState",
+    "MethodSpec",
     "Result",
     "SparseAutoencoder",
     "SparseCoder",
@@ -31,6 +43,7 @@ __all__ = [
     "lasso_objective",
     "learning",
     "lipschitz_constant",
+    "method_spec",
     "metrics",
     "omp",
     "register_method",

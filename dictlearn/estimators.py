@@ -14,8 +14,7 @@ import numpy as np
 
 from ._validation import _coerce, as_float_array, check_choice
 from ._xp import float_dtype, get_namespace
-from .coding import sparse_encode
-from .coding._registry import METHODS
+from .coding import SPECS, method_spec, sparse_encode
 
 try:  # pragma: no cover - exercised with and without scikit-learn
     from sklearn.base import BaseEstimator as _Base
@@ -134,8 +133,8 @@ class SparseCoder(_TransformerMixin, _Base):
     def _options(self) -> dict[str, Any]:
         """The estimator's parameters that the chosen method takes (others are ignored,
         e.g. ``n_nonzero_coefs`` for the lasso methods and ``alpha`` for OMP)."""
-        check_choice(self.method, "method", set(METHODS))
-        accepted = inspect.signature(METHODS[self.method]).parameters
+        check_choice(self.method, "method", set(SPECS))
+        spec = method_spec(self.method)
         candidates = {
             "alpha": self.alpha,
             "n_nonzero_coefs": self.n_nonzero_coefs,
@@ -143,7 +142,7 @@ class SparseCoder(_TransformerMixin, _Base):
             "tol": self.tol,
             "positive": self.positive,
         }
-        return {k: v for k, v in candidates.items() if k in accepted and v is not None}
+        return {k: v for k, v in candidates.items() if spec.accepts(k) and v is not None}
 
     def fit(self, X: Any, y: Any = None) -> SparseCoder:
         """Validate ``X`` and the parameters; the dictionary is fixed, so nothing is learned.
