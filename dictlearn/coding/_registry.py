@@ -132,7 +132,3 @@ def method_spec(name: str) -> MethodSpec:
     except (KeyError, TypeError):
         raise ValueError(f"method must be one of {sorted(SPECS)}; got {name!r}") from None
 
-
-def get_method(name: str) -> Callable[..., Any]:
-    """Look up a coding method, with a clear error listing the known ones."""
-    return method_spec(name).fn
