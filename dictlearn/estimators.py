@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import _coerce, as_float_array, check_choice
+from ._validation import _coerce, as_float_array
 from ._xp import float_dtype, get_namespace
-from .coding import SPECS, method_spec, sparse_encode
+from .coding import method_spec, sparse_encode
 
 try:  # pragma: no cover - exercised with and without scikit-learn
     from sklearn.base import BaseEstimator as _Base
@@ -133,8 +133,7 @@ class SparseCoder(_TransformerMixin, _Base):
     def _options(self) -> dict[str, Any]:
         """The estimator's parameters that the chosen method takes (others are ignored,
         e.g. ``n_nonzero_coefs`` for the lasso methods and ``alpha`` for OMP)."""
-        check_choice(self.method, "method", set(SPECS))
-        spec = method_spec(self.method)
+        spec = method_spec(self.method)  # ValueError naming the registered methods
         candidates = {
             "alpha": self.alpha,
             "n_nonzero_coefs": self.n_nonzero_coefs,
