@@ -11,7 +11,18 @@ from ._loop import (
     TrainingDivergedWarning,
 )
 from .amortized import LISTA, SparseAutoencoder, compare_inference
-from .coding import METHODS, fista, iht, ista, lasso, omp, register_method, sparse_encode
+from .coding import (
+    METHODS,
+    MethodSpec,
+    fista,
+    iht,
+    ista,
+    lasso,
+    method_spec,
+    omp,
+    register_method,
+    sparse_encode,
+)
 from .estimators import SparseCoder
 from .learning import DictionaryLearning, dict_learning
 from .objectives import lasso_duality_gap, lasso_objective, lipschitz_constant
@@ -25,6 +36,7 @@ __all__ = [
     "DictionaryLearning",
     "DictlearnWarning",
     "Info",
+    "MethodSpec",
     "NonFiniteWarning",
     "Result",
     "SparseAutoencoder",
@@ -43,6 +55,7 @@ __all__ = [
     "lasso_objective",
     "learning",
     "lipschitz_constant",
+    "method_spec",
     "metrics",
     "omp",
     "register_method",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._report import format_table, median_time
 from ._xp import has_module
-from .bench._common import format_table, median_time
 from .coding import sparse_encode
 from .datasets import make_sparse_problem
 from .metrics import nmse_db, support_recovery

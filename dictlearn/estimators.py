@@ -13,10 +13,9 @@ from typing import Any
 import numpy as np
 
 from ._loop import warn_status
-from ._validation import _coerce, as_float_array, check_choice
+from ._validation import _coerce, as_float_array
 from ._xp import float_dtype, get_namespace
-from .coding import sparse_encode
-from .coding._registry import METHODS
+from .coding import method_spec, sparse_encode
 
 try:  # pragma: no cover - exercised with and without scikit-learn
     from sklearn.base import BaseEstimator as _Base
@@ -137,8 +136,7 @@ class SparseCoder(_TransformerMixin, _Base):
     def _options(self) -> dict[str, Any]:
         """The estimator's parameters that the chosen method takes (others are ignored,
         e.g. ``n_nonzero_coefs`` for the lasso methods and ``alpha`` for OMP)."""
-        check_choice(self.method, "method", set(METHODS))
-        accepted = inspect.signature(METHODS[self.method]).parameters
+        spec = method_spec(self.method)  # ValueError naming the registered methods
         candidates = {
             "alpha": self.alpha,
             "n_nonzero_coefs": self.n_nonzero_coefs,
@@ -146,7 +144,7 @@ class SparseCoder(_TransformerMixin, _Base):
             "tol": self.tol,
             "positive": self.positive,
         }
-        return {k: v for k, v in candidates.items() if k in accepted and v is not None}
+        return {k: v for k, v in candidates.items() if spec.accepts(k) and v is not None}
 
     def fit(self, X: Any, y: Any = None) -> SparseCoder:
         """Validate ``X`` and the parameters; the dictionary is fixed, so nothing is learned.

@@ -89,3 +89,17 @@ def test_bench_amortized_command(capsys):
     out = capsys.readouterr().out
     assert rc == 0
     assert "lista-alista" in out and "sae-topk" in out and "fista" in out
+
+
+def test_any_registered_method_is_compared_by_its_metadata(fitted):
+    p, te = fitted[0], fitted[1]
+    X, Z = p.X[te], p.codes[te]
+    t = compare_inference(X, p.dictionary, ["iht", "omp", "lasso"], alpha=0.05, Z_true=Z,
+                          iterations=[2, 5], n_nonzero_coefs=3)
+    assert [r["steps"] for r in t.select("iht")] == [2, 5]  # iterative: each count
+    assert [r["steps"] for r in t.select("omp")] == [3]  # greedy: at its sparsity
+    (exact,) = t.select("lasso")  # neither: once, to convergence
+    ref = dictlearn.lasso(X, p.dictionary, alpha=0.05)
+    assert exact["steps"] == ref.n_iter
+    assert exact["nmse_db"] == pytest.approx(nmse_db(ref.codes, Z))
+    assert all(r["l0"] <= 3 for r in t.select("iht") + t.select("omp"))

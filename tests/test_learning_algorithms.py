@@ -275,3 +275,49 @@ def test_sparse_kernels_match_dense_reference(n, k, m, density, beta, seed):
     np.testing.assert_array_equal(B0, B0c)
     np.testing.assert_allclose(codes_times_dictionary(Z, D, xp=np, engine="numba"), Z @ D,
                                atol=1e-12)
+
+
+# ------------------------------------------------------------------ registries
+
+
+def test_coding_methods_carry_their_metadata():
+    import dictlearn
+
+    expect = {  # name: (penalty, greedy, iterative, numba kernel)
+        "ista": ("l1", False, True, False), "fista": ("l1", False, True, False),
+        "lasso": ("l1", False, False, True), "lasso_cd": ("l1", False, False, True),
+        "omp": ("l0", True, False, True), "iht": ("l0", False, True, False),
+        "cauchy": ("cauchy", False, True, False),
+    }
+    assert set(expect) <= set(dictlearn.METHODS)
+    for name, (penalty, greedy, iterative, numba) in expect.items():
+        spec = dictlearn.method_spec(name)
+        assert spec.fn is dictlearn.METHODS[name]
+        assert (spec.penalty, spec.greedy, spec.iterative) == (penalty, greedy, iterative)
+        assert ("numba" in spec.backends) == numba and "array-api" in spec.backends
+        assert spec.accepts("max_iter") and spec.accepts(spec.budget)
+        assert not spec.accepts("n_nonzero_coefs" if penalty != "l0" else "alpha")
+    assert dictlearn.method_spec("lasso_cd").name == "lasso"
+    with pytest.raises(ValueError, match="method must be one of"):
+        dictlearn.method_spec("lars")
+    with pytest.raises(ValueError, match="penalty"):
+        dictlearn.register_method("x", penalty="l2")
+
+
+def test_learners_are_registered_with_their_defaults():
+    from dictlearn.learning import LEARNERS, DictionaryLearning, UpdaterParams, learner_spec
+
+    assert set(LEARNERS) == {"online", "olshausen_field", "mod", "ksvd"}
+    table = {n: (s.coding_method, s.max_iter, s.alpha, s.constraint, s.minibatch)
+             for n, s in LEARNERS.items()}
+    assert table == {"online": ("lasso", 1000, 1.0, "ball", True),
+                     "olshausen_field": ("cauchy", 2000, 0.022, "sphere", True),
+                     "mod": ("omp", 50, 1.0, "sphere", False),
+                     "ksvd": ("omp", 50, 1.0, "sphere", False)}
+    for spec in LEARNERS.values():
+        upd = spec.build(UpdaterParams(spec.constraint))
+        assert isinstance(upd, spec.updater) and upd.minibatch == spec.minibatch
+    upd = learner_spec("ksvd").build(UpdaterParams("ball", approximate=True, positive_dict=True))
+    assert (upd.constraint, upd.approximate, upd.positive) == ("ball", True, True)
+    with pytest.raises(ValueError, match="method must be one of"):
+        DictionaryLearning(4, method="sgd").fit(np.eye(4))

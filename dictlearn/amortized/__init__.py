@@ -7,14 +7,16 @@ penalties (:mod:`.losses`), optimisers (:mod:`.optim`) and one mini-batch loop (
 from .autoencoder import SparseAutoencoder
 from .compare import ComparisonTable, compare_inference
 from .lista import LISTA, alista_weight
-from .optim import SGD, Adam
+from .optim import SGD, Adam, AdamState, SGDState
 from .train import train
 
 __all__ = [
     "LISTA",
     "SGD",
     "Adam",
+    "AdamState",
     "ComparisonTable",
+    "SGDState",
     "SparseAutoencoder",
     "alista_weight",
     "compare_inference",

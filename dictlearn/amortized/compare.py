@@ -1,30 +1,30 @@
 """Amortized against iterative inference on one dictionary, one loss and one set of metrics.
 
-:func:`compare_inference` runs ISTA and FISTA for 1..N iterations, OMP (when registered),
-every LISTA network at 1..K layers and every autoencoder, on the same signals, and returns
-one table: NMSE in dB against the true codes (when known), reconstruction NMSE, mean lasso
-objective, mean L0, support F1 and wall-clock time per sample.
+:func:`compare_inference` runs registered coding methods (the iterative ones such as ISTA and
+FISTA for 1..N iterations, the greedy ones such as OMP at their sparsity), every LISTA network
+at 1..K layers and every autoencoder, on the same signals, and returns one table: NMSE in dB
+against the true codes (when known), reconstruction NMSE, mean lasso objective, mean L0,
+support F1 and wall-clock time per sample.
 """
 
 from __future__ import annotations
 
 import math
-import statistics
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .._report import format_table, median_time
 from .._validation import check_nonneg_scalar, check_positive_int
 from .._xp import to_numpy
-from ..coding import METHODS, sparse_encode
+from ..coding import SPECS, MethodSpec, sparse_encode
 from ..metrics import support_recovery
 from .autoencoder import SparseAutoencoder
 from .lista import LISTA
 
-__all__ = ["COLUMNS", "ComparisonTable", "compare_inference"]
+__all__ = ["AMORTIZED", "COLUMNS", "AmortizedSpec", "ComparisonTable", "compare_inference"]
 
 COLUMNS = ("method", "family", "steps", "nmse_db", "recon_nmse_db", "objective", "l0",
            "support_f1", "time_per_sample_s")
@@ -51,21 +51,10 @@ class ComparisonTable:
         return sorted((r for r in self.rows if r["method"] == method), key=lambda r: r["steps"])
 
     def to_string(self) -> str:
-        from ..bench._common import format_table
-
         return format_table(self.rows, COLUMNS)
 
     def __str__(self) -> str:
         return self.to_string()
-
-
-def _timed(fn, repeat: int):
-    times, out = [], None
-    for _ in range(max(1, repeat)):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
 
 
 def _db(num: float, den: float) -> float:
@@ -88,6 +77,72 @@ def _row(name, family, steps, Z, X, D, alpha, Z_true, t, n, offset=None, codes_c
         row["nmse_db"] = _db(float(np.sum(E * E)), float(np.sum(Z_true * Z_true)))
         row["support_f1"] = support_recovery(Z, Z_true)["f1"]
     return row
+
+
+@dataclass(frozen=True)
+class AmortizedSpec:
+    """How :func:`compare_inference` evaluates one kind of amortized model.
+
+    Any such model also exposes its decoder as ``components_`` (n_atoms, n_features) and
+    ``inverse_transform(codes)`` (``Z D + b``; the offset ``b`` is read at ``Z = 0``).
+
+    Attributes
+    ----------
+    family : str
+        The table's ``family`` column.
+    label : callable
+        ``label(model) -> str``, the default row name.
+    steps : callable
+        ``steps(model) -> range`` of depths to evaluate.
+    encode : callable
+        ``encode(model, X, k) -> codes`` at depth ``k``.
+    """
+
+    family: str
+    label: Callable[[Any], str]
+    steps: Callable[[Any], range]
+    encode: Callable[[Any, Any, int], Any]
+
+
+#: Model class → :class:`AmortizedSpec` (looked up along the class's MRO).
+AMORTIZED: dict[type, AmortizedSpec] = {
+    LISTA: AmortizedSpec("lista", lambda o: f"lista-{o.variant}",
+                         lambda o: range(1, o.n_layers + 1),
+                         lambda o, X, k: o.transform(X, n_layers=k)),
+    SparseAutoencoder: AmortizedSpec("autoencoder", lambda o: f"sae-{o.sparsity}",
+                                     lambda o: range(1, 2), lambda o, X, k: o.transform(X)),
+}
+
+
+def _amortized_spec(obj: Any) -> AmortizedSpec | None:
+    return next((AMORTIZED[c] for c in type(obj).__mro__ if c in AMORTIZED), None)
+
+
+def _decoder(obj: Any, D: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, bool]:
+    """The model's decoder ``(atoms, offset, same)``: the given ``D`` when its atoms are ``D``
+    (``same``), else its own."""
+    Dd = np.asarray(to_numpy(obj.components_), dtype=np.float64)
+    zero = np.zeros((1, Dd.shape[0]), dtype=np.asarray(to_numpy(obj.components_)).dtype)
+    b = np.asarray(to_numpy(obj.inverse_transform(zero)), dtype=np.float64)[0]
+    same = Dd.shape == D.shape and bool(np.allclose(Dd, D))
+    return (D if same else Dd), (None if not np.any(b) else b), same
+
+
+def _coding_rows(name, spec: MethodSpec, X, dictionary, steps, budget, repeat):
+    """``(steps, seconds, codes)`` of a registered method: at every step count when iterative,
+    at its sparsity when greedy, else once to convergence."""
+    opts = {spec.budget: budget}
+
+    def run(**extra):
+        return sparse_encode(X, dictionary, method=name, return_result=True, **opts, **extra)
+
+    if spec.iterative:
+        for k in steps:
+            t, res = median_time(lambda k=k: run(max_iter=k, tol=0.0), repeat=repeat)
+            yield k, t, res.codes
+    else:
+        t, res = median_time(run, repeat=repeat)
+        yield (budget if spec.greedy else int(res.n_iter)), t, res.codes
 
 
 def _steps(iterations: int | Iterable[int]) -> list[int]:
@@ -118,17 +173,21 @@ def compare_inference(
         Held-out signals.
     dictionary : array of shape (n_atoms, n_features)
     methods : sequence
-        ``"ista"``, ``"fista"``, ``"omp"`` (skipped when no OMP is registered in
-        :data:`dictlearn.METHODS`), fitted :class:`~dictlearn.LISTA` or
-        :class:`~dictlearn.SparseAutoencoder` objects, or ``(name, object)`` pairs.
+        Names in :data:`dictlearn.METHODS` (``"ista"``, ``"fista"``, ``"omp"``, ``"lasso"``, …),
+        fitted :class:`~dictlearn.LISTA` or :class:`~dictlearn.SparseAutoencoder` objects (any
+        class in :data:`AMORTIZED`), or ``(name, object)`` pairs. Methods marked ``iterative``
+        in their :class:`~dictlearn.MethodSpec` run for each iteration count, greedy ones at
+        ``n_nonzero_coefs``, the others (the exact lasso) once to convergence.
     alpha : float, default=0.1
-        l1 weight of the reported lasso objective and of ISTA/FISTA.
+        l1 weight of the reported lasso objective and of the l1 (and Cauchy) methods.
     Z_true : array of shape (n_samples, n_atoms), optional
         True codes: enables the code NMSE and the support F1.
     iterations : int or iterable of int, default=16
-        ISTA/FISTA iteration counts (``N`` means 1..N); LISTA is evaluated at 1..K layers.
+        Iteration counts of the iterative methods (``N`` means 1..N); LISTA is evaluated at
+        1..K layers.
     n_nonzero_coefs : int, optional
-        OMP's sparsity (default: the rounded mean support size of ``Z_true``, else 5).
+        Sparsity of the l0 methods (OMP, IHT; default: the rounded mean support size of
+        ``Z_true``, else 5).
     repeat : int, default=1
         Timed runs per entry (median reported).
 
@@ -138,8 +197,9 @@ def compare_inference(
 
     Notes
     -----
-    Autoencoder rows use the autoencoder's own decoder (and bias) for the reconstruction and
-    the objective; their code NMSE is reported only when the decoder is the given dictionary.
+    Amortized rows use the model's own decoder (``components_`` and the offset of
+    ``inverse_transform``) for the reconstruction and the objective unless its atoms are the
+    given dictionary; their code NMSE is reported only when they are.
 
     Examples
     --------
@@ -165,39 +225,28 @@ def compare_inference(
         raise ValueError(f"Z_true must have shape {(Xn.shape[0], D.shape[0])}; got {T.shape}")
     n = Xn.shape[0]
     steps = _steps(iterations)
+    sparsity = n_nonzero_coefs or (max(1, round(float(np.mean(np.sum(T != 0, axis=1)))))
+                                   if T is not None else 5)
     table = ComparisonTable()
-    for spec in methods:
-        name, obj = spec if isinstance(spec, tuple) else (None, spec)
+    for entry in methods:
+        name, obj = entry if isinstance(entry, tuple) else (None, entry)
+        amortized = None if isinstance(obj, str) else _amortized_spec(obj)
         if isinstance(obj, str):
-            if obj in ("ista", "fista"):
-                for k in steps:
-                    t, Z = _timed(lambda k=k, m=obj: sparse_encode(
-                        X, dictionary, method=m, alpha=alpha, max_iter=k, tol=0.0), repeat)
-                    table.rows.append(_row(name or obj, "iterative", k, Z, Xn, D, alpha, T, t, n))
-            elif obj == "omp":
-                if "omp" not in METHODS:
-                    continue
-                k = n_nonzero_coefs or (max(1, round(float(np.mean(np.sum(T != 0, axis=1)))))
-                                        if T is not None else 5)
-                t, Z = _timed(lambda k=k: sparse_encode(X, dictionary, method="omp",
-                                                        n_nonzero_coefs=k), repeat)
-                table.rows.append(_row(name or "omp", "iterative", k, Z, Xn, D, alpha, T, t, n))
-            else:
-                raise ValueError(f"unknown method {obj!r}: use 'ista', 'fista', 'omp', a fitted "
-                                 "LISTA or SparseAutoencoder")
-        elif isinstance(obj, LISTA):
-            label = name or f"lista-{obj.variant}"
-            for k in range(1, obj.n_layers + 1):
-                t, Z = _timed(lambda k=k, o=obj: o.transform(X, n_layers=k), repeat)
-                table.rows.append(_row(label, "lista", k, Z, Xn, D, alpha, T, t, n))
-        elif isinstance(obj, SparseAutoencoder):
-            label = name or f"sae-{obj.sparsity}"
-            t, Z = _timed(lambda o=obj: o.transform(X), repeat)
-            Dd = np.asarray(to_numpy(obj.components_), dtype=np.float64)
-            b = np.asarray(to_numpy(obj.params_["b"]), dtype=np.float64)
-            same = Dd.shape == D.shape and np.allclose(Dd, D)
-            table.rows.append(_row(label, "autoencoder", 1, Z, Xn, Dd, alpha, T, t, n,
-                                   offset=b, codes_comparable=same))
+            spec = SPECS.get(obj)
+            if spec is None:
+                raise ValueError(f"unknown method {obj!r}: use a name in dictlearn.METHODS "
+                                 f"({sorted(SPECS)}), a fitted LISTA or SparseAutoencoder")
+            budget = sparsity if spec.budget == "n_nonzero_coefs" else alpha
+            for k, t, Z in _coding_rows(obj, spec, X, dictionary, steps, budget, repeat):
+                table.rows.append(_row(name or obj, "iterative", k, Z, Xn, D, alpha, T, t, n))
+        elif amortized is not None:
+            label = name or amortized.label(obj)
+            Dd, b, same = _decoder(obj, D)
+            for k in amortized.steps(obj):
+                t, Z = median_time(lambda k=k, o=obj, a=amortized: a.encode(o, X, k),
+                                   repeat=repeat)
+                table.rows.append(_row(label, amortized.family, k, Z, Xn, Dd, alpha, T, t, n,
+                                       offset=b, codes_comparable=same))
         else:
             raise TypeError(f"methods entries must be strings, fitted LISTA or "
                             f"SparseAutoencoder objects; got {type(obj).__name__}")

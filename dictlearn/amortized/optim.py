@@ -1,8 +1,9 @@
 r"""First-order optimisers as small pure building blocks (in the spirit of optax).
 
-Parameters are a ``dict`` name → array. ``state = opt.init(params)`` and
-``params, state = opt.update(params, grads, state)`` return new dicts and never modify their
-inputs, in any array library.
+Parameters are a ``dict`` name → array. ``state = opt.init(params)`` returns a typed, frozen
+state (:class:`SGDState`, :class:`AdamState`, as optax's states) and
+``params, state = opt.update(params, grads, state)`` returns new parameters and a new state,
+never modifying its inputs, in any array library.
 """
 
 from __future__ import annotations
@@ -13,9 +14,26 @@ from typing import Any
 
 from .._validation import check_nonneg_scalar
 
-__all__ = ["SGD", "Adam", "get_optimizer"]
+__all__ = ["SGD", "Adam", "AdamState", "SGDState", "get_optimizer"]
 
 Params = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SGDState:
+    """State of :class:`SGD`: the momentum buffer per parameter (None before the first step)."""
+
+    velocity: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AdamState:
+    """State of :class:`Adam`: the step count and the first and second moments per parameter
+    (None before the first step)."""
+
+    count: int
+    mu: dict[str, Any]
+    nu: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -30,8 +48,8 @@ class SGD:
     >>> import numpy as np
     >>> opt = SGD(learning_rate=0.1, momentum=0.0)
     >>> p, s = opt.update({"w": np.array([1.0])}, {"w": np.array([2.0])}, opt.init({}))
-    >>> p["w"]
-    array([0.8])
+    >>> p["w"], s.velocity["w"]
+    (array([0.8]), array([2.]))
     """
 
     learning_rate: float = 0.01
@@ -44,13 +62,13 @@ class SGD:
         if m >= 1:
             raise ValueError(f"momentum must be in [0, 1); got {self.momentum}")
 
-    def init(self, params: Params) -> dict[str, Any]:
-        return {"velocity": {k: None for k in params}}
+    def init(self, params: Params) -> SGDState:
+        return SGDState({k: None for k in params})
 
-    def update(self, params: Params, grads: Params, state: dict[str, Any],
-               lr_scale: float = 1.0) -> tuple[Params, dict[str, Any]]:
+    def update(self, params: Params, grads: Params, state: SGDState,
+               lr_scale: float = 1.0) -> tuple[Params, SGDState]:
         lr = self.learning_rate * lr_scale
-        vel = state["velocity"]
+        vel = state.velocity
         new_p, new_v = {}, {}
         for k, p in params.items():
             g = grads[k]
@@ -58,7 +76,7 @@ class SGD:
             step = g + self.momentum * v if self.nesterov else v
             new_p[k] = p - lr * step
             new_v[k] = v
-        return new_p, {"velocity": new_v}
+        return new_p, SGDState(new_v)
 
 
 @dataclass(frozen=True)
@@ -76,6 +94,8 @@ class Adam:
     >>> p, s = opt.update({"w": np.array([1.0])}, {"w": np.array([5.0])}, opt.init({}))
     >>> np.round(p["w"], 6)            # the first step moves by the learning rate
     array([0.9])
+    >>> s.count, s.mu["w"]
+    (1, array([0.5]))
     """
 
     learning_rate: float = 1e-3
@@ -90,23 +110,23 @@ class Adam:
             if b >= 1:
                 raise ValueError(f"{name} must be in [0, 1); got {b}")
 
-    def init(self, params: Params) -> dict[str, Any]:
-        return {"t": 0, "m": {k: None for k in params}, "v": {k: None for k in params}}
+    def init(self, params: Params) -> AdamState:
+        return AdamState(0, {k: None for k in params}, {k: None for k in params})
 
-    def update(self, params: Params, grads: Params, state: dict[str, Any],
-               lr_scale: float = 1.0) -> tuple[Params, dict[str, Any]]:
-        t = state["t"] + 1
+    def update(self, params: Params, grads: Params, state: AdamState,
+               lr_scale: float = 1.0) -> tuple[Params, AdamState]:
+        t = state.count + 1
         b1, b2 = self.beta1, self.beta2
         lr = self.learning_rate * lr_scale * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
         new_p, new_m, new_v = {}, {}, {}
         for k, p in params.items():
             g = grads[k]
-            m0, v0 = state["m"].get(k), state["v"].get(k)
+            m0, v0 = state.mu.get(k), state.nu.get(k)
             m = (1.0 - b1) * g if m0 is None else b1 * m0 + (1.0 - b1) * g
             v = (1.0 - b2) * g * g if v0 is None else b2 * v0 + (1.0 - b2) * g * g
             new_p[k] = p - lr * m / (v**0.5 + self.eps)
             new_m[k], new_v[k] = m, v
-        return new_p, {"t": t, "m": new_m, "v": new_v}
+        return new_p, AdamState(t, new_m, new_v)
 
 
 def get_optimizer(optimizer: Any, learning_rate: float) -> SGD | Adam:

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from .._report import format_table, median_time
 from .._xp import has_module
 from ..datasets import make_sparse_problem
 from ..metrics import support_recovery
-from ._common import format_table, median_time
 
 __all__ = ["CONTENDERS", "add_arguments", "run"]
 

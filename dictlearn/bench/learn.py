@@ -9,7 +9,7 @@ by its standard deviation over the set (scikit-learn's dictionary-learning examp
 Contenders (each in this process, on the same data):
 
 - ``dictlearn online``: :func:`dictlearn.learning.online_dictionary_learning` with the exact
-  lasso coder (``"lasso"``; ``"fista"`` when it is not installed) and forgetting factor
+  lasso coder (``"lasso"``; ``--coding-method`` takes any registered method) and forgetting factor
   ``ρ = 5`` (``--forget-factor``; a negative value selects the paper's mini-batch rule);
 - ``sklearn minibatch``: ``MiniBatchDictionaryLearning`` (``fit_algorithm="lars"``), one
   ``partial_fit`` call per mini-batch so that the step count is exact;
@@ -31,8 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from .._report import format_table
 from .._xp import has_module
-from ._common import format_table
+from ..coding import method_spec
 
 __all__ = ["add_arguments", "load_patches", "run"]
 
@@ -48,7 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sklearn-steps", type=int, default=103,
                    help="mini-batch steps for scikit-learn (0 skips it)")
     p.add_argument("--coding-method", default="lasso",
-                   help="our coding step (falls back to fista when lasso is missing)")
+                   help="our coding step (a dictlearn.METHODS name)")
     p.add_argument("--coding-options", default="",
                    help="e.g. 'max_iter=200,tol=1e-4' passed to our coding step")
     p.add_argument("--forget-factor", type=float, default=5.0,
@@ -172,9 +173,8 @@ def run(args: argparse.Namespace) -> int:
         args.our_max_steps = 80
     Xtr, Xte = load_patches(args.n_train, args.n_test, args.patch, args.seed)
     opts = _parse_opts(args.coding_options)
-    from ..learning._coding import resolve_coding_method
-
-    coder = resolve_coding_method(args.coding_method, default="lasso")
+    method_spec(args.coding_method)  # an unknown name raises here, before any work
+    coder = args.coding_method
     print(f"problem: {Xtr.shape[0]} training / {Xte.shape[0]} held-out {args.patch}x"
           f"{args.patch} standardized patches, {args.n_atoms} atoms, alpha={args.alpha:g}, "
           f"batch {args.batch}; our coding step: {coder} {opts or ''}, forgetting "

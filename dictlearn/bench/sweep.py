@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from .._report import format_table, median_time
 from .._xp import has_module
 from ..datasets import make_sparse_problem
-from ._common import format_table, median_time
 
 __all__ = ["add_arguments", "run"]
 

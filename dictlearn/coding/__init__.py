@@ -1,6 +1,7 @@
-"""Iterative inference: the shared step, ISTA/FISTA and the registry behind ``sparse_encode``."""
+"""Iterative inference: the shared step, ISTA/FISTA, OMP, IHT, the exact lasso, and the registry
+(with each method's metadata) behind ``sparse_encode``."""
 
-from ._registry import METHODS, register_method
+from ._registry import METHODS, SPECS, MethodSpec, method_spec, register_method
 from .encode import sparse_encode
 from .iht import iht
 from .lasso_cd import lasso
@@ -10,11 +11,14 @@ from .step import LeastSquares, proximal_step
 
 __all__ = [
     "METHODS",
+    "SPECS",
     "LeastSquares",
+    "MethodSpec",
     "fista",
     "iht",
     "ista",
     "lasso",
+    "method_spec",
     "omp",
     "proximal_gradient",
     "proximal_step",

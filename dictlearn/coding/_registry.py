@@ -1,39 +1,134 @@
 """The registry of sparse-coding methods behind :func:`dictlearn.sparse_encode`.
 
 A method is a public function ``method(X, dictionary, **options) -> Result`` that validates
-its own inputs. Later modules add methods with ``@register_method("name")``; nothing here
-branches on the name.
+its own inputs, registered with its metadata by ``@register_method("name", penalty=...)``.
+Callers (learners, :class:`~dictlearn.SparseCoder`, :func:`~dictlearn.compare_inference`)
+choose by the metadata of :func:`method_spec`; nothing branches on a method's name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["METHODS", "register_method"]
+__all__ = ["METHODS", "SPECS", "MethodSpec", "method_spec", "register_method"]
 
-#: Name → coding function returning a :class:`~dictlearn.Result`.
+#: The penalties a coding method's codes can minimise (see :class:`MethodSpec`).
+PENALTIES = frozenset({"l1", "l0", "cauchy"})
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    r"""What a registered coding method is, for callers that choose by data.
+
+    Attributes
+    ----------
+    name : str
+    fn : callable
+        ``fn(X, dictionary, **options) -> Result``.
+    penalty : {"l1", "l0", "cauchy"}
+        What the codes minimise: :math:`\tfrac12\|x - zD\|^2` plus :math:`\alpha\|z\|_1`
+        (``"l1"``, option ``alpha``), under :math:`\|z\|_0 \le k` (``"l0"``, option
+        ``n_nonzero_coefs``), or plus :math:`\alpha\sum_j\log(1 + (z_j/\sigma)^2)`
+        (``"cauchy"``).
+    greedy : bool
+        Builds the support atom by atom (OMP): its effort is the sparsity, not iterations.
+    iterative : bool
+        ``max_iter=k`` with ``tol=0`` runs exactly ``k`` steps of the method.
+    backends : frozenset of str
+        ``"array-api"`` (runs on any array library) and/or ``"numba"`` (a compiled kernel).
+    options : frozenset of str
+        Keyword options the method takes.
+    aliases : tuple of str
+        Other names it is registered under.
+    """
+
+    name: str
+    fn: Callable[..., Any]
+    penalty: str
+    greedy: bool = False
+    iterative: bool = False
+    backends: frozenset[str] = frozenset({"array-api"})
+    options: frozenset[str] = frozenset()
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def budget(self) -> str:
+        """The option that sets how sparse the codes are: ``"n_nonzero_coefs"`` or
+        ``"alpha"``."""
+        return "n_nonzero_coefs" if self.penalty == "l0" else "alpha"
+
+    def accepts(self, option: str) -> bool:
+        """Whether the method takes the keyword ``option``."""
+        return option in self.options
+
+
+#: Name (and alias) → :class:`MethodSpec`.
+SPECS: dict[str, MethodSpec] = {}
+
+#: Name (and alias) → coding function returning a :class:`~dictlearn.Result`.
 METHODS: dict[str, Callable[..., Any]] = {}
 
 
-def register_method(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator that registers a coding function under ``name``."""
+def _keyword_options(fn: Callable[..., Any]) -> frozenset[str]:
+    params = inspect.signature(fn).parameters.values()
+    return frozenset(p.name for p in params if p.kind is p.KEYWORD_ONLY)
+
+
+def register_method(
+    name: str,
+    *,
+    penalty: str,
+    greedy: bool = False,
+    iterative: bool = False,
+    backends: Iterable[str] = ("array-api",),
+    options: Iterable[str] | None = None,
+    aliases: Iterable[str] = (),
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator that registers a coding function under ``name`` (and ``aliases``).
+
+    ``options`` defaults to the function's keyword-only parameters, read once here.
+
+    Examples
+    --------
+    >>> import dictlearn
+    >>> spec = dictlearn.method_spec("fista")
+    >>> spec.penalty, spec.greedy, spec.iterative, spec.accepts("alpha")
+    ('l1', False, True, True)
+    """
+    if penalty not in PENALTIES:
+        raise ValueError(f"penalty must be one of {sorted(PENALTIES)}; got {penalty!r}")
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-        old = METHODS.get(name)
-        same = old is not None and (old.__module__, old.__qualname__) == (
-            fn.__module__, fn.__qualname__)
-        if old is not None and old is not fn and not same:  # a re-import replaces itself
-            raise ValueError(f"a sparse-coding method named {name!r} is already registered")
-        METHODS[name] = fn
+        spec = MethodSpec(name, fn, penalty, bool(greedy), bool(iterative), frozenset(backends),
+                          _keyword_options(fn) if options is None else frozenset(options),
+                          tuple(aliases))
+        for key in (name, *spec.aliases):
+            old = METHODS.get(key)
+            same = old is not None and (old.__module__, old.__qualname__) == (
+                fn.__module__, fn.__qualname__)
+            if old is not None and old is not fn and not same:  # a re-import replaces itself
+                raise ValueError(f"a sparse-coding method named {key!r} is already registered")
+        for key in (name, *spec.aliases):
+            METHODS[key], SPECS[key] = fn, spec
         return fn
 
     return deco
 
 
-def get_method(name: str) -> Callable[..., Any]:
-    """Look up a coding method, with a clear error listing the known ones."""
+def method_spec(name: str) -> MethodSpec:
+    """The :class:`MethodSpec` of a registered method, with a clear error listing the known
+    ones.
+
+    Raises
+    ------
+    ValueError
+        When ``name`` is not registered.
+    """
     try:
-        return METHODS[name]
+        return SPECS[name]
     except (KeyError, TypeError):
-        raise ValueError(f"method must be one of {sorted(METHODS)}; got {name!r}") from None
+        raise ValueError(f"method must be one of {sorted(SPECS)}; got {name!r}") from None
+

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._registry import get_method
+from ._registry import method_spec
 
 __all__ = ["sparse_encode"]
 
@@ -29,8 +29,8 @@ def sparse_encode(
     X : array of shape (n_samples, n_features)
     dictionary : array of shape (n_atoms, n_features)
     method : str, default="fista"
-        A name in :data:`dictlearn.METHODS` (``"ista"``, ``"fista"``, and those added by other
-        modules).
+        A name in :data:`dictlearn.METHODS` (``"ista"``, ``"fista"``, ``"lasso"``, ``"omp"``,
+        ``"iht"``, ``"cauchy"`` and those registered later; see :func:`dictlearn.method_spec`).
     return_result : bool, default=False
         Return the method's :class:`~dictlearn.Result` (status, iterations) instead of codes.
     **options
@@ -49,6 +49,5 @@ def sparse_encode(
     >>> np.round(dictlearn.sparse_encode(X, D, alpha=0.1), 6)
     array([[0.9, 0. , 0.2]])
     """
-    fn = get_method(method)
-    result = fn(X, dictionary, **options)
+    result = method_spec(method).fn(X, dictionary, **options)
     return result if return_result else result.codes

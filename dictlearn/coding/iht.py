@@ -87,7 +87,7 @@ def _niht_step(state: IHTState, K: int, positive: bool, max_shrink: int) -> IHTS
     return IHTState(new, Z, ls)
 
 
-@register_method("iht")
+@register_method("iht", penalty="l0", iterative=True)
 def iht(
     X: Any,
     dictionary: Any,

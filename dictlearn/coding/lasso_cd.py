@@ -126,5 +126,5 @@ def lasso(
     return Result(Z, status, int(xp.max(it)), it, conv, crit)
 
 
-register_method("lasso")(lasso)
-register_method("lasso_cd")(lasso)
+register_method("lasso", penalty="l1", backends=("array-api", "numba"),
+                aliases=("lasso_cd",))(lasso)

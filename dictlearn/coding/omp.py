@@ -37,7 +37,7 @@ def _omp_sizes(n_nonzero_coefs: Any, tol: Any, max_iter: Any, n_atoms: int, n_fe
     return K, tol
 
 
-@register_method("omp")
+@register_method("omp", penalty="l0", greedy=True, backends=("array-api", "numba"))
 def omp(
     X: Any,
     dictionary: Any,

@@ -150,7 +150,7 @@ def proximal_gradient(
     )
 
 
-@register_method("ista")
+@register_method("ista", penalty="l1", iterative=True)
 def ista(
     X: Any,
     dictionary: Any,
@@ -229,7 +229,7 @@ def ista(
     )
 
 
-@register_method("fista")
+@register_method("fista", penalty="l1", iterative=True)
 def fista(
     X: Any,
     dictionary: Any,

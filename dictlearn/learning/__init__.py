@@ -3,6 +3,7 @@ Olshausen–Field, with atom constraints and a dead-atom policy."""
 
 from ._coding import CodingStep
 from ._driver import LearningState, fit_dictionary, learning_step
+from ._registry import LEARNERS, LearnerSpec, UpdaterParams, learner_spec, register_learner
 from .atoms import (
     check_atoms_constraint,
     dead_atom_mask,
@@ -17,9 +18,12 @@ from .olshausen_field import cauchy_encode, olshausen_field
 from .online import bcd_update, online_dictionary_learning
 
 __all__ = [
+    "LEARNERS",
     "CodingStep",
     "DictionaryLearning",
+    "LearnerSpec",
     "LearningState",
+    "UpdaterParams",
     "bcd_update",
     "cauchy_encode",
     "check_atoms_constraint",
@@ -29,11 +33,13 @@ __all__ = [
     "init_dictionary",
     "ksvd",
     "ksvd_update",
+    "learner_spec",
     "learning_step",
     "mod",
     "mod_update",
     "olshausen_field",
     "online_dictionary_learning",
     "project_atoms",
+    "register_learner",
     "resample_atoms",
 ]

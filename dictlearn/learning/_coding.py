@@ -13,18 +13,12 @@ minimise, so that the driver reports the matching objective per sample:
 
 from __future__ import annotations
 
-import functools
-import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..coding import sparse_encode
-from ..coding._registry import METHODS
+from ..coding import METHODS, MethodSpec, method_spec, sparse_encode
 
-__all__ = ["SPARSITY_METHODS", "CodingStep", "resolve_coding_method"]
-
-#: Methods that take ``n_nonzero_coefs`` (an l0 budget) instead of ``alpha``.
-SPARSITY_METHODS = frozenset({"omp", "batch_omp", "mp", "iht", "htp", "cosamp", "sp"})
+__all__ = ["CodingStep", "resolve_coding_method"]
 
 
 def resolve_coding_method(method: str | None, *, default: str) -> str:
@@ -42,25 +36,8 @@ def resolve_coding_method(method: str | None, *, default: str) -> str:
     if name == "lasso" and "lasso" not in METHODS:
         name = "fista"
     if name not in METHODS:
-        hint = ""
-        if name in SPARSITY_METHODS:
-            hint = (f" ({name!r} is the default coding step of K-SVD and MOD; it is provided by "
-                    "dictlearn.coding when installed, or choose an alpha-based method such as "
-                    "'fista')")
-        raise ValueError(
-            f"coding_method must be one of {sorted(METHODS)}; got {name!r}{hint}"
-        )
+        raise ValueError(f"coding_method must be one of {sorted(METHODS)}; got {name!r}")
     return name
-
-
-@functools.lru_cache(maxsize=64)
-def _explicit_params(fn) -> tuple[frozenset[str], bool]:
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        return frozenset(), True
-    names = frozenset(n for n, p in params.items() if p.kind is not p.VAR_KEYWORD)
-    return names, any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 @dataclass(frozen=True)
@@ -88,30 +65,26 @@ class CodingStep:
     options: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def spec(self) -> MethodSpec:
+        """The method's registry entry (:func:`dictlearn.method_spec`)."""
+        return method_spec(self.method)
+
+    @property
     def penalty(self) -> str:
         """``"l0"``, ``"l1"`` or ``"cauchy"``: what the codes minimise."""
-        if self.method == "cauchy":
-            return "cauchy"
-        names, _ = _explicit_params(METHODS[self.method])
-        if self.method in SPARSITY_METHODS or ("n_nonzero_coefs" in names
-                                               and "alpha" not in names):
-            return "l0"
-        return "l1"
+        return self.spec.penalty
 
     def accepts(self, option: str) -> bool:
-        """Whether the method takes ``option`` (methods with ``**options`` take the lasso ones)."""
-        names, var = _explicit_params(METHODS[self.method])
-        return option in names or (var and option in {"alpha", "init", "positive", "max_iter",
-                                                      "tol", "check_every", "lipschitz"})
+        """Whether the method takes the keyword ``option``."""
+        return self.spec.accepts(option)
 
     def __call__(self, X: Any, D: Any, *, init: Any = None) -> Any:
         """Codes (n_samples, n_atoms) of the rows of ``X`` on the atoms of ``D``."""
         opts: dict[str, Any] = dict(self.options)
-        if self.penalty == "l0":
-            if self.n_nonzero_coefs is not None:
-                opts["n_nonzero_coefs"] = self.n_nonzero_coefs
-        elif self.alpha is not None:
-            opts["alpha"] = self.alpha
+        budget = self.spec.budget  # "n_nonzero_coefs" (l0 methods) or "alpha"
+        value = self.n_nonzero_coefs if budget == "n_nonzero_coefs" else self.alpha
+        if value is not None:
+            opts[budget] = value
         if self.positive:
             opts["positive"] = True
         if init is not None and self.accepts("init"):

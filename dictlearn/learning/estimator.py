@@ -17,10 +17,12 @@ from typing import Any
 import numpy as np
 
 from .._loop import Info, Result, Status, finite, warn_status
-from .._validation import check_choice, check_positive_int
+from .._validation import check_positive_int
 from .._xp import check_random_state, get_namespace, to_numpy
+from ..coding import method_spec
 from ..estimators import _Base, _TransformerMixin
-from ._coding import SPARSITY_METHODS, make_coder, resolve_coding_method
+from . import ksvd, mod, olshausen_field, online  # noqa: F401  (the learners register)
+from ._coding import make_coder, resolve_coding_method
 from ._driver import (
     LearningState,
     alternation_value,
@@ -29,21 +31,10 @@ from ._driver import (
     validate_signals,
 )
 from ._io import read_model, write_model
+from ._registry import UpdaterParams, learner_spec
 from .atoms import init_dictionary
-from .ksvd import KSVDUpdate
-from .mod import MODUpdate
-from .olshausen_field import OlshausenFieldUpdate
-from .online import OnlineUpdate
 
 __all__ = ["DictionaryLearning", "dict_learning"]
-
-#: method → (default coding method, default max_iter, default alpha, default constraint)
-_DEFAULTS = {
-    "online": ("lasso", 1000, 1.0, "ball"),
-    "olshausen_field": ("cauchy", 2000, 0.022, "sphere"),
-    "mod": ("omp", 50, 1.0, "sphere"),
-    "ksvd": ("omp", 50, 1.0, "sphere"),
-}
 
 
 def _build(method: str, *, n_atoms: int, n_features: int, coding_method: str | None,
@@ -51,37 +42,30 @@ def _build(method: str, *, n_atoms: int, n_features: int, coding_method: str | N
            positive_code: bool, positive_dict: bool, forget_factor: float | None,
            approximate: bool, sigma: float, coding_options: dict[str, Any] | None):
     """The (updater, coder) pair of a learner, from the estimator's parameters."""
-    check_choice(method, "method", set(_DEFAULTS))
-    default_coding, _, default_alpha, default_constraint = _DEFAULTS[method]
-    constraint = default_constraint if constraint is None else constraint
-    name = resolve_coding_method(coding_method, default=default_coding)
-    if name in SPARSITY_METHODS and n_nonzero_coefs is None:
+    spec = learner_spec(method)
+    name = resolve_coding_method(coding_method, default=spec.coding_method)
+    penalty = method_spec(name).penalty
+    if penalty == "l0" and n_nonzero_coefs is None:
         n_nonzero_coefs = max(1, min(n_atoms, round(0.1 * n_features)))
     opts = dict(coding_options or {})
-    if name == "cauchy":
+    if penalty == "cauchy":
         opts.setdefault("sigma", sigma)
-    coder = make_coder(name, default=default_coding,
-                       alpha=default_alpha if alpha is None else alpha,
+    coder = make_coder(name, default=spec.coding_method,
+                       alpha=spec.alpha if alpha is None else alpha,
                        n_nonzero_coefs=n_nonzero_coefs, positive_code=positive_code,
                        coding_options=opts, n_atoms=n_atoms)
-    if method == "online":
-        upd = OnlineUpdate(constraint=constraint, positive_dict=positive_dict,
-                           forget_factor=forget_factor)
-    elif method == "olshausen_field":
-        upd = OlshausenFieldUpdate(positive_dict=positive_dict)
-    elif method == "mod":
-        upd = MODUpdate(constraint, positive_dict)
-    else:
-        upd = KSVDUpdate(approximate=approximate, constraint=constraint,
-                         positive_dict=positive_dict, positive_code=positive_code)
+    upd = spec.build(UpdaterParams(spec.constraint if constraint is None else constraint,
+                                   positive_dict=positive_dict, positive_code=positive_code,
+                                   forget_factor=forget_factor, approximate=approximate))
     return upd, coder
 
 
 def dict_learning(X: Any, n_atoms: int, *, method: str = "online", **params: Any) -> Any:
     """Learn a dictionary with any learner; returns a :class:`~dictlearn.Result`.
 
-    ``method`` is one of ``"online"``, ``"olshausen_field"``, ``"mod"``, ``"ksvd"``; the other
-    parameters are those of :class:`DictionaryLearning`.
+    ``method`` is a registered learner (``"online"``, ``"olshausen_field"``, ``"mod"``,
+    ``"ksvd"``; see :data:`dictlearn.learning.LEARNERS`); the other parameters are those of
+    :class:`DictionaryLearning`.
 
     Examples
     --------
@@ -258,7 +242,8 @@ class DictionaryLearning(_TransformerMixin, _Base):
         xp, X = self._validate(X, reset=True)
         n_atoms = self._n_atoms(X.shape[1])
         upd, coder = self._parts(X.shape[1])
-        max_iter = _DEFAULTS[self.method][1] if self.max_iter is None else self.max_iter
+        max_iter = (learner_spec(self.method).max_iter if self.max_iter is None
+                    else self.max_iter)
         res: Result = fit_dictionary(
             X, n_atoms, updater=upd, coder=coder, init=self.init, max_iter=max_iter,
             tol=self.tol, batch_size=self.batch_size, random_state=self.random_state,

@@ -26,6 +26,7 @@ from .._validation import check_choice, check_positive_int
 from .._xp import is_numpy
 from ._coding import make_coder
 from ._driver import Updater, fit_dictionary
+from ._registry import register_learner
 from .atoms import CONSTRAINTS, project_atoms
 
 __all__ = ["KSVDUpdate", "ksvd", "ksvd_update"]
@@ -147,6 +148,10 @@ def ksvd_update(
     return D, Z
 
 
+@register_learner("ksvd", coding_method="omp", max_iter=50, alpha=1.0, constraint="sphere",
+                  build=lambda p: KSVDUpdate(approximate=p.approximate, constraint=p.constraint,
+                                             positive_dict=p.positive_dict,
+                                             positive_code=p.positive_code))
 class KSVDUpdate(Updater):
     """K-SVD's dictionary step (updates the codes too)."""
 

@@ -19,6 +19,7 @@ from .._loop import Info, Result
 from .._validation import check_choice, check_nonneg_scalar
 from ._coding import make_coder
 from ._driver import Updater, fit_dictionary
+from ._registry import register_learner
 from .atoms import CONSTRAINTS, project_atoms
 
 __all__ = ["MODUpdate", "mod", "mod_update"]
@@ -76,6 +77,8 @@ def mod_update(D: Any, X: Any, Z: Any, *, constraint: str = "sphere", positive: 
     return D_new, Z
 
 
+@register_learner("mod", coding_method="omp", max_iter=50, alpha=1.0, constraint="sphere",
+                  build=lambda p: MODUpdate(p.constraint, p.positive_dict))
 class MODUpdate(Updater):
     """MOD's dictionary step as an :class:`~dictlearn.learning._driver.Updater`."""
 

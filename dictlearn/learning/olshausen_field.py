@@ -44,10 +44,11 @@ from .._validation import (
     check_positive_int,
     prepare_signals_and_dictionary,
 )
-from ..coding._registry import register_method
+from ..coding import register_method
 from ..coding.step import LeastSquares
 from ._coding import make_coder
 from ._driver import LearningState, Updater, fit_dictionary
+from ._registry import register_learner
 
 __all__ = ["OlshausenFieldUpdate", "cauchy_encode", "olshausen_field"]
 
@@ -66,7 +67,7 @@ class _CauchyState:
                                                                    self.t)), self.ls.take(rows))
 
 
-@register_method("cauchy")
+@register_method("cauchy", penalty="cauchy", iterative=True)
 def cauchy_encode(
     X: Any,
     dictionary: Any,
@@ -154,6 +155,9 @@ def cauchy_encode(
                     max_iter=max_iter, check_every=check_every, xp=xp, callback=callback)
 
 
+@register_learner("olshausen_field", coding_method="cauchy", max_iter=2000, alpha=0.022,
+                  constraint="sphere",
+                  build=lambda p: OlshausenFieldUpdate(positive_dict=p.positive_dict))
 class OlshausenFieldUpdate(Updater):
     """Gradient step on the dictionary plus the gain adaptation of Olshausen & Field."""
 

@@ -34,6 +34,7 @@ from .._xp import is_numpy, numba_enabled
 from ._coding import make_coder
 from ._driver import LearningState, Updater, fit_dictionary
 from ._kernels import code_statistics
+from ._registry import register_learner
 from .atoms import CONSTRAINTS
 
 __all__ = ["OnlineUpdate", "bcd_update", "forgetting_weight", "online_dictionary_learning"]
@@ -176,6 +177,10 @@ def bcd_update(D: Any, A: Any, B: Any, *, constraint: str = "ball", positive: bo
                           n_passes=n_passes, xp=xp)
 
 
+@register_learner("online", coding_method="lasso", max_iter=1000, alpha=1.0, constraint="ball",
+                  build=lambda p: OnlineUpdate(constraint=p.constraint,
+                                               positive_dict=p.positive_dict,
+                                               forget_factor=p.forget_factor))
 class OnlineUpdate(Updater):
     """The online learner's dictionary step: statistics update + BCD."""
 

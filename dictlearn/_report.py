@@ -1,4 +1,5 @@
-"""Timing and table helpers shared by the benchmarks."""
+"""Timing and plain-text tables, shared by the benchmarks, the demo and
+:func:`~dictlearn.compare_inference` (library code: nothing here imports ``dictlearn.bench``)."""
 
 from __future__ import annotations
 
