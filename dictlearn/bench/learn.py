@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from .._xp import has_module
+from ..objectives import sample_objective
 from ._common import format_table
 
 __all__ = ["add_arguments", "load_patches", "run"]
@@ -94,8 +95,7 @@ def heldout_objective(D: np.ndarray, X: np.ndarray, alpha: float) -> float:
         from ..coding import sparse_encode
 
         Z = sparse_encode(X, D, method="fista", alpha=alpha, tol=1e-8, max_iter=5000)
-    R = X - Z @ D
-    return float(np.mean(0.5 * np.sum(R * R, axis=1) + alpha * np.sum(np.abs(Z), axis=1)))
+    return float(np.mean(sample_objective(X, D, Z, alpha=alpha, xp=np)))
 
 
 def _ours(X, args, opts, target=None, X_test=None):
