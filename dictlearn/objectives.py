@@ -41,21 +41,9 @@ from ._validation import check_nonneg_scalar, prepare_signals_and_dictionary
 from ._xp import get_namespace
 
 __all__ = [
-    "cauchy_penalty",
-    "cauchy_prior_grad",
-    "code_mse",
-    "gap_direct",
-    "gap_gram",
-    "kl_penalty",
-    "l1_penalty",
-    "lasso_duality_gap",
-    "lasso_loss",
-    "lasso_objective",
-    "lifetime_penalty",
-    "lipschitz_constant",
-    "nmse",
-    "reconstruction_loss",
-    "sample_objective",
+    "cauchy_penalty", "cauchy_prior_grad", "code_mse", "gap_direct", "gap_gram", "kl_penalty",
+    "l1_penalty", "lasso_duality_gap", "lasso_loss", "lasso_objective", "lifetime_penalty",
+    "lipschitz_constant", "nmse", "reconstruction_loss", "sample_objective",
 ]
 
 #: Penalties :func:`sample_objective` knows: ``‖z‖₁``, ``Σ log(1 + (z/σ)²)``, none.

@@ -25,21 +25,10 @@ import numpy as np
 from ._xp import get_namespace
 
 __all__ = [
-    "PROXES",
-    "ProxMap",
-    "get_prox",
-    "hard_threshold",
-    "nonneg_soft_threshold",
-    "project_nonneg",
-    "project_unit_ball_rows",
-    "project_unit_sphere_rows",
-    "sigmoid",
-    "soft_threshold",
-    "support_selection_mask",
-    "support_selection_soft",
-    "top_k",
-    "top_k_mask",
-    "winner_take_all_lifetime",
+    "PROXES", "ProxMap", "get_prox", "hard_threshold", "nonneg_soft_threshold", "project_nonneg",
+    "project_unit_ball_rows", "project_unit_sphere_rows", "sigmoid", "soft_threshold",
+    "support_selection_mask", "support_selection_soft", "top_k", "top_k_mask",
+    "winner_take_all_lifetime"
 ]
 
 

@@ -42,14 +42,8 @@ from .._linalg import gram
 from ..objectives import gap_direct, gap_gram
 
 __all__ = [
-    "LeastSquares",
-    "choose_form",
-    "coupled_step_forward",
-    "coupled_step_vjp",
-    "proximal_step",
-    "step_forward",
-    "step_vjp",
-    "sum_to_shape",
+    "LeastSquares", "choose_form", "coupled_step_forward", "coupled_step_vjp", "proximal_step",
+    "step_forward", "step_vjp", "sum_to_shape"
 ]
 
 
