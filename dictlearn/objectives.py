@@ -1,4 +1,4 @@
-r"""Objectives, duality gaps and Lipschitz constants.
+r"""Objectives, duality gaps, Lipschitz constants, losses and sparsity penalties.
 
 The lasso objective per sample ``x`` (a row of ``X``) with codes ``z`` (a row of ``Z``) is
 
@@ -11,6 +11,24 @@ the quadratic by ``n_features``). With ``r = x − zD`` and ``c = r Dᵀ``, the 
 ``F(z) − (½‖x‖² − ½‖x − θ‖²) = F(z) − (s x·r − ½ s²‖r‖²)`` is ≥ 0 and vanishes exactly at
 a solution. With ``positive=True`` (codes ≥ 0) the dual constraint is one-sided,
 ``max_j c_j ≤ α``.
+
+The per-sample objective ``½‖r‖² + α·pen(z)`` is written once (``_objective_terms``) and
+reached through :func:`sample_objective` by the public :func:`lasso_objective`, the learners'
+coding objective (L1, Cauchy or no penalty) and the benchmarks' reported objectives; the gaps
+and :func:`lasso_loss` use the same kernel on the terms they already hold.
+
+The losses and penalties of training (LISTA, sparse autoencoders) return ``(value, gradient)``
+with the value a Python float averaged over the ``n`` rows of the batch, and the gradient with
+respect to the codes (or the reconstruction) an array of the same shape:
+
+- reconstruction: ``(1/2n) Σ ‖x − x̂‖²``, gradient ``(x̂ − x)/n``;
+- code MSE: ``(1/2n) Σ ‖z − z*‖²``, gradient ``(z − z*)/n``;
+- NMSE: ``Σ ‖z − z*‖² / Σ ‖z*‖²``, gradient ``2(z − z*)/Σ‖z*‖²``;
+- lasso: ``(1/n) Σ ½‖x − zD‖² + α‖z‖₁``, gradient ``((zD − x)Dᵀ + α sign z)/n``;
+- L1: ``(λ/n) Σ |z|``, gradient ``λ sign(z)/n``;
+- Cauchy: ``(λ/n) Σ log(1 + (z/σ)²)``, gradient ``λ·2z/(σ² + z²)/n`` (Olshausen & Field);
+- KL: ``β Σ_j KL(ρ ‖ ρ̂_j)``, gradient ``β(−ρ/ρ̂_j + (1−ρ)/(1−ρ̂_j))/n``;
+- lifetime: ``λ Σ_j (Σ_i z_ij/n)² / (Σ_i z_ij²/n)``, see :func:`lifetime_penalty`.
 """
 
 from __future__ import annotations
@@ -22,12 +40,66 @@ from ._linalg import spectral_norm_sq
 from ._validation import check_nonneg_scalar, prepare_signals_and_dictionary
 from ._xp import get_namespace
 
-__all__ = ["lasso_duality_gap", "lasso_objective", "lipschitz_constant"]
+__all__ = [
+    "cauchy_penalty", "cauchy_prior_grad", "code_mse", "gap_direct", "gap_gram", "kl_penalty",
+    "l1_penalty", "lasso_duality_gap", "lasso_loss", "lasso_objective", "lifetime_penalty",
+    "lipschitz_constant", "nmse", "reconstruction_loss", "sample_objective",
+]
+
+#: Penalties :func:`sample_objective` knows: ``‖z‖₁``, ``Σ log(1 + (z/σ)²)``, none.
+PENALTIES = ("l1", "cauchy", "l0")
+
+
+def _objective_terms(rr: Any, pen: Any, alpha: float) -> Any:
+    """The per-sample objective ``½‖r‖² + α·pen(z)`` from ``‖r‖²`` and ``pen(z)``."""
+    return 0.5 * rr + alpha * pen
+
+
+def _cauchy_rows(Z: Any, sigma: float, xp: ModuleType) -> Any:
+    return xp.sum(xp.log1p((Z / sigma) ** 2), axis=1)
+
+
+def sample_objective(
+    X: Any, D: Any, Z: Any, *, alpha: float, xp: ModuleType, penalty: str = "l1",
+    sigma: float = 1.0, ZD: Any = None,
+) -> Any:
+    """``½‖x − z D‖² + α·pen(z)`` per sample, on validated arrays (no checks).
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+    D : array of shape (n_atoms, n_features)
+    Z : array of shape (n_samples, n_atoms)
+    alpha : float
+    penalty : {"l1", "cauchy", "l0"}, default="l1"
+        ``‖z‖₁``; ``Σ_j log(1 + (z_j/σ)²)`` (Olshausen & Field's Cauchy prior); or none
+        (``"l0"``: greedy codes are scored by their residual alone).
+    sigma : float, default=1.0
+        Scale of the Cauchy penalty.
+    ZD : array of shape (n_samples, n_features), optional
+        A precomputed ``Z @ D`` (e.g. from a sparse product kernel).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sample_objective(np.array([[1.0, 0.0]]), np.eye(2), np.array([[0.5, 0.0]]),
+    ...                  alpha=0.1, xp=np)
+    array([0.175])
+    """
+    R = X - (Z @ D if ZD is None else ZD)
+    rr = xp.sum(R * R, axis=1)
+    if penalty == "l1":
+        return _objective_terms(rr, xp.sum(xp.abs(Z), axis=1), alpha)
+    if penalty == "cauchy":
+        return _objective_terms(rr, _cauchy_rows(Z, sigma, xp), alpha)
+    if penalty == "l0":
+        return 0.5 * rr
+    raise ValueError(f"penalty must be one of {list(PENALTIES)}; got {penalty!r}")
 
 
 def _gap_terms(rr: Any, xr: Any, l1: Any, cmax: Any, alpha: float, xp: ModuleType):
     """Primal value and duality gap from per-sample ``‖r‖²``, ``x·r``, ``‖z‖₁``, ``max c``."""
-    F = 0.5 * rr + alpha * l1
+    F = _objective_terms(rr, l1, alpha)
     if alpha == 0.0:
         # Least squares: the gap is ½‖P r‖² with P the projection on the atoms' span; the
         # bound below (s = 0 unless c = 0) is ½‖r‖², valid and zero only when r = 0.
@@ -93,8 +165,7 @@ def lasso_objective(X: Any, dictionary: Any, codes: Any, *, alpha: float) -> Any
     alpha = check_nonneg_scalar(alpha, "alpha")
     xp, X, D = prepare_signals_and_dictionary(X, dictionary)
     Z = _check_codes(codes, X, D, xp)
-    R = X - Z @ D
-    return 0.5 * xp.sum(R * R, axis=1) + alpha * xp.sum(xp.abs(Z), axis=1)
+    return sample_objective(X, D, Z, alpha=alpha, xp=xp)
 
 
 def lasso_duality_gap(
@@ -154,3 +225,160 @@ def lipschitz_constant(dictionary: Any, *, method: str = "auto") -> float:
     """
     xp = get_namespace(dictionary)
     return spectral_norm_sq(dictionary, xp=xp, method=method)
+
+
+def reconstruction_loss(X: Any, X_hat: Any, *, xp: ModuleType) -> tuple[float, Any]:
+    """``(1/2n) Σ‖x − x̂‖²`` and its gradient ``(x̂ − x)/n`` with respect to ``x̂``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> reconstruction_loss(np.array([[1.0, 0.0]]), np.array([[0.0, 0.0]]), xp=np)[0]
+    0.5
+    """
+    n = X.shape[0]
+    E = X_hat - X
+    return 0.5 * float(xp.sum(E * E)) / n, E / n
+
+
+def code_mse(Z: Any, Z_target: Any, *, xp: ModuleType) -> tuple[float, Any]:
+    """``(1/2n) Σ‖z − z*‖²`` and its gradient ``(z − z*)/n``."""
+    return reconstruction_loss(Z_target, Z, xp=xp)
+
+
+def nmse(Z: Any, Z_target: Any, *, xp: ModuleType) -> tuple[float, Any]:
+    """Normalised squared error ``Σ‖z − z*‖² / Σ‖z*‖²`` (linear; ``10 log10`` of it is the
+    NMSE in dB of Chen et al. 2018) and its gradient."""
+    ref = float(xp.sum(Z_target * Z_target))
+    if ref == 0.0:
+        raise ValueError("Z_target is all zeros: the NMSE is undefined")
+    E = Z - Z_target
+    return float(xp.sum(E * E)) / ref, (2.0 / ref) * E
+
+
+def lasso_loss(X: Any, Z: Any, D: Any, alpha: float, *, xp: ModuleType) -> tuple[float, Any]:
+    """Mean lasso objective ``(1/n) Σ ½‖x − zD‖² + α‖z‖₁`` and its (sub)gradient in ``z``
+    (``sign(0) = 0``): the unsupervised loss of LISTA (Ablin et al. 2019)."""
+    n = X.shape[0]
+    R = Z @ D - X
+    F = _objective_terms(xp.sum(R * R, axis=1), xp.sum(xp.abs(Z), axis=1), alpha)
+    val = float(xp.sum(F)) / n
+    return val, (R @ xp.matrix_transpose(D) + alpha * xp.sign(Z)) / n
+
+
+def l1_penalty(Z: Any, weight: float, *, xp: ModuleType) -> tuple[float, Any]:
+    """``(λ/n) Σ|z|`` and its (sub)gradient ``λ sign(z)/n``."""
+    n = Z.shape[0]
+    return weight * float(xp.sum(xp.abs(Z))) / n, (weight / n) * xp.sign(Z)
+
+
+def cauchy_prior_grad(Z: Any, sigma: float, *, xp: ModuleType) -> Any:
+    """Elementwise derivative ``2z/(σ² + z²)`` of the Cauchy penalty ``log(1 + (z/σ)²)``."""
+    return 2.0 * Z / (sigma * sigma + Z * Z)
+
+
+def cauchy_penalty(Z: Any, weight: float, *, sigma: float = 1.0,
+                   xp: ModuleType) -> tuple[float, Any]:
+    """``(λ/n) Σ log(1 + (z/σ)²)`` (the sparse prior of Olshausen & Field 1996) and its
+    gradient ``λ·2z/(σ² + z²)/n``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(cauchy_penalty(np.array([[1.0, 0.0]]), 1.0, xp=np)[0], 6)   # log 2
+    0.693147
+    """
+    n = Z.shape[0]
+    val = weight * float(xp.sum(_cauchy_rows(Z, sigma, xp))) / n
+    return val, (weight / n) * cauchy_prior_grad(Z, sigma, xp=xp)
+
+
+def kl_penalty(
+    Z: Any,
+    rho: float,
+    weight: float,
+    *,
+    xp: ModuleType,
+    rho_hat: Any = None,
+    momentum: float = 0.0,
+    eps: float = 1e-6,
+) -> tuple[float, Any, Any]:
+    r"""KL sparsity penalty of Ng's sparse-autoencoder notes, with a running mean activation.
+
+    .. math:: \beta \sum_j \rho\log\frac{\rho}{\hat\rho_j}
+              + (1-\rho)\log\frac{1-\rho}{1-\hat\rho_j}
+
+    Parameters
+    ----------
+    Z : array of shape (n, n_atoms)
+        Activations in (0, 1) (sigmoid units).
+    rho : float in (0, 1)
+        Target mean activation.
+    weight : float
+        ``β``.
+    rho_hat : array of shape (n_atoms,), optional
+        Running estimate of each unit's mean activation; the batch mean when None.
+    momentum : float in [0, 1)
+        ``ρ̂ ← m ρ̂ + (1 − m) mean_batch(z)``. Ng's notes compute ``ρ̂`` over the whole
+        training set; with mini-batches the running average stands in for it.
+
+    Returns
+    -------
+    value, gradient with respect to ``Z``, the updated ``ρ̂``
+
+    Notes
+    -----
+    The gradient is ``β(−ρ/ρ̂_j + (1 − ρ)/(1 − ρ̂_j))/n`` for every row, evaluated at the
+    running ``ρ̂`` (Ng's "sparsity delta"); with ``momentum=0`` it is the exact gradient of
+    the penalty at the batch mean.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> v, g, r = kl_penalty(np.full((4, 2), 0.1), 0.1, 3.0, xp=np)
+    >>> round(v, 12), float(np.abs(g).max()) < 1e-12
+    (0.0, True)
+    """
+    n = Z.shape[0]
+    batch = xp.mean(Z, axis=0)
+    r = batch if rho_hat is None else momentum * rho_hat + (1.0 - momentum) * batch
+    r = xp.clip(r, eps, 1.0 - eps)
+    val = weight * float(
+        xp.sum(rho * xp.log(rho / r) + (1.0 - rho) * xp.log((1.0 - rho) / (1.0 - r)))
+    )
+    d = weight * (-rho / r + (1.0 - rho) / (1.0 - r)) / n
+    return val, xp.broadcast_to(d[None, :], Z.shape), r
+
+
+def lifetime_penalty(Z: Any, weight: float, *, xp: ModuleType) -> tuple[float, Any]:
+    r"""Lifetime sparsity penalty: ``λ Σ_j a_j`` with the Treves–Rolls activity ratio
+    ``a_j = (Σ_i z_ij/n)² / (Σ_i z_ij²/n)`` of each unit over the batch.
+
+    ``a_j ∈ (0, 1]`` for non-negative activities: 1 when the unit responds equally to every
+    sample, ``1/n`` when it responds to one. Units that never respond count 0.
+
+    Notes
+    -----
+    With ``m₁ = Σ_i z_i/n``, ``m₂ = Σ_i z_i²/n``:
+    :math:`\partial a/\partial z_i = \tfrac{2}{n m_2}(m_1 - a z_i)`.
+
+    References
+    ----------
+    Treves & Rolls (1991), Network 2; Willmore & Tolhurst (2001), Network 12.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(lifetime_penalty(np.array([[1.0], [0.0], [0.0], [0.0]]), 1.0, xp=np)[0], 6)
+    0.25
+    """
+    n = Z.shape[0]
+    m1 = xp.mean(Z, axis=0)
+    m2 = xp.mean(Z * Z, axis=0)
+    tiny = float(xp.finfo(Z.dtype).smallest_normal)
+    live = m2 > tiny
+    safe = xp.where(live, m2, xp.ones_like(m2))
+    a = xp.where(live, m1 * m1 / safe, xp.zeros_like(m2))
+    g = (2.0 / n) * (m1[None, :] - a[None, :] * Z) / safe[None, :]
+    g = xp.where(live[None, :], g, xp.zeros_like(g))
+    return weight * float(xp.sum(a)), weight * g

@@ -4,14 +4,19 @@ Each prox acts row-wise on codes ``Z`` (n_samples, n_atoms) and takes a threshol
 (a scalar, or an array broadcastable against ``Z``: per atom for LISTA, per sample for
 per-sample step sizes). They are pure: inputs are never modified.
 
-The registry :data:`PROXES` maps names to maps ``prox(Z, theta, *, xp)`` so that solvers,
-LISTA layers and autoencoder encoders select them by name.
+The one table :data:`PROXES` maps names to :class:`ProxMap` objects, each carrying its
+forward function (one of the plain functions below), its vector-Jacobian product and its
+metadata, so that solvers, LISTA layers and autoencoder encoders select them by name
+(:func:`get_prox`) and training differentiates them where they are defined. The derivatives
+are exact almost everywhere (the maps are piecewise smooth) except the hard threshold's in
+``θ`` (see :class:`ProxMap`); each is checked against finite differences in the tests.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
 
@@ -20,18 +25,10 @@ import numpy as np
 from ._xp import get_namespace
 
 __all__ = [
-    "PROXES",
-    "hard_threshold",
-    "nonneg_soft_threshold",
-    "project_nonneg",
-    "project_unit_ball_rows",
-    "project_unit_sphere_rows",
-    "sigmoid",
-    "soft_threshold",
-    "support_selection_mask",
-    "support_selection_soft",
-    "top_k",
-    "winner_take_all_lifetime",
+    "PROXES", "ProxMap", "get_prox", "hard_threshold", "nonneg_soft_threshold", "project_nonneg",
+    "project_unit_ball_rows", "project_unit_sphere_rows", "sigmoid", "soft_threshold",
+    "support_selection_mask", "support_selection_soft", "top_k", "top_k_mask",
+    "winner_take_all_lifetime"
 ]
 
 
@@ -260,18 +257,164 @@ def winner_take_all_lifetime(
     return xp.where(mask, A, xp.zeros_like(A))
 
 
-#: Name → prox map ``prox(Z, theta, *, xp)``.
-PROXES: dict[str, Callable[..., Any]] = {
-    "soft": soft_threshold,
-    "nonneg_soft": nonneg_soft_threshold,
-    "hard": hard_threshold,
-    "sigmoid": sigmoid,
-}
+def _shifted_top_k(V: Any, theta: Any, *, xp: ModuleType, k: int, positive: bool) -> Any:
+    """``top_k(V − θ)``: the ``k`` largest entries of each row after the shift ``θ``."""
+    if int(k) > V.shape[-1]:
+        raise ValueError(f"k must be <= n_atoms ({V.shape[-1]}); got k={k}")
+    shifted = V if isinstance(theta, (int, float)) and theta == 0 else V - theta
+    return top_k(shifted, int(k), xp=xp, positive=positive)
 
 
-def get_prox(name: str) -> Callable[..., Any]:
-    """Look up a prox by name, with a clear error for unknown names."""
+# Vector-Jacobian products ``(V̄, θ̄)`` of the maps, for the upstream gradient ``G`` at input
+# ``V`` and output ``Z``; ``θ̄`` has the full shape of ``V``.
+def _abs_threshold_vjp(V, theta, Z, G, *, xp, **_):
+    gV = xp.where(xp.abs(V) > theta, G, xp.zeros_like(G))
+    return gV, -xp.sign(V) * gV
+
+
+def _nonneg_soft_vjp(V, theta, Z, G, *, xp, **_):
+    gV = xp.where(V > theta, G, xp.zeros_like(G))
+    return gV, -gV
+
+
+def _sigmoid_vjp(V, theta, Z, G, *, xp, **_):
+    gV = G * Z * (1.0 - Z)
+    return gV, -gV
+
+
+def _support_selection_vjp(V, theta, Z, G, *, xp, fraction, **_):
+    zero = xp.zeros_like(G)
+    active = xp.abs(V) > theta
+    shrunk = active & ~support_selection_mask(V, theta, float(fraction), xp=xp)
+    return xp.where(active, G, zero), xp.where(shrunk, -xp.sign(V) * G, zero)
+
+
+def _selection_vjp(V, theta, Z, G, *, xp, **_):
+    """top-k and WTA: the output is ``V − θ`` on a locally constant support."""
+    gV = xp.where(Z != 0, G, xp.zeros_like(G))
+    return gV, -gV
+
+
+@dataclass(frozen=True)
+class ProxMap:
+    """A map ``η_θ`` of the table :data:`PROXES`: forward, vector-Jacobian product, metadata.
+
+    Obtain one with :func:`get_prox` (which binds and checks ``k`` / ``fraction``); call it as
+    ``Z = m(V, theta, xp=xp)`` and differentiate it with ``m.vjp(V, theta, Z, G, xp=xp)``.
+
+    Attributes
+    ----------
+    name : str
+        Its key in :data:`PROXES`.
+    forward : callable ``forward(V, theta, *, xp, **params)``
+        The plain function of this module (:func:`soft_threshold`, …).
+    backward : callable ``backward(V, theta, Z, G, *, xp, **params) -> (V̄, θ̄)``
+    is_prox : bool
+        Whether it is the proximal map of a function (``sigmoid``, support selection and
+        lifetime WTA are activations, not proxes).
+    needs : tuple of str
+        Parameters it must be given: ``"k"`` (top-k) or ``"fraction"`` (``soft_ss``, ``wta``).
+    batchwise : bool
+        Whether it acts on the whole batch (columns) rather than row by row.
+    exact_theta_grad : bool
+        False where ``θ̄`` is a surrogate: the hard threshold's derivative in ``θ`` is zero
+        almost everywhere, so the soft threshold's ``−sign(v)·1[|v| > θ]`` (straight-through)
+        is used to let IHT-like layers learn thresholds.
+    params : tuple of (str, value) pairs
+        The bound values of ``needs`` (and ``positive`` for top-k).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> soft = get_prox("soft")
+    >>> V = np.array([[-2.0, 0.5, 3.0]])
+    >>> soft(V, 1.0, xp=np)
+    array([[-1.,  0.,  2.]])
+    >>> soft.vjp(V, 1.0, soft(V, 1.0, xp=np), np.ones((1, 3)), xp=np)
+    (array([[1., 0., 1.]]), array([[ 1., -0., -1.]]))
+    """
+
+    name: str
+    forward: Callable[..., Any]
+    backward: Callable[..., tuple[Any, Any]]
+    is_prox: bool = True
+    needs: tuple[str, ...] = ()
+    batchwise: bool = False
+    exact_theta_grad: bool = True
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def bind(self, *, k: int | None = None, fraction: float | None = None,
+             positive: bool = True) -> ProxMap:
+        """This map with its parameters set and checked."""
+        if "k" in self.needs:
+            if k is None or int(k) < 1:
+                raise ValueError(f"the {self.name} map needs k >= 1; got k={k}")
+            return replace(self, params=(("k", int(k)), ("positive", bool(positive))))
+        if "fraction" in self.needs:
+            if fraction is None or not 0.0 <= float(fraction) <= 1.0:
+                raise ValueError(f"the {self.name} map needs a fraction in [0, 1]; got {fraction}")
+            return replace(self, params=(("fraction", float(fraction)),))
+        return self
+
+    def _kwargs(self) -> dict[str, Any]:
+        if len(self.params) < len(self.needs):
+            raise ValueError(f"the {self.name} map needs {', '.join(self.needs)}: "
+                             f"use get_prox({self.name!r}, ...)")
+        return dict(self.params)
+
+    def __call__(self, V: Any, theta: Any, *, xp: ModuleType | None = None) -> Any:
+        return self.forward(V, theta, xp=xp or get_namespace(V), **self._kwargs())
+
+    def vjp(self, V: Any, theta: Any, Z: Any, G: Any, *, xp: ModuleType) -> tuple[Any, Any]:
+        """``(V̄, θ̄)`` for the upstream gradient ``G`` at input ``V`` and output ``Z``.
+
+        ``θ̄`` has the full shape of ``V``; reduce it with
+        :func:`dictlearn.coding.step.sum_to_shape`.
+        """
+        return self.backward(V, theta, Z, G, xp=xp, **self._kwargs())
+
+
+#: The one table of maps ``η_θ`` used by the solvers, LISTA layers and autoencoder encoders.
+PROXES: dict[str, ProxMap] = {m.name: m for m in (
+    ProxMap("soft", soft_threshold, _abs_threshold_vjp),
+    ProxMap("nonneg_soft", nonneg_soft_threshold, _nonneg_soft_vjp),
+    ProxMap("hard", hard_threshold, _abs_threshold_vjp, exact_theta_grad=False),
+    ProxMap("topk", _shifted_top_k, _selection_vjp, needs=("k",)),
+    ProxMap("sigmoid", sigmoid, _sigmoid_vjp, is_prox=False),
+    ProxMap("soft_ss", support_selection_soft, _support_selection_vjp, is_prox=False,
+            needs=("fraction",)),
+    ProxMap("wta", winner_take_all_lifetime, _selection_vjp, is_prox=False,
+            needs=("fraction",), batchwise=True),
+)}
+
+
+def get_prox(name: str, *, k: int | None = None, fraction: float | None = None,
+             positive: bool = True) -> ProxMap:
+    """The map ``name`` of :data:`PROXES`, with its parameters bound.
+
+    Parameters
+    ----------
+    name : {"soft", "nonneg_soft", "hard", "topk", "sigmoid", "soft_ss", "wta"}
+        ``soft``: soft threshold; ``nonneg_soft``: ``max(v − θ, 0)`` (a ReLU with bias
+        ``−θ``); ``hard``: hard threshold; ``topk``: the ``k`` largest entries of ``v − θ``
+        per row (positive values only when ``positive``, else by magnitude); ``sigmoid``:
+        ``σ(v − θ)``; ``soft_ss``: soft threshold with support selection of a ``fraction`` of
+        each row; ``wta``: lifetime winner-take-all keeping a ``fraction`` of each column.
+    k : int, optional
+        For ``topk`` (required there).
+    fraction : float in [0, 1], optional
+        For ``soft_ss`` and ``wta`` (required there).
+    positive : bool, default=True
+        For ``topk``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> get_prox("topk", k=1)(np.array([[1.0, 3.0, 2.0]]), 0.5)
+    array([[0. , 2.5, 0. ]])
+    """
     try:
-        return PROXES[name]
-    except KeyError:
-        raise ValueError(f"prox must be one of {sorted(PROXES)}; got {name!r}") from None
+        entry = PROXES[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"prox must be one of {list(PROXES)}; got {name!r}") from None
+    return entry.bind(k=k, fraction=fraction, positive=positive)

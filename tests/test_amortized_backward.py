@@ -1,5 +1,5 @@
-"""Backward passes of the shared step, of unrolled steps and of the losses, against finite
-differences (Hypothesis draws sizes, seeds and activations)."""
+"""Backward passes of the maps of the prox table, of the shared step, of unrolled steps and of
+the losses and penalties, against finite differences (Hypothesis draws sizes, seeds and maps)."""
 
 from __future__ import annotations
 
@@ -8,21 +8,19 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from dictlearn import objectives as losses
 from dictlearn._xp import get_namespace
-from dictlearn.amortized import losses
-from dictlearn.amortized.backward import (
-    Activation,
-    Layer,
+from dictlearn.amortized.unrolled import Layer, unrolled_forward, unrolled_vjp
+from dictlearn.coding.step import (
+    LeastSquares,
     coupled_step_forward,
     coupled_step_vjp,
+    proximal_step,
     step_forward,
     step_vjp,
     sum_to_shape,
-    unrolled_forward,
-    unrolled_vjp,
 )
-from dictlearn.coding.step import proximal_step
-from dictlearn.prox import soft_threshold
+from dictlearn.prox import PROXES, get_prox
 from tests._helpers import asxp, tonp
 
 pytestmark = pytest.mark.usefixtures("single_threaded_blas")
@@ -57,15 +55,13 @@ def _margin_ok(act, V, theta):
     return True
 
 
-ACTS = [
-    Activation("soft"),
-    Activation("nonneg_soft"),
-    Activation("hard"),
-    Activation("topk", k=2),
-    Activation("sigmoid"),
-    Activation("soft_ss", fraction=0.3),
-    Activation("wta", fraction=0.5),
-]
+#: Every map of the one table, its parameters bound.
+ACTS = [get_prox(name, k=2, fraction=0.3 if name == "soft_ss" else 0.5) for name in PROXES]
+
+
+def test_every_map_of_the_table_is_checked():
+    assert [a.name for a in ACTS] == list(PROXES)
+    assert {"soft", "nonneg_soft", "hard", "topk", "sigmoid", "soft_ss", "wta"} <= set(PROXES)
 
 
 @given(seed=st.integers(0, 2**31 - 1), n=st.integers(2, 6), k=st.integers(3, 8),
@@ -83,8 +79,9 @@ def test_activation_vjp_matches_finite_differences(seed, n, k, which):
     fd_v = _fd(lambda v: np.sum(C * act(v, theta, xp=XNP)), V, U)
     assert np.isclose(np.sum(gV * U), fd_v, rtol=1e-6, atol=1e-7)
     fd_t = _fd(lambda t: np.sum(C * act(V, t, xp=XNP)), theta, 1.0)
-    if act.name == "hard":  # straight-through surrogate: the soft threshold's derivative
-        soft = Activation("soft")
+    if not act.exact_theta_grad:  # hard: straight-through, the soft threshold's derivative
+        assert act.name == "hard"
+        soft = get_prox("soft")
         assert np.allclose(gT, soft.vjp(V, theta, soft(V, theta, xp=XNP), C, xp=XNP)[1])
         assert fd_t == pytest.approx(0.0, abs=1e-7)
     else:
@@ -94,16 +91,41 @@ def test_activation_vjp_matches_finite_differences(seed, n, k, which):
 def test_step_forward_is_the_shared_step():
     rng = np.random.default_rng(0)
     B, Z, S = rng.standard_normal((5, 4)), rng.standard_normal((5, 4)), rng.standard_normal((4, 4))
-    out, V = step_forward(B, Z, S, 0.2, Activation("soft"), xp=XNP)
-    assert np.array_equal(out, proximal_step(B, Z, S, 0.2, soft_threshold, xp=XNP))
+    out, V = step_forward(B, Z, S, 0.2, get_prox("soft"), xp=XNP)
+    assert np.array_equal(out, proximal_step(B, Z, S, 0.2, get_prox("soft"), xp=XNP))
     assert np.array_equal(V, B + Z @ S)
+
+
+@pytest.mark.parametrize("coupled", [False, True])
+def test_lista_layer_forward_is_the_solver_step(coupled):
+    """K LISTA layers with ISTA's weights are K solver steps: the layers' pre-activations are
+    ``LeastSquares.forward`` (the argument of the solvers' prox) and their outputs
+    :func:`proximal_step`."""
+    rng = np.random.default_rng(1)
+    X, D = rng.standard_normal((5, 3)), rng.standard_normal((4, 3))
+    L = float(np.linalg.norm(D, 2) ** 2)
+    ls = LeastSquares.build(X, D, L, xp=XNP, form="direct" if coupled else "gram")
+    soft, theta = get_prox("soft"), 0.1 / L
+    W = ls.Dt_L if coupled else D.T / L
+    layer = Layer(W, theta, soft, None if coupled else ls.S)
+    Zs, Vs = unrolled_forward(X, [layer] * 4, D=D, xp=XNP)
+    Z = np.zeros((5, 4))
+    for Zk, Vk in zip(Zs, Vs, strict=True):
+        V = ls.forward(Z)
+        if coupled:  # the direct form is the coupled step with W = Dᵀ/L
+            assert np.array_equal(Vk, V)
+        else:  # B = X Dᵀ/L vs X (Dᵀ/L): rounding only
+            assert np.allclose(Vk, V, rtol=1e-12, atol=1e-14)
+            assert np.array_equal(Zk, proximal_step(X @ W, Z, ls.S, theta, soft, xp=XNP))
+        assert np.allclose(Zk, soft(V, theta, xp=XNP), rtol=1e-12, atol=1e-14)
+        Z = Zk
 
 
 @given(seed=st.integers(0, 2**31 - 1), n=st.integers(1, 5), m=st.integers(2, 6),
        k=st.integers(2, 7), coupled=st.booleans())
 def test_step_vjp_matches_finite_differences(seed, n, m, k, coupled):
     rng = np.random.default_rng(seed)
-    act = Activation("soft")
+    act = get_prox("soft")
     X, D = rng.standard_normal((n, m)), rng.standard_normal((k, m))
     Z, W = rng.standard_normal((n, k)), rng.standard_normal((m, k)) * 0.3
     S = rng.standard_normal((k, k)) * 0.3
@@ -114,7 +136,7 @@ def test_step_vjp_matches_finite_differences(seed, n, m, k, coupled):
             return np.sum(C * coupled_step_forward(X, Z_, D, W_, t_, act, xp=XNP)[0])
         out, V = coupled_step_forward(X, Z, D, W, theta, act, xp=XNP)
         assume(np.min(np.abs(np.abs(V) - theta)) > 1e-3)
-        gW, gZ, gT = coupled_step_vjp(X, Z, D, W, V, theta, out, C, xp=XNP, act=act)
+        gW, gZ, gT = coupled_step_vjp(X, Z, D, W, V, theta, out, C, act, xp=XNP)
         gS = None
     else:
         def f(Z_, W_, t_, S_=S):
@@ -135,7 +157,7 @@ def test_step_vjp_matches_finite_differences(seed, n, m, k, coupled):
 
 
 def _layers(rng, m, k, K, coupled, name):
-    act = Activation(name, k=2) if name == "topk" else Activation(name)
+    act = get_prox(name, k=2)
     out = []
     for _ in range(K):
         W = rng.standard_normal((m, k)) * 0.3
@@ -199,6 +221,7 @@ def test_loss_gradients_match_finite_differences(seed, n, k):
         (lambda z: losses.reconstruction_loss(T, z, xp=XNP), Z),
         (lambda z: losses.lasso_loss(X, z, D, 0.3, xp=XNP), Z),
         (lambda z: losses.l1_penalty(z, 0.7, xp=XNP), Z),
+        (lambda z: losses.cauchy_penalty(z, 0.7, sigma=0.5, xp=XNP), Z),
         (lambda z: losses.kl_penalty(z, 0.1, 3.0, xp=XNP)[:2], P),
         (lambda z: losses.lifetime_penalty(z, 0.5, xp=XNP), A),
     ]
@@ -240,7 +263,7 @@ def test_forward_and_backward_run_on_array_api_strict():
                 if b is not None:
                     assert np.allclose(tonp(b2), b)
     for name in ("soft_ss", "wta"):
-        act = Activation(name, fraction=0.4)
+        act = get_prox(name, fraction=0.4)
         V = rng.standard_normal((n, k))
         C = rng.standard_normal((n, k))
         Z = act(V, 0.1, xp=XNP)
@@ -259,11 +282,29 @@ def test_forward_and_backward_run_on_array_api_strict():
 
 
 def test_activation_rejects_bad_parameters():
-    with pytest.raises(ValueError, match="activation must be one of"):
-        Activation("relu6")
+    with pytest.raises(ValueError, match="prox must be one of"):
+        get_prox("relu6")
     with pytest.raises(ValueError, match="k >= 1"):
-        Activation("topk")
+        get_prox("topk")
     with pytest.raises(ValueError, match="fraction"):
-        Activation("wta", fraction=1.5)
+        get_prox("wta", fraction=1.5)
     with pytest.raises(ValueError, match="k must be <= n_atoms"):
-        Activation("topk", k=9)(np.zeros((2, 4)), 0.0, xp=XNP)
+        get_prox("topk", k=9)(np.zeros((2, 4)), 0.0, xp=XNP)
+    with pytest.raises(ValueError, match="needs fraction"):  # an unbound entry of the table
+        PROXES["soft_ss"](np.zeros((2, 4)), 0.0, xp=XNP)
+
+
+def test_objectives_share_one_per_sample_objective():
+    """The mean lasso loss of training is the mean of the public lasso objective, and the
+    Cauchy coding objective is the residual term plus the Cauchy penalty."""
+    rng = np.random.default_rng(5)
+    X, D, Z = rng.standard_normal((6, 4)), rng.standard_normal((3, 4)), rng.standard_normal((6, 3))
+    F = losses.lasso_objective(X, D, Z, alpha=0.3)
+    assert losses.lasso_loss(X, Z, D, 0.3, xp=XNP)[0] == pytest.approx(float(np.mean(F)))
+    assert np.allclose(losses.gap_direct(X, D, Z, 0.3, False, XNP)[0], F)
+    Fc = losses.sample_objective(X, D, Z, alpha=0.7, xp=XNP, penalty="cauchy", sigma=0.5)
+    F0 = losses.sample_objective(X, D, Z, alpha=0.7, xp=XNP, penalty="l0", ZD=Z @ D)
+    pen = losses.cauchy_penalty(Z, 0.7, sigma=0.5, xp=XNP)[0]
+    assert float(np.mean(Fc - F0)) == pytest.approx(pen)
+    with pytest.raises(ValueError, match="penalty must be one of"):
+        losses.sample_objective(X, D, Z, alpha=0.1, xp=XNP, penalty="l2")

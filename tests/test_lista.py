@@ -235,7 +235,7 @@ def test_variant_weight_gradients_match_finite_differences(seed, variant, loss, 
 
 def _pre(net, params, X):
     from dictlearn._xp import get_namespace
-    from dictlearn.amortized.backward import unrolled_forward
+    from dictlearn.amortized.unrolled import unrolled_forward
 
     return unrolled_forward(X, net._layers(params), D=net.D_, xp=get_namespace(X))[1]
 

@@ -1,7 +1,9 @@
 """Amortized inference: the LISTA family and sparse autoencoders on the shared proximal step.
 
-Training is written in array-API code: the backward passes (:mod:`.backward`), losses and
-penalties (:mod:`.losses`), optimisers (:mod:`.optim`) and one mini-batch loop (:mod:`.train`).
+Training is written in array-API code: the backward pass of K unrolled steps
+(:mod:`.unrolled`, on the step of :mod:`dictlearn.coding.step` and the maps of
+:mod:`dictlearn.prox`), the losses and penalties of :mod:`dictlearn.objectives`, optimisers
+(:mod:`.optim`) and one mini-batch loop (:mod:`.train`).
 """
 
 from .autoencoder import SparseAutoencoder

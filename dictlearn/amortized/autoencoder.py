@@ -29,11 +29,12 @@ import numpy as np
 from .._loop import Status, warn_status
 from .._validation import check_choice, check_nonneg_scalar, check_positive_int
 from .._xp import check_random_state, get_namespace, to_numpy
+from ..coding.step import step_forward
 from ..estimators import _Base, _check_X, _TransformerMixin
-from . import losses
+from ..objectives import kl_penalty, l1_penalty, lifetime_penalty, reconstruction_loss
+from ..prox import ProxMap, get_prox, project_unit_sphere_rows
 from ._common import check_training, split_rows, take_rows, to_xp
 from ._io import load_npz, save_npz
-from .backward import Activation, step_forward
 from .optim import get_optimizer
 from .train import train
 
@@ -217,15 +218,15 @@ class SparseAutoencoder(_TransformerMixin, _Base):
     def _test_k(self) -> int:
         return max(1, round(self.test_k_multiplier * self.k))
 
-    def _act(self, training: bool, k: int | None = None) -> Activation:
+    def _act(self, training: bool, k: int | None = None) -> ProxMap:
         s = self.sparsity
         if s == "kl":
-            return Activation("sigmoid")
+            return get_prox("sigmoid")
         if s == "topk":
-            return Activation("topk", k=k if k is not None else self._test_k(), positive=True)
+            return get_prox("topk", k=k if k is not None else self._test_k(), positive=True)
         if s == "wta" and training:
-            return Activation("wta", fraction=float(self.wta_fraction))
-        return Activation("nonneg_soft")
+            return get_prox("wta", fraction=float(self.wta_fraction))
+        return get_prox("nonneg_soft")
 
     def _aux_k(self) -> int:
         if self.aux_k is not None:
@@ -257,17 +258,17 @@ class SparseAutoencoder(_TransformerMixin, _Base):
         ``X − X̂`` as a constant target, or uses ``residual`` when given)."""
         Z, V, Xc = self._encode(p, X, act, xp)
         Xh = Z @ p["D"] + p["b"]
-        loss, gXh = losses.reconstruction_loss(X, Xh, xp=xp)
+        loss, gXh = reconstruction_loss(X, Xh, xp=xp)
         s = self.sparsity
         gZ_pen = None
         if s == "l1":
-            v, gZ_pen = losses.l1_penalty(Z, float(self.alpha), xp=xp)
+            v, gZ_pen = l1_penalty(Z, float(self.alpha), xp=xp)
         elif s == "lifetime":
-            v, gZ_pen = losses.lifetime_penalty(Z, float(self.alpha), xp=xp)
+            v, gZ_pen = lifetime_penalty(Z, float(self.alpha), xp=xp)
         elif s == "kl":
             rh = None if kl_state is None else kl_state.get("rho_hat")
-            v, gZ_pen, r = losses.kl_penalty(Z, float(self.rho), float(self.beta), xp=xp,
-                                             rho_hat=rh, momentum=float(self.kl_momentum))
+            v, gZ_pen, r = kl_penalty(Z, float(self.rho), float(self.beta), xp=xp,
+                                      rho_hat=rh, momentum=float(self.kl_momentum))
             if kl_state is not None:
                 kl_state["rho_hat"] = r
         else:
@@ -282,9 +283,9 @@ class SparseAutoencoder(_TransformerMixin, _Base):
         if dead is not None and bool(xp.any(dead)):
             E = X - Xh if residual is None else residual  # a constant target
             Va = xp.where(dead[None, :], V - p["theta"], xp.zeros_like(V) - 1.0)
-            Za = Activation("topk", k=self._aux_k(), positive=True)(Va, 0.0, xp=xp)
+            Za = get_prox("topk", k=self._aux_k(), positive=True)(Va, 0.0, xp=xp)
             Ea = Za @ p["D"]
-            va, gEa = losses.reconstruction_loss(E, Ea, xp=xp)
+            va, gEa = reconstruction_loss(E, Ea, xp=xp)
             loss += float(self.aux_weight) * va
             aux = (Za, float(self.aux_weight) * gEa)
         if not grads:
@@ -360,10 +361,7 @@ class SparseAutoencoder(_TransformerMixin, _Base):
         def post(p, g):
             if not self.unit_norm_decoder:
                 return p
-            q = dict(p)
-            nrm = xp.linalg.vector_norm(p["D"], axis=1, keepdims=True)
-            q["D"] = p["D"] / xp.where(nrm > 0, nrm, xp.ones_like(nrm))
-            return q
+            return {**p, "D": project_unit_sphere_rows(p["D"], xp=xp)}
 
         res = train(
             params, lg, n_samples=n_tr, optimizer=get_optimizer(self.optimizer,

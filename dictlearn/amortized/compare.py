@@ -21,6 +21,7 @@ from .._validation import check_nonneg_scalar, check_positive_int
 from .._xp import to_numpy
 from ..coding import SPECS, MethodSpec, sparse_encode
 from ..metrics import support_recovery
+from ..objectives import sample_objective
 from .autoencoder import SparseAutoencoder
 from .lista import LISTA
 
@@ -66,8 +67,9 @@ def _db(num: float, den: float) -> float:
 def _row(name, family, steps, Z, X, D, alpha, Z_true, t, n, offset=None, codes_comparable=True):
     Z = np.asarray(to_numpy(Z), dtype=np.float64)
     Xc = X if offset is None else X - offset
-    R = Xc - Z @ D
-    obj = float(np.mean(0.5 * np.sum(R * R, axis=1) + alpha * np.sum(np.abs(Z), axis=1)))
+    ZD = Z @ D
+    R = Xc - ZD
+    obj = float(np.mean(sample_objective(Xc, D, Z, alpha=alpha, xp=np, ZD=ZD)))
     row = {"method": name, "family": family, "steps": int(steps),
            "recon_nmse_db": _db(float(np.sum(R * R)), float(np.sum(Xc * Xc))),
            "objective": obj, "l0": float(np.mean(np.sum(Z != 0, axis=1))),

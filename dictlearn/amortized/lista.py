@@ -40,8 +40,10 @@ from .._validation import (
     check_positive_int,
 )
 from .._xp import check_random_state, get_namespace, to_numpy
+from ..coding.step import sum_to_shape
 from ..estimators import _Base, _check_X, _TransformerMixin
-from . import losses
+from ..objectives import code_mse, lasso_loss, nmse
+from ..prox import get_prox
 from ._common import (
     check_codes,
     check_training,
@@ -50,9 +52,9 @@ from ._common import (
     to_xp,
 )
 from ._io import load_npz, save_npz
-from .backward import Activation, Layer, sum_to_shape, unrolled_forward, unrolled_vjp
 from .optim import get_optimizer
 from .train import train
+from .unrolled import Layer, unrolled_forward, unrolled_vjp
 
 __all__ = ["LISTA", "VARIANTS", "alista_weight"]
 
@@ -150,7 +152,8 @@ class LISTA(_TransformerMixin, _Base):
     Notes
     -----
     A layer is ``Z_{k+1} = η_{θ_k}(X W_k + Z_k S_k)``; the gradients are the hand-written
-    vector-Jacobian products of :mod:`dictlearn.amortized.backward`.
+    vector-Jacobian products of :mod:`dictlearn.coding.step` and
+    :mod:`dictlearn.prox`, chained by :mod:`dictlearn.amortized.unrolled`.
 
     References
     ----------
@@ -306,7 +309,7 @@ class LISTA(_TransformerMixin, _Base):
     # ------------------------------------------------------------------ network
     def _layers(self, params: dict[str, Any], n: int | None = None) -> list[Layer]:
         K = self.n_layers if n is None else n
-        act = Activation(self.prox)
+        act = get_prox(self.prox)
         fr = self._fractions()
         out = []
         for i in range(K):
@@ -317,10 +320,10 @@ class LISTA(_TransformerMixin, _Base):
                 out.append(Layer(params[f"W{i}"], params[f"theta{i}"], act))
             elif v == "ss":
                 out.append(Layer(params[f"W{i}"], params[f"theta{i}"],
-                                 Activation("soft_ss", fraction=fr[i])))
+                                 get_prox("soft_ss", fraction=fr[i])))
             elif v == "alista":
                 out.append(Layer(params[f"gamma{i}"] * self._W_tilde, params[f"theta{i}"],
-                                 Activation("soft_ss", fraction=fr[i])))
+                                 get_prox("soft_ss", fraction=fr[i])))
             else:
                 g = params[f"gamma{i}"]
                 out.append(Layer(g * self._Dt(), self.alpha * g, act))
@@ -356,10 +359,10 @@ class LISTA(_TransformerMixin, _Base):
 
     def _loss_value_grad(self, kind, Zk, Xb, Tb, xp):
         if kind == "lasso":
-            return losses.lasso_loss(Xb, Zk, self.D_, float(self.alpha), xp=xp)
+            return lasso_loss(Xb, Zk, self.D_, float(self.alpha), xp=xp)
         if kind == "nmse":
-            return losses.nmse(Zk, Tb, xp=xp)
-        return losses.code_mse(Zk, Tb, xp=xp)
+            return nmse(Zk, Tb, xp=xp)
+        return code_mse(Zk, Tb, xp=xp)
 
     def _lr_phase(self, epoch: int) -> int:
         """Thirds of a layer-wise stage: 0 (new layer alone, lr), 1 (all, 0.2 lr), 2 (0.02 lr)."""

@@ -34,6 +34,7 @@ import numpy as np
 from .._report import format_table
 from .._xp import has_module
 from ..coding import method_spec
+from ..objectives import sample_objective
 
 __all__ = ["add_arguments", "load_patches", "run"]
 
@@ -95,8 +96,7 @@ def heldout_objective(D: np.ndarray, X: np.ndarray, alpha: float) -> float:
         from ..coding import sparse_encode
 
         Z = sparse_encode(X, D, method="fista", alpha=alpha, tol=1e-8, max_iter=5000)
-    R = X - Z @ D
-    return float(np.mean(0.5 * np.sum(R * R, axis=1) + alpha * np.sum(np.abs(Z), axis=1)))
+    return float(np.mean(sample_objective(X, D, Z, alpha=alpha, xp=np)))
 
 
 def _ours(X, args, opts, target=None, X_test=None):

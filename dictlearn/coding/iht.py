@@ -19,9 +19,9 @@ from .._validation import (
     check_positive_int,
     prepare_signals_and_dictionary,
 )
-from ..prox import top_k, top_k_mask
+from ..prox import get_prox, top_k, top_k_mask
 from ._registry import register_method
-from .step import LeastSquares, proximal_step
+from .step import LeastSquares
 
 __all__ = ["iht"]
 
@@ -181,15 +181,10 @@ def iht(
     else:
         ls = LeastSquares.build(X, D, spectral_norm_sq(D, xp=xp), xp=xp)
 
-        def prox(V, theta, *, xp):
-            return top_k(V, K, xp=xp, positive=positive)
+        prox = get_prox("topk", k=K, positive=positive)
 
-        def step(s: IHTState) -> IHTState:
-            if s.ls.form == "gram":
-                new = proximal_step(s.ls.B, s.Z, s.ls.S, 0.0, prox, xp=xp)
-            else:
-                new = prox(s.ls.forward(s.Z), 0.0, xp=xp)
-            return IHTState(new, s.Z, s.ls)
+        def step(s: IHTState) -> IHTState:  # the shared step (either form) with the top-k map
+            return IHTState(prox(s.ls.forward(s.Z), 0.0, xp=xp), s.Z, s.ls)
 
     def criterion(s: IHTState):
         dn = xp.linalg.vector_norm(s.Z - s.Z_prev, axis=1)

@@ -20,7 +20,7 @@ from .._validation import (
     check_positive_int,
     prepare_signals_and_dictionary,
 )
-from ..prox import nonneg_soft_threshold, soft_threshold
+from ..prox import get_prox
 from ._registry import register_method
 from .step import LeastSquares
 
@@ -121,7 +121,7 @@ def proximal_gradient(
         else init
     if positive:
         Z0 = xp.maximum(Z0, 0.0)
-    prox = nonneg_soft_threshold if positive else soft_threshold
+    prox = get_prox("nonneg_soft" if positive else "soft")
     theta = alpha / L
     if acceleration:
         t0 = xp.ones((n, 1), dtype=X.dtype, device=getattr(X, "device", None))

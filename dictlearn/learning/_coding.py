@@ -93,17 +93,12 @@ class CodingStep:
 
     def objective(self, X: Any, D: Any, Z: Any, *, xp: Any) -> Any:
         """Per-sample objective the codes minimise, shape (n_samples,)."""
+        from ..objectives import sample_objective
         from ._kernels import codes_times_dictionary
 
-        R = X - codes_times_dictionary(Z, D, xp=xp)
-        f = 0.5 * xp.sum(R * R, axis=1)
-        pen = self.penalty
-        if pen == "l1":
-            return f + float(self.alpha or 0.0) * xp.sum(xp.abs(Z), axis=1)
-        if pen == "cauchy":
-            sigma = float(self.options.get("sigma", 1.0))
-            return f + float(self.alpha or 0.0) * xp.sum(xp.log1p((Z / sigma) ** 2), axis=1)
-        return f
+        return sample_objective(X, D, Z, alpha=float(self.alpha or 0.0), xp=xp,
+                                penalty=self.penalty, sigma=float(self.options.get("sigma", 1.0)),
+                                ZD=codes_times_dictionary(Z, D, xp=xp))
 
 
 def make_coder(

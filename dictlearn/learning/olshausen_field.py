@@ -46,6 +46,7 @@ from .._validation import (
 )
 from ..coding import register_method
 from ..coding.step import LeastSquares
+from ..objectives import cauchy_prior_grad
 from ._coding import make_coder
 from ._driver import LearningState, Updater, fit_dictionary
 from ._registry import register_learner
@@ -131,14 +132,13 @@ def cauchy_encode(
     init = check_init(init, (n, k), xp=xp, like=X)
     L = spectral_norm_sq(D, xp=xp) + 2.0 * alpha / sigma**2
     ls = LeastSquares.build(X, D, L, xp=xp)
-    s2 = sigma * sigma
     dev = getattr(X, "device", None)
     Z0 = xp.zeros((n, k), dtype=X.dtype, device=dev) if init is None else init
     state = _CauchyState(Z0, Z0, Z0, xp.ones((n, 1), dtype=X.dtype, device=dev), ls)
 
     def step(s: _CauchyState) -> _CauchyState:
         Y = s.Y
-        Z = s.ls.forward(Y) - (2.0 * alpha / L) * Y / (s2 + Y * Y)
+        Z = s.ls.forward(Y) - (alpha / L) * cauchy_prior_grad(Y, sigma, xp=xp)
         dZ = Z - s.Z
         bad = xp.sum((Y - Z) * dZ, axis=1, keepdims=True) > 0
         t = xp.where(bad, xp.ones_like(s.t), s.t)
