@@ -120,9 +120,9 @@ class CodingStep:
 
     def objective(self, X: Any, D: Any, Z: Any, *, xp: Any) -> Any:
         """Per-sample objective the codes minimise, shape (n_samples,)."""
-        from ._kernels import codes_times_dictionary
+        from ..kernels import call
 
-        R = X - codes_times_dictionary(Z, D, xp=xp)
+        R = X - call("codes_times_dictionary", "auto", xp, Z, D)
         f = 0.5 * xp.sum(R * R, axis=1)
         pen = self.penalty
         if pen == "l1":
