@@ -240,6 +240,7 @@ def load_model(file: Any, cls: type, schema: Callable[[Any, dict[str, Any]], dic
         est = cls(**params)
         shapes = schema(est, meta)
     except (TypeError, ValueError, KeyError) as exc:
-        raise ValueError(f"{name} holds parameters that a {cls_name} refuses: {exc}") from exc
+        raise ValueError(f"{name} holds parameters or fitted attributes that a {cls_name} "
+                         f"refuses: {exc}") from exc
     _check_arrays(name, entries, shapes)
     return est, meta, entries

@@ -238,10 +238,11 @@ class LISTA(TransformerMixin, BaseEstimator):
         xp = get_namespace(X)
         return xp, X, to_namespace(D, xp, X)
 
-    def _codes(self, Z: Any, name: str, n: int, xp: ModuleType, like: Any) -> Any:
-        """Target codes (n, n_atoms), moved next to ``like`` (host arrays are moved once)."""
-        Z = to_namespace(as_array(Z, name), xp, like)
-        return check_array(Z, name, like=like, shape=(n, int(self.D_.shape[0])))
+    @staticmethod
+    def _codes(Z: Any, name: str, shape: tuple, xp: ModuleType, like: Any) -> Any:
+        """Target codes (n_samples, n_atoms), moved next to ``like`` (host arrays: once)."""
+        return check_array(to_namespace(as_array(Z, name), xp, like), name, like=like,
+                           shape=shape)
 
     def _fractions(self) -> list[float]:
         return [min((k + 1) * self.support_fraction, self.support_max)
@@ -401,9 +402,10 @@ class LISTA(TransformerMixin, BaseEstimator):
         """
         self._check_params()
         xp, X, D = self._validate_X(X)
-        self.D_ = D
-        T = None if Z_target is None else self._codes(Z_target, "Z_target", X.shape[0], xp, X)
+        T = None if Z_target is None else self._codes(
+            Z_target, "Z_target", (X.shape[0], D.shape[0]), xp, X)
         kind = self._loss(T is not None)
+        self.D_ = D
         params = self._init_params(D, xp)
         rng = check_random_state(self.random_state)
         if sampler is not None:
@@ -491,7 +493,7 @@ class LISTA(TransformerMixin, BaseEstimator):
             if Zb is None:
                 raise ValueError("supervised training (Z_target given) needs a sampler that "
                                  "returns (X, Z)")
-            Zb = self._codes(Zb, "sampler's Z", n, xp, like)
+            Zb = self._codes(Zb, "sampler's Z", (n, self.D_.shape[0]), xp, like)
         return Xb, (Zb if supervised else None)
 
     # ------------------------------------------------------------------ inference
