@@ -62,7 +62,7 @@ def check_array(
     dtype: Any = None,
     like: Any = None,
     shape: tuple[int, ...] | None = None,
-    axes: tuple[str, str] = ("n_samples", "n_atoms"),
+    axes: tuple[str, str] | None = ("n_samples", "n_atoms"),
     n_features: int | None = None,
     allow_all_zero: bool = True,
     atoms: bool = False,
@@ -83,8 +83,8 @@ def check_array(
         ``x`` must come from ``like``'s array library; it takes ``like``'s dtype.
     shape : tuple of int, optional
         The exact shape expected.
-    axes : tuple of str, default=("n_samples", "n_atoms")
-        The names of ``shape``'s axes in the message (the default: codes).
+    axes : tuple of str or None, default=("n_samples", "n_atoms")
+        The names of ``shape``'s axes in the message (the default: codes; None: no names).
     n_features : int, optional
         The number of columns expected.
     allow_all_zero : bool, default=True
@@ -138,8 +138,8 @@ def check_array(
         raise ValueError(f"{name} must not be empty: found array with 0 {what} "
                          f"(shape={tuple(x.shape)}) while a minimum of 1 is required.")
     if shape is not None and tuple(x.shape) != tuple(shape):
-        raise ValueError(f"{name} must have shape ({', '.join(axes)}) = {tuple(shape)}; got "
-                         f"{tuple(x.shape)}")
+        named = f"({', '.join(axes)}) = " if axes else ""
+        raise ValueError(f"{name} must have shape {named}{tuple(shape)}; got {tuple(x.shape)}")
     if n_features is not None and x.shape[1] != n_features:
         raise ValueError(f"{name} has {x.shape[1]} features, but {owner or 'this call'} is "
                          f"expecting {n_features} features as input")

@@ -488,7 +488,7 @@ class LISTA(TransformerMixin, BaseEstimator):
         out = sampler(n, rng)
         Xb, Zb = (out[0], out[1]) if isinstance(out, tuple) else (out, None)
         Xb = check_array(to_namespace(as_array(Xb, "sampler's X"), xp, like), "sampler's X",
-                         like=like, shape=(n, like.shape[1]), axes=("n", "n_features"))
+                         like=like, shape=(n, like.shape[1]), axes=None)
         if supervised:
             if Zb is None:
                 raise ValueError("supervised training (Z_target given) needs a sampler that "
