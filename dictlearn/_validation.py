@@ -1,6 +1,15 @@
 """Input checks that raise clear errors naming the parameter, what was expected and what came.
 
-Checks never modify their inputs; conversions return new arrays.
+One entry validates every array a caller hands in (signals, codes, dictionaries):
+:func:`check_array`; :func:`check_signals_dictionary` validates the pair of a coding call on
+top of it. ``owner`` (the calling class or function) names who expects what, as in
+scikit-learn's messages ("X has 5 features, but LISTA is expecting 8 features as input").
+
+The rules, the same everywhere: lists, tuples and objects with ``__array__`` become NumPy
+arrays; object arrays holding numbers are converted (as scikit-learn does), anything else in
+them raises ``TypeError``; sparse matrices, complex, string and non-numeric dtypes are refused;
+integers and booleans become the working float dtype (float32 stays float32); NaN and infinity
+are refused. Checks never modify their inputs; conversions return new arrays.
 """
 
 from __future__ import annotations
@@ -14,115 +23,179 @@ import numpy as np
 from ._xp import _is_array, device_of, float_dtype, get_namespace
 
 __all__ = [
-    "as_float_array",
-    "check_dictionary",
+    "check_array",
+    "check_choice",
     "check_nonneg_scalar",
     "check_positive_int",
-    "prepare_signals_and_dictionary",
+    "check_signals_dictionary",
 ]
 
 
-def _coerce(x: Any, name: str) -> Any:
-    """Wrap non-array inputs (lists, tuples) as NumPy arrays; refuse everything else."""
+class _ComplexDataError(TypeError, ValueError):
+    """Complex input: a dtype error (``TypeError``) that scikit-learn expects as ``ValueError``."""
+
+
+def as_array(x: Any, name: str) -> Any:
+    """``x`` as an array of some array library; lists and numeric object arrays become NumPy."""
     if x is None:
         raise TypeError(f"{name} must be an array; got None")
-    if _is_array(x):
-        return x
-    if isinstance(x, (list, tuple)) or hasattr(x, "__array__"):
-        arr = np.asarray(x)
-        if arr.dtype == object:
-            raise TypeError(f"{name} must be a numeric array; got an object array")
-        return arr
-    raise TypeError(f"{name} must be an array; got {type(x).__name__}")
+    if hasattr(x, "tocsr") or hasattr(x, "toarray"):
+        raise TypeError(f"{name}: sparse input is not supported; pass a dense array")
+    if not _is_array(x):
+        if not (isinstance(x, (list, tuple)) or hasattr(x, "__array__")):
+            raise TypeError(f"{name} must be an array; got {type(x).__name__}")
+        x = np.asarray(x)
+    if isinstance(x, np.ndarray) and x.dtype == object:
+        try:
+            x = x.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be a numeric array; its object entries are not "
+                            f"numbers: {exc}") from exc
+    return x
 
 
-def as_float_array(
-    x: Any, name: str, *, xp: ModuleType, dtype: Any, ndim: int = 2
+def check_array(
+    x: Any,
+    name: str = "X",
+    *,
+    owner: str | None = None,
+    dtype: Any = None,
+    like: Any = None,
+    shape: tuple[int, ...] | None = None,
+    axes: tuple[str, str] | None = ("n_samples", "n_atoms"),
+    n_features: int | None = None,
+    allow_all_zero: bool = True,
+    atoms: bool = False,
 ) -> Any:
-    """Check ``x``'s dimensions, real numeric dtype and finite values; cast to ``dtype``."""
-    if x.ndim != ndim:
-        raise ValueError(
-            f"{name} must be a {ndim}-D array; got {x.ndim}-D with shape {tuple(x.shape)}"
-        )
-    if x.shape[0] == 0 or x.shape[-1] == 0:
-        what = "sample(s)" if x.shape[0] == 0 else "feature(s)"
-        raise ValueError(
-            f"{name} must not be empty: found array with 0 {what} (shape={tuple(x.shape)}) "
-            "while a minimum of 1 is required."
-        )
-    kind_ok = (
-        xp.isdtype(x.dtype, "real floating")
-        or xp.isdtype(x.dtype, "integral")
-        or x.dtype == xp.bool
-    )
-    if not kind_ok:
+    """Validate a 2-D real array (signals, codes or a dictionary) and return it checked.
+
+    Parameters
+    ----------
+    x : array-like of shape (n_rows, n_columns)
+    name : str
+        The parameter's name, used in every message.
+    owner : str, optional
+        The calling class or function, named in the n_features message.
+    dtype : dtype, optional
+        Cast to this dtype; default: ``like``'s dtype, else the working float dtype of ``x``
+        (float32 stays float32, everything else becomes float64).
+    like : array, optional
+        ``x`` must come from ``like``'s array library; it takes ``like``'s dtype.
+    shape : tuple of int, optional
+        The exact shape expected.
+    axes : tuple of str or None, default=("n_samples", "n_atoms")
+        The names of ``shape``'s axes in the message (the default: codes; None: no names).
+    n_features : int, optional
+        The number of columns expected.
+    allow_all_zero : bool, default=True
+        False refuses an array of zeros (training signals).
+    atoms : bool, default=False
+        True refuses rows of zero norm (the atoms of a dictionary).
+
+    Returns
+    -------
+    array of shape (n_rows, n_columns)
+        In ``x``'s array library and device.
+
+    Raises
+    ------
+    TypeError
+        Not an array, sparse, another array library than ``like``, or a non-real dtype.
+    ValueError
+        Not 2-D, empty, NaN or infinity, a wrong shape or number of features, all zeros, or
+        (``atoms=True``) a zero row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_array([[1, 2]], "X").dtype
+    dtype('float64')
+    >>> check_array(np.ones((2, 3)), "X", owner="LISTA", n_features=4)
+    Traceback (most recent call last):
+    ...
+    ValueError: X has 3 features, but LISTA is expecting 4 features as input
+    """
+    x = as_array(x, name)
+    try:
+        xp = get_namespace(x, like)
+    except TypeError as exc:
+        raise TypeError(f"{name} must come from the same array library as X ({exc})") from None
+    if xp.isdtype(x.dtype, "complex floating"):
+        raise _ComplexDataError(
+            f"Complex data not supported: {name} must have a real numeric dtype "
+            f"(float32/float64 or integer); got {x.dtype}")
+    if not (xp.isdtype(x.dtype, "real floating") or xp.isdtype(x.dtype, "integral")
+            or x.dtype == xp.bool):
         raise TypeError(
-            f"{name} must have a real numeric dtype (float32/float64 or integer); got {x.dtype}"
-        )
+            f"{name} must have a real numeric dtype (float32/float64 or integer); got {x.dtype}")
+    if x.ndim != 2:
+        hint = (" Reshape your data: array.reshape(-1, 1) for a single feature or "
+                "array.reshape(1, -1) for a single sample.") if x.ndim == 1 else ""
+        raise ValueError(f"{name} must be a 2-D array; got {x.ndim}-D with shape "
+                         f"{tuple(x.shape)}.{hint}")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        what = "sample(s)" if x.shape[0] == 0 else "feature(s)"
+        raise ValueError(f"{name} must not be empty: found array with 0 {what} "
+                         f"(shape={tuple(x.shape)}) while a minimum of 1 is required.")
+    if shape is not None and tuple(x.shape) != tuple(shape):
+        named = f"({', '.join(axes)}) = " if axes else ""
+        raise ValueError(f"{name} must have shape {named}{tuple(shape)}; got {tuple(x.shape)}")
+    if n_features is not None and x.shape[1] != n_features:
+        raise ValueError(f"{name} has {x.shape[1]} features, but {owner or 'this call'} is "
+                         f"expecting {n_features} features as input")
+    if dtype is None:
+        dtype = like.dtype if like is not None else float_dtype(xp, x)
     if x.dtype != dtype:
         x = xp.astype(x, dtype)
     if not bool(xp.all(xp.isfinite(x))):
         raise ValueError(f"{name} contains NaN or infinity")
+    if not allow_all_zero and not bool(xp.any(x != 0)):
+        raise ValueError(f"{name} is all zeros: {owner or 'this call'} has nothing to learn "
+                         "from")
+    if atoms:
+        bad = xp.sum(x * x, axis=1) <= float(xp.finfo(x.dtype).smallest_normal)
+        if bool(xp.any(bad)):
+            idx = int(xp.argmax(xp.astype(bad, xp.int32)))
+            raise ValueError(f"{name} has zero-norm atoms (rows); the first is atom {idx}. "
+                             "Remove or re-initialise them.")
     return x
 
 
-def check_dictionary(D: Any, *, xp: ModuleType) -> None:
-    """Refuse dictionaries with zero-norm atoms (rows)."""
-    norms = xp.sum(D * D, axis=1)
-    tiny = float(xp.finfo(D.dtype).smallest_normal)
-    bad = norms <= tiny
-    if bool(xp.any(bad)):
-        idx = int(xp.argmax(xp.astype(bad, xp.int32)))
-        raise ValueError(
-            f"dictionary has zero-norm atoms (rows); the first is atom {idx}. "
-            "Remove or re-initialise them."
-        )
-
-
-def prepare_signals_and_dictionary(X: Any, D: Any) -> tuple[ModuleType, Any, Any]:
+def check_signals_dictionary(X: Any, D: Any, *, owner: str | None = None
+                             ) -> tuple[ModuleType, Any, Any]:
     """Validate signals ``X`` (n_samples, n_features) and dictionary ``D`` (n_atoms, n_features).
 
-    Returns ``(xp, X, D)`` with both arrays cast to the working float dtype (float32 only if
-    both are float32), on the same device.
+    Both go through :func:`check_array`; they must share an array library and a device, and
+    the dictionary must have no zero-norm atom.
+
+    Returns
+    -------
+    xp, X, D
+        The namespace and both arrays cast to the working float dtype (float32 only if both
+        are float32).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> xp, X, D = check_signals_dictionary(np.ones((2, 3), dtype=np.float32), np.eye(3))
+    >>> X.dtype, D.dtype
+    (dtype('float64'), dtype('float64'))
     """
-    X = _coerce(X, "X")
-    D = _coerce(D, "dictionary")
+    X, D = as_array(X, "X"), as_array(D, "dictionary")
     xp = get_namespace(X, D)
     if device_of(X) != device_of(D):
         raise ValueError(
-            f"X and dictionary must be on one device; got {device_of(X)} and {device_of(D)}"
-        )
-    for a, name in ((X, "X"), (D, "dictionary")):
-        if a.ndim != 2:
-            raise ValueError(
-                f"{name} must be a 2-D array; got {a.ndim}-D with shape {tuple(a.shape)}"
-            )
+            f"X and dictionary must be on one device; got {device_of(X)} and {device_of(D)}")
     dtype = float_dtype(xp, X, D)
-    X = as_float_array(X, "X", xp=xp, dtype=dtype)
-    D = as_float_array(D, "dictionary", xp=xp, dtype=dtype)
-    if X.shape[1] != D.shape[1]:
-        raise ValueError(
-            "X and dictionary must have the same n_features (columns): X has shape "
-            f"{tuple(X.shape)}, dictionary has shape {tuple(D.shape)} (n_atoms, n_features)"
-        )
-    check_dictionary(D, xp=xp)
+    D = check_array(D, "dictionary", owner=owner, dtype=dtype, atoms=True)
+    try:
+        X = check_array(X, "X", owner=owner, dtype=dtype, n_features=D.shape[1])
+    except ValueError as exc:
+        if "features as input" not in str(exc):
+            raise
+        raise ValueError(f"{exc} (X and dictionary must have the same n_features, the "
+                         f"dictionary's columns: its shape is {tuple(D.shape)})") from None
     return xp, X, D
-
-
-def check_init(init: Any, shape: tuple[int, int], *, xp: ModuleType, like: Any,
-               name: str = "init") -> Any:
-    """Validate codes such as a warm start ``init``, of shape (n_samples, n_atoms)."""
-    if init is None:
-        return None
-    init = _coerce(init, name)
-    if get_namespace(init, like) is not xp:
-        raise TypeError(f"{name} must come from the same array library as X")
-    if init.ndim != 2 or tuple(init.shape) != tuple(shape):
-        raise ValueError(
-            f"{name} must have shape (n_samples, n_atoms) = {tuple(shape)}; "
-            f"got {tuple(init.shape)}"
-        )
-    return as_float_array(init, name, xp=xp, dtype=like.dtype)
 
 
 def check_nonneg_scalar(value: Any, name: str, *, allow_zero: bool = True) -> float:

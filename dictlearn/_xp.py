@@ -22,6 +22,7 @@ __all__ = [
     "is_numpy",
     "optional_import",
     "to_device",
+    "to_namespace",
     "to_numpy",
 ]
 
@@ -90,6 +91,26 @@ def to_numpy(x: Any) -> np.ndarray:
     if hasattr(x, "get") and type(x).__module__.startswith("cupy"):
         return x.get()
     return np.asarray(x)
+
+
+def to_namespace(a: Any, xp: ModuleType, like: Any) -> Any:
+    """``a`` in namespace ``xp`` with ``like``'s dtype and device: the one host/device move.
+
+    An array of another library (or a list, or a host copy of a model's weights) goes through
+    the host once, explicitly; an array already in ``xp`` is only cast when its dtype differs.
+    ``a`` is never modified.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_namespace([1, 2], np, np.zeros(1, dtype=np.float32)).dtype
+    dtype('float32')
+    """
+    if not _is_array(a) or get_namespace(a) is not xp:
+        a = xp.asarray(np.asarray(to_numpy(a)), device=device_of(like))
+    if a.dtype != like.dtype:
+        a = xp.astype(a, like.dtype)
+    return a
 
 
 def optional_import(name: str) -> ModuleType:

@@ -1,78 +1,19 @@
-"""scikit-learn style estimators that wrap the functions (one code path).
-
-scikit-learn is optional: with it installed the estimators derive from its ``BaseEstimator``
-and ``TransformerMixin`` (so ``clone``, pipelines and ``check_estimator`` work); without it a
-minimal base provides ``get_params``/``set_params``.
-"""
+"""scikit-learn style estimators that wrap the functions (one code path)."""
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
-import numpy as np
-
+from ._base import BaseEstimator, TransformerMixin
 from ._loop import warn_status
-from ._validation import _coerce, as_float_array
-from ._xp import float_dtype, get_namespace
+from ._validation import as_array, check_array
+from ._xp import get_namespace, to_namespace
 from .coding import method_spec, sparse_encode
-
-try:  # pragma: no cover - exercised with and without scikit-learn
-    from sklearn.base import BaseEstimator as _Base
-    from sklearn.base import TransformerMixin as _TransformerMixin
-except ImportError:  # pragma: no cover
-
-    class _Base:
-        """Minimal ``get_params``/``set_params`` when scikit-learn is absent."""
-
-        @classmethod
-        def _get_param_names(cls) -> list[str]:
-            sig = inspect.signature(cls.__init__)
-            return sorted(p for p in sig.parameters if p != "self")
-
-        def get_params(self, deep: bool = True) -> dict[str, Any]:
-            return {k: getattr(self, k) for k in self._get_param_names()}
-
-        def set_params(self, **params: Any):
-            valid = self._get_param_names()
-            for k, v in params.items():
-                if k not in valid:
-                    raise ValueError(f"invalid parameter {k!r} for {type(self).__name__}")
-                setattr(self, k, v)
-            return self
-
-    class _TransformerMixin:
-        def fit_transform(self, X, y=None, **fit_params):
-            return self.fit(X, y, **fit_params).transform(X)
-
 
 __all__ = ["SparseCoder"]
 
 
-def _check_X(X: Any, n_features: int | None, name: str = "X"):
-    if hasattr(X, "tocsr") or hasattr(X, "toarray"):
-        raise TypeError(f"{name}: sparse input is not supported; pass a dense array")
-    if isinstance(X, np.ndarray) and X.dtype == object:
-        X = X.astype(np.float64)  # numbers stored as objects; strings raise here
-    X = _coerce(X, name)
-    xp = get_namespace(X)
-    if xp.isdtype(X.dtype, "complex floating"):
-        raise ValueError(f"Complex data not supported: {name} has dtype {X.dtype}")
-    if X.ndim != 2:
-        raise ValueError(
-            f"Expected 2D array for {name} (n_samples, n_features); got {X.ndim}-D with "
-            f"shape {tuple(X.shape)}. Reshape your data."
-        )
-    X = as_float_array(X, name, xp=xp, dtype=float_dtype(xp, X))
-    if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(
-            f"X has {X.shape[1]} features, but SparseCoder is expecting {n_features} "
-            "features as input (the dictionary's n_features)"
-        )
-    return xp, X
-
-
-class SparseCoder(_TransformerMixin, _Base):
+class SparseCoder(TransformerMixin, BaseEstimator):
     """Sparse coding on a fixed dictionary, as a scikit-learn transformer.
 
     ``fit`` only validates; ``transform`` calls :func:`dictlearn.sparse_encode` with the
@@ -159,18 +100,21 @@ class SparseCoder(_TransformerMixin, _Base):
         """``fit`` then ``transform`` with a single encoding pass."""
         return self._encode(X).codes
 
+    def _inputs(self, X: Any) -> tuple[Any, Any]:
+        """``X`` checked against the dictionary's n_features, and the dictionary moved to
+        ``X``'s namespace, device and dtype (``sparse_encode`` checks it further)."""
+        D = as_array(self.dictionary, "dictionary")
+        n_features = int(D.shape[1]) if D.ndim == 2 else None
+        X = check_array(X, "X", owner=type(self).__name__, n_features=n_features)
+        return X, to_namespace(D, get_namespace(X), X)
+
     def _encode(self, X: Any):
-        n_features = int(_coerce(self.dictionary, "dictionary").shape[1])
-        xp, X = _check_X(X, n_features)
+        X, D = self._inputs(X)
         opts = self._options()
-        D = _coerce(self.dictionary, "dictionary")
-        D = xp.asarray(D) if get_namespace(D) is not xp else D
-        if D.dtype != X.dtype:
-            D = xp.astype(D, X.dtype)
         result = sparse_encode(X, D, method=self.method, return_result=True, **opts)
         self.components_ = self.dictionary
         self.n_components_ = int(D.shape[0])
-        self.n_features_in_ = n_features
+        self.n_features_in_ = int(D.shape[1])
         self.n_iter_ = max(int(result.n_iter), 1)
         self.status_ = result.status
         warn_status(type(self).__name__, result.status, max_iter=True, stacklevel=4)
@@ -178,24 +122,19 @@ class SparseCoder(_TransformerMixin, _Base):
 
     def transform(self, X: Any) -> Any:
         """Codes of shape (n_samples, n_atoms)."""
-        xp, X = _check_X(X, int(_coerce(self.dictionary, "dictionary").shape[1]))
-        D = _coerce(self.dictionary, "dictionary")
-        D = xp.asarray(D) if get_namespace(D) is not xp else D
-        if D.dtype != X.dtype:
-            D = xp.astype(D, X.dtype)
+        X, D = self._inputs(X)
         result = sparse_encode(X, D, method=self.method, return_result=True, **self._options())
         warn_status(type(self).__name__, result.status, max_iter=True)
         return result.codes
 
     def inverse_transform(self, codes: Any) -> Any:
         """Signals ``Z D`` of shape (n_samples, n_features)."""
-        xp = get_namespace(codes)
-        D = xp.asarray(self.dictionary)
-        if codes.shape[-1] != D.shape[0]:
+        Z = check_array(codes, "codes")
+        D = as_array(self.dictionary, "dictionary")
+        if Z.shape[1] != D.shape[0]:
             raise ValueError(
-                f"codes must have n_atoms = {D.shape[0]} columns; got shape {tuple(codes.shape)}"
-            )
-        return codes @ xp.astype(D, codes.dtype)
+                f"codes must have n_atoms = {D.shape[0]} columns; got shape {tuple(Z.shape)}")
+        return Z @ to_namespace(D, get_namespace(Z), Z)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -37,7 +37,7 @@ from types import ModuleType
 from typing import Any
 
 from ._linalg import spectral_norm_sq
-from ._validation import check_nonneg_scalar, prepare_signals_and_dictionary
+from ._validation import check_array, check_nonneg_scalar, check_signals_dictionary
 from ._xp import get_namespace
 
 __all__ = [
@@ -163,7 +163,7 @@ def lasso_objective(X: Any, dictionary: Any, codes: Any, *, alpha: float) -> Any
     array([0.175])
     """
     alpha = check_nonneg_scalar(alpha, "alpha")
-    xp, X, D = prepare_signals_and_dictionary(X, dictionary)
+    xp, X, D = check_signals_dictionary(X, dictionary)
     Z = _check_codes(codes, X, D, xp)
     return sample_objective(X, D, Z, alpha=alpha, xp=xp)
 
@@ -200,15 +200,13 @@ def lasso_duality_gap(
     True
     """
     alpha = check_nonneg_scalar(alpha, "alpha")
-    xp, X, D = prepare_signals_and_dictionary(X, dictionary)
+    xp, X, D = check_signals_dictionary(X, dictionary)
     Z = _check_codes(codes, X, D, xp)
     return gap_direct(X, D, Z, alpha, positive, xp)[1]
 
 
 def _check_codes(codes: Any, X: Any, D: Any, xp: ModuleType) -> Any:
-    from ._validation import check_init
-
-    return check_init(codes, (X.shape[0], D.shape[0]), xp=xp, like=X, name="codes")
+    return check_array(codes, "codes", like=X, shape=(X.shape[0], D.shape[0]))
 
 
 def lipschitz_constant(dictionary: Any, *, method: str = "auto") -> float:

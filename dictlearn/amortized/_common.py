@@ -1,4 +1,4 @@
-"""Helpers shared by the amortized estimators: validation, splits, host/device moves."""
+"""Helpers shared by the amortized estimators: parameter checks, splits, divergence warning."""
 
 from __future__ import annotations
 
@@ -7,29 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import _coerce, as_float_array, check_nonneg_scalar, check_positive_int
-from .._xp import device_of, get_namespace, to_numpy
+from .._validation import check_nonneg_scalar, check_positive_int
+from .._xp import device_of
 
-__all__ = ["check_codes", "split_rows", "to_xp"]
-
-
-def to_xp(a: Any, xp: ModuleType, like: Any) -> Any:
-    """``a`` in namespace ``xp`` with ``like``'s dtype and device (host arrays are moved once)."""
-    if get_namespace(a) is not xp:
-        a = xp.asarray(np.asarray(to_numpy(a)), device=device_of(like))
-    if a.dtype != like.dtype:
-        a = xp.astype(a, like.dtype)
-    return a
-
-
-def check_codes(Z: Any, shape: tuple[int, int], *, xp: ModuleType, like: Any,
-                name: str = "Z_target") -> Any:
-    Z = _coerce(Z, name)
-    Z = to_xp(Z, xp, like) if get_namespace(Z) is not xp else Z
-    if Z.ndim != 2 or tuple(Z.shape) != tuple(shape):
-        raise ValueError(f"{name} must have shape (n_samples, n_atoms) = {tuple(shape)}; "
-                         f"got {tuple(Z.shape)}")
-    return as_float_array(Z, name, xp=xp, dtype=like.dtype)
+__all__ = ["split_rows"]
 
 
 def split_rows(n: int, validation_fraction: float, rng: np.random.Generator

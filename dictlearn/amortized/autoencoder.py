@@ -19,22 +19,21 @@ lifetime   ReLU                 ``λ Σ_j (mean_i z_ij)² / mean_i z_ij²`` (Tre
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
+from .._base import BaseEstimator, TransformerMixin
+from .._io import load_model, save_model
 from .._loop import Status, warn_status
-from .._validation import check_choice, check_nonneg_scalar, check_positive_int
-from .._xp import check_random_state, get_namespace, to_numpy
+from .._validation import check_array, check_choice, check_nonneg_scalar, check_positive_int
+from .._xp import check_random_state, get_namespace, to_namespace, to_numpy
 from ..coding.step import step_forward
-from ..estimators import _Base, _check_X, _TransformerMixin
 from ..objectives import kl_penalty, l1_penalty, lifetime_penalty, reconstruction_loss
 from ..prox import ProxMap, get_prox, project_unit_sphere_rows
-from ._common import check_training, split_rows, take_rows, to_xp
-from ._io import load_npz, save_npz
+from ._common import check_training, split_rows, take_rows
 from .optim import get_optimizer
 from .train import train
 
@@ -43,7 +42,7 @@ __all__ = ["SPARSITIES", "SparseAutoencoder"]
 SPARSITIES = ("l1", "kl", "topk", "wta", "lifetime")
 
 
-class SparseAutoencoder(_TransformerMixin, _Base):
+class SparseAutoencoder(TransformerMixin, BaseEstimator):
     """Sparse autoencoder with a one-step encoder and a dictionary decoder.
 
     Parameters
@@ -243,7 +242,7 @@ class SparseAutoencoder(_TransformerMixin, _Base):
         out = {"theta": np.zeros(k), "D": D, "b": np.asarray(to_numpy(xp.mean(X, axis=0)))}
         if not self.tied:
             out["W"] = D.T.copy() / np.sqrt(max(1.0, k / m))
-        return {n: to_xp(v, xp, X) for n, v in out.items()}
+        return {n: to_namespace(v, xp, X) for n, v in out.items()}
 
     def _W(self, p: dict[str, Any], xp: ModuleType) -> Any:
         return xp.matrix_transpose(p["D"]) if self.tied else p["W"]
@@ -319,7 +318,8 @@ class SparseAutoencoder(_TransformerMixin, _Base):
     def fit(self, X: Any, y: Any = None) -> SparseAutoencoder:
         """Train on signals ``X`` of shape (n_samples, n_features); returns ``self``."""
         self._check_params()
-        xp, X = _check_X(X, None)
+        X = check_array(X, "X", owner="SparseAutoencoder")
+        xp = get_namespace(X)
         rng = check_random_state(self.random_state)
         params = self._init_params(X, xp, rng)
         tr, va = split_rows(X.shape[0], self.validation_fraction, rng)
@@ -397,10 +397,10 @@ class SparseAutoencoder(_TransformerMixin, _Base):
         D = np.array(to_numpy(p["D"]), copy=True)
         D[idx] = np.asarray(to_numpy(R))
         q = dict(p)
-        q["D"] = to_xp(D, xp, p["D"])
+        q["D"] = to_namespace(D, xp, p["D"])
         th = np.array(to_numpy(p["theta"]), copy=True)
         th[idx] = 0.0
-        q["theta"] = to_xp(th, xp, p["theta"])
+        q["theta"] = to_namespace(th, xp, p["theta"])
         if not self.tied:
             W = np.array(to_numpy(p["W"]), copy=True)
             alive = np.setdiff1d(np.arange(W.shape[1]), idx)
@@ -408,7 +408,7 @@ class SparseAutoencoder(_TransformerMixin, _Base):
             # competition so small a unit never wins, so the mean alive norm is used.
             scale = np.linalg.norm(W[:, alive], axis=0).mean() if alive.size else 1.0
             W[:, idx] = np.asarray(to_numpy(R)).T * scale
-            q["W"] = to_xp(W, xp, p["W"])
+            q["W"] = to_namespace(W, xp, p["W"])
         return q
 
     # ------------------------------------------------------------------ inference
@@ -417,23 +417,24 @@ class SparseAutoencoder(_TransformerMixin, _Base):
             raise ValueError("this SparseAutoencoder is not fitted yet: call fit(X) first")
 
     def _p(self, xp, like):
-        return {k: to_xp(v, xp, like) for k, v in self.params_.items()}
+        return {k: to_namespace(v, xp, like) for k, v in self.params_.items()}
 
     def transform(self, X: Any) -> Any:
         """Codes of shape (n_samples, n_atoms): the encoder at test time (``wta`` units are
         plain ReLUs there, as in Makhzani & Frey 2015)."""
         self._check_fitted()
-        xp, X = _check_X(X, self.n_features_in_)
+        X = check_array(X, "X", owner="SparseAutoencoder", n_features=self.n_features_in_)
+        xp = get_namespace(X)
         return self._encode(self._p(xp, X), X, self._act(False), xp)[0]
 
     def inverse_transform(self, codes: Any) -> Any:
         """Signals ``Z D + b`` of shape (n_samples, n_features)."""
         self._check_fitted()
-        xp = get_namespace(codes)
-        if codes.ndim != 2 or codes.shape[1] != self.n_atoms:
+        codes = check_array(codes, "codes")
+        if codes.shape[1] != self.n_atoms:
             raise ValueError(f"codes must have shape (n_samples, n_atoms={self.n_atoms}); got "
                              f"{tuple(codes.shape)}")
-        p = self._p(xp, codes)
+        p = self._p(get_namespace(codes), codes)
         return codes @ p["D"] + p["b"]
 
     @property
@@ -442,28 +443,35 @@ class SparseAutoencoder(_TransformerMixin, _Base):
         return self.params_["D"]
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the trained model to an ``.npz`` file (read back with :meth:`load`)."""
+    def _schema(self, meta: dict[str, Any]) -> dict[str, tuple]:
+        """Validate the parameters; the arrays a model file must hold, with their shapes."""
+        self._check_params()
+        Status(meta["status"])
+        k, m = int(self.n_atoms), int(meta["n_features_in"])
+        out = {"theta": (k,), "D": (k, m), "b": (m,)}
+        if not self.tied:
+            out["W"] = (m, k)
+        return out
+
+    def save(self, file: Any) -> Any:
+        """Write the trained model to an ``.npz`` file (read back with :meth:`load`).
+
+        Returns the path written (``.npz`` appended when missing), or ``file`` for a file
+        object; see :func:`dictlearn._io.save_model`.
+        """
         self._check_fitted()
-        meta = {k: v for k, v in self.get_params().items()
-                if k not in ("callback", "optimizer", "random_state")}
-        meta["optimizer"] = self.optimizer if isinstance(self.optimizer, str) else "adam"
-        meta.update(status=self.status_.value, n_epochs=int(self.n_epochs_),
-                    n_features_in=self.n_features_in_)
-        save_npz(path, "SparseAutoencoder", meta, dict(self.params_))
+        params = {k: v for k, v in self.get_params().items()
+                  if k not in ("callback", "optimizer", "random_state")}
+        params["optimizer"] = self.optimizer if isinstance(self.optimizer, str) else "adam"
+        meta = {"status": self.status_.value, "n_epochs": int(self.n_epochs_),
+                "n_features_in": int(self.n_features_in_)}
+        return save_model(file, "SparseAutoencoder", params, meta, dict(self.params_))
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> SparseAutoencoder:
+    def load(cls, file: Any) -> SparseAutoencoder:
         """Read a model written by :meth:`save` (NumPy arrays, ``allow_pickle=False``)."""
-        meta, arrays = load_npz(path, "SparseAutoencoder", required=("theta", "D", "b"))
-        status, n_epochs = Status(meta.pop("status")), meta.pop("n_epochs")
-        n_in = meta.pop("n_features_in")
-        sae = cls(**meta)
-        sae._check_params()
-        if not sae.tied and "W" not in arrays:
-            raise ValueError(f"{path!s} is damaged: missing arrays ['W']")
-        if tuple(arrays["D"].shape) != (sae.n_atoms, n_in):
-            raise ValueError(f"{path!s} is damaged: decoder shape {arrays['D'].shape}")
-        sae.params_, sae.status_, sae.n_epochs_, sae.history_ = arrays, status, n_epochs, []
-        sae.n_features_in_ = n_in
+        sae, meta, arrays = load_model(file, cls, cls._schema)
+        sae.params_, sae.status_ = arrays, Status(meta["status"])
+        sae.n_epochs_, sae.history_ = meta["n_epochs"], []
+        sae.n_features_in_ = int(meta["n_features_in"])
         return sae

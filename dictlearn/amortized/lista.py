@@ -21,7 +21,6 @@ from ``γ = 1`` and ``θ = α/L`` as in the reference code of Liu et al. (its ``
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -30,28 +29,22 @@ from typing import Any
 
 import numpy as np
 
+from .._base import BaseEstimator, TransformerMixin
+from .._io import load_model, save_model
 from .._linalg import spectral_norm_sq
 from .._loop import Status, warn_status
 from .._validation import (
-    _coerce,
+    as_array,
+    check_array,
     check_choice,
-    check_dictionary,
     check_nonneg_scalar,
     check_positive_int,
 )
-from .._xp import check_random_state, get_namespace, to_numpy
+from .._xp import check_random_state, get_namespace, to_namespace, to_numpy
 from ..coding.step import sum_to_shape
-from ..estimators import _Base, _check_X, _TransformerMixin
 from ..objectives import code_mse, lasso_loss, nmse
 from ..prox import get_prox
-from ._common import (
-    check_codes,
-    check_training,
-    split_rows,
-    take_rows,
-    to_xp,
-)
-from ._io import load_npz, save_npz
+from ._common import check_training, split_rows, take_rows
 from .optim import get_optimizer
 from .train import train
 from .unrolled import Layer, unrolled_forward, unrolled_vjp
@@ -89,7 +82,7 @@ def alista_weight(dictionary: Any) -> np.ndarray:
     return Minv_A / np.sum(A * Minv_A, axis=0, keepdims=True)
 
 
-class LISTA(_TransformerMixin, _Base):
+class LISTA(TransformerMixin, BaseEstimator):
     """Learned ISTA and its variants, trained on codes or on the lasso objective.
 
     Parameters
@@ -242,24 +235,18 @@ class LISTA(_TransformerMixin, _Base):
         if self.divergence_retries:
             check_positive_int(self.divergence_retries, "divergence_retries")
 
-    def _prepare_dictionary(self, xp: ModuleType, like: Any) -> Any:
-        D = _coerce(self.dictionary, "dictionary")
-        if D.ndim != 2:
-            raise ValueError("dictionary must be a 2-D array (n_atoms, n_features); got shape "
-                             f"{tuple(D.shape)}")
-        D = to_xp(D, xp, like)
-        if not bool(xp.all(xp.isfinite(D))):
-            raise ValueError("dictionary contains NaN or infinity")
-        check_dictionary(D, xp=xp)
-        return D
-
     def _validate_X(self, X: Any) -> tuple[ModuleType, Any, Any]:
-        D0 = _coerce(self.dictionary, "dictionary")
-        if D0.ndim != 2:
-            raise ValueError("dictionary must be a 2-D array (n_atoms, n_features); got shape "
-                             f"{tuple(D0.shape)}")
-        xp, X = _check_X(X, int(D0.shape[1]))
-        return xp, X, self._prepare_dictionary(xp, X)
+        """``X`` checked against the dictionary, and the dictionary moved next to ``X``."""
+        D = check_array(self.dictionary, "dictionary", owner="LISTA", atoms=True)
+        X = check_array(X, "X", owner="LISTA", n_features=int(D.shape[1]))
+        xp = get_namespace(X)
+        return xp, X, to_namespace(D, xp, X)
+
+    @staticmethod
+    def _codes(Z: Any, name: str, shape: tuple, xp: ModuleType, like: Any) -> Any:
+        """Target codes (n_samples, n_atoms), moved next to ``like`` (host arrays: once)."""
+        return check_array(to_namespace(as_array(Z, name), xp, like), name, like=like,
+                           shape=shape)
 
     def _fractions(self) -> list[float]:
         return [min((k + 1) * self.support_fraction, self.support_max)
@@ -291,8 +278,8 @@ class LISTA(_TransformerMixin, _Base):
                 out[f"gamma{i}"] = np.array([1.0 / L])
         like = D
         if self._W_tilde is not None:
-            self._W_tilde = to_xp(self._W_tilde, xp, like)
-        return {name: to_xp(v, xp, like) for name, v in out.items()}
+            self._W_tilde = to_namespace(self._W_tilde, xp, like)
+        return {name: to_namespace(v, xp, like) for name, v in out.items()}
 
     def initialize(self, X: Any) -> LISTA:
         """Set the weights from the dictionary without training (K ISTA steps for ``lista``,
@@ -419,9 +406,8 @@ class LISTA(_TransformerMixin, _Base):
         """
         self._check_params()
         xp, X, D = self._validate_X(X)
-        T = None
-        if Z_target is not None:
-            T = check_codes(Z_target, (X.shape[0], D.shape[0]), xp=xp, like=X)
+        T = None if Z_target is None else self._codes(
+            Z_target, "Z_target", (X.shape[0], D.shape[0]), xp, X)
         kind = self._loss(T is not None)
         self.D_ = D
         params = self._init_params(D, xp)
@@ -504,17 +490,13 @@ class LISTA(_TransformerMixin, _Base):
         """One fresh mini-batch from ``sampler``, checked and moved next to ``like``."""
         out = sampler(n, rng)
         Xb, Zb = (out[0], out[1]) if isinstance(out, tuple) else (out, None)
-        Xb = to_xp(_coerce(Xb, "sampler's X"), xp, like)
-        if not bool(xp.all(xp.isfinite(Xb))):
-            raise ValueError("the sampler returned X with NaN or infinity")
-        if Xb.ndim != 2 or tuple(Xb.shape) != (n, like.shape[1]):
-            raise ValueError(f"sampler must return X of shape ({n}, {like.shape[1]}); got "
-                             f"{tuple(Xb.shape)}")
+        Xb = check_array(to_namespace(as_array(Xb, "sampler's X"), xp, like), "sampler's X",
+                         like=like, shape=(n, like.shape[1]), axes=None)
         if supervised:
             if Zb is None:
                 raise ValueError("supervised training (Z_target given) needs a sampler that "
                                  "returns (X, Z)")
-            Zb = check_codes(Zb, (n, self.D_.shape[0]), xp=xp, like=like, name="sampler's Z")
+            Zb = self._codes(Zb, "sampler's Z", (n, self.D_.shape[0]), xp, like)
         return Xb, (Zb if supervised else None)
 
     # ------------------------------------------------------------------ inference
@@ -523,10 +505,10 @@ class LISTA(_TransformerMixin, _Base):
             raise ValueError("this LISTA is not fitted yet: call fit(X) or initialize(X) first")
 
     def _params_in(self, xp: ModuleType, like: Any) -> dict[str, Any]:
-        p = {k: to_xp(v, xp, like) for k, v in self.params_.items()}
-        self.D_ = to_xp(self.D_, xp, like)
+        p = {k: to_namespace(v, xp, like) for k, v in self.params_.items()}
+        self.D_ = to_namespace(self.D_, xp, like)
         if self._W_tilde is not None:
-            self._W_tilde = to_xp(self._W_tilde, xp, like)
+            self._W_tilde = to_namespace(self._W_tilde, xp, like)
         return p
 
     def transform_layers(self, X: Any, n_layers: int | None = None) -> list[Any]:
@@ -537,7 +519,8 @@ class LISTA(_TransformerMixin, _Base):
         list of arrays of shape (n_samples, n_atoms)
         """
         self._check_fitted()
-        xp, X = _check_X(X, int(self.D_.shape[1]))
+        X = check_array(X, "X", owner="LISTA", n_features=int(self.D_.shape[1]))
+        xp = get_namespace(X)
         K = self.n_layers if n_layers is None else check_positive_int(
             n_layers, "n_layers", upper=self.n_layers, upper_name="the network's n_layers")
         p = self._params_in(xp, X)
@@ -550,8 +533,8 @@ class LISTA(_TransformerMixin, _Base):
     def inverse_transform(self, codes: Any) -> Any:
         """Signals ``Z D`` of shape (n_samples, n_features)."""
         self._check_fitted()
-        xp = get_namespace(codes)
-        return codes @ to_xp(self.D_, xp, codes)
+        Z = check_array(codes, "codes", n_features=int(self.D_.shape[0]), owner="LISTA")
+        return Z @ to_namespace(self.D_, get_namespace(Z), Z)
 
     @property
     def components_(self) -> Any:
@@ -560,38 +543,47 @@ class LISTA(_TransformerMixin, _Base):
     # ------------------------------------------------------------------ persistence
     def _hyper(self) -> dict[str, Any]:
         out = {k: v for k, v in self.get_params().items()
-               if k not in ("dictionary", "callback", "optimizer", "random_state")}
+               if k not in ("callback", "optimizer", "random_state")}
+        out["dictionary"] = None  # saved as an array
         out["optimizer"] = self.optimizer if isinstance(self.optimizer, str) else "adam"
         return out
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the trained network to an ``.npz`` file (read back with :meth:`load`)."""
+    def _schema(self, meta: dict[str, Any]) -> dict[str, tuple]:
+        """Validate the parameters; the arrays a model file must hold, with their shapes."""
+        self._check_params()
+        Status(meta["status"])
+        k, m = int(meta["n_atoms"]), int(meta["n_features"])
+        shapes = {"W": (m, k), "S": (k, k), "theta": (1,), "gamma": (1,)}
+        out = {name: shapes[name.rstrip("0123456789")] for name in self._init_names()}
+        out["dictionary"] = (k, m)
+        if self.variant == "alista":
+            out["W_tilde"] = (m, k)
+        return out
+
+    def save(self, file: Any) -> Any:
+        """Write the trained network to an ``.npz`` file (read back with :meth:`load`).
+
+        Returns the path written (``.npz`` appended when missing), or ``file`` for a file
+        object; see :func:`dictlearn._io.save_model`.
+        """
         self._check_fitted()
         arrays = dict(self.params_)
-        arrays["__dictionary"] = self.D_
+        arrays["dictionary"] = self.D_
         if self._W_tilde is not None:
-            arrays["__W_tilde"] = self._W_tilde
-        meta = self._hyper()
-        meta["status"] = self.status_.value
-        meta["n_epochs"] = int(self.n_epochs_)
-        save_npz(path, "LISTA", meta, arrays)
+            arrays["W_tilde"] = self._W_tilde
+        k, m = (int(s) for s in self.D_.shape)
+        meta = {"status": self.status_.value, "n_epochs": int(self.n_epochs_),
+                "n_atoms": k, "n_features": m}
+        return save_model(file, "LISTA", self._hyper(), meta, arrays)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> LISTA:
+    def load(cls, file: Any) -> LISTA:
         """Read a network written by :meth:`save` (NumPy arrays, ``allow_pickle=False``)."""
-        meta, arrays = load_npz(path, "LISTA", required=("__dictionary",))
-        status = Status(meta.pop("status"))
-        n_epochs = meta.pop("n_epochs")
-        D = arrays.pop("__dictionary")
-        Wt = arrays.pop("__W_tilde", None)
-        net = cls(D, **meta)
-        net._check_params()
-        expected = set(net._init_names())
-        if set(arrays) != expected:
-            raise ValueError(f"{path!s} is damaged: weights {sorted(arrays)} do not match a "
-                             f"{meta['variant']} network with {meta['n_layers']} layers")
-        net.D_, net.params_, net._W_tilde = D, arrays, Wt
-        net.status_, net.n_epochs_, net.history_ = status, n_epochs, []
+        net, meta, arrays = load_model(file, cls, cls._schema)
+        net.dictionary = net.D_ = arrays.pop("dictionary")
+        net._W_tilde = arrays.pop("W_tilde", None)
+        net.params_ = arrays
+        net.status_, net.n_epochs_, net.history_ = Status(meta["status"]), meta["n_epochs"], []
         return net
 
     def _init_names(self) -> list[str]:

@@ -14,10 +14,10 @@ from typing import Any
 from .._linalg import spectral_norm_sq
 from .._loop import Info, Result, run_loop
 from .._validation import (
-    check_init,
+    check_array,
     check_nonneg_scalar,
     check_positive_int,
-    prepare_signals_and_dictionary,
+    check_signals_dictionary,
 )
 from ..prox import get_prox, top_k, top_k_mask
 from ._registry import register_method
@@ -159,7 +159,7 @@ def iht(
     >>> np.round(dictlearn.iht(X, D, n_nonzero_coefs=2).codes, 6)
     array([[3., 0., 2., 0.]])
     """
-    xp, X, D = prepare_signals_and_dictionary(X, dictionary)
+    xp, X, D = check_signals_dictionary(X, dictionary, owner="iht")
     n, m = X.shape
     k = D.shape[0]
     if n_nonzero_coefs is None:
@@ -169,7 +169,7 @@ def iht(
     tol = check_nonneg_scalar(tol, "tol")
     max_iter = check_positive_int(max_iter, "max_iter")
     check_every = check_positive_int(check_every, "check_every")
-    init = check_init(init, (n, k), xp=xp, like=X)
+    init = None if init is None else check_array(init, "init", like=X, shape=(n, k))
     positive = bool(positive)
     Z0 = xp.zeros((n, k), dtype=X.dtype, device=getattr(X, "device", None)) \
         if init is None else init

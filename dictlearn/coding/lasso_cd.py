@@ -8,14 +8,13 @@ from typing import Any
 
 from .._loop import Result, Status
 from .._validation import (
+    check_array,
     check_choice,
-    check_init,
     check_nonneg_scalar,
     check_positive_int,
-    prepare_signals_and_dictionary,
+    check_signals_dictionary,
 )
-from .._xp import to_numpy
-from ..kernels import ENGINES, get_kernel, resolve_engine
+from ..kernels import ENGINES, call
 from ._registry import register_method
 
 __all__ = ["lasso"]
@@ -103,25 +102,19 @@ def lasso(
     >>> np.round(res.codes, 6), res.status.value
     (array([[0.9, 0. , 0.2]]), 'converged')
     """
-    xp, X, D = prepare_signals_and_dictionary(X, dictionary)
+    xp, X, D = check_signals_dictionary(X, dictionary, owner="lasso")
     alpha = check_nonneg_scalar(alpha, "alpha")
     tol = check_nonneg_scalar(tol, "tol")
     max_iter = check_positive_int(max_iter, "max_iter")
     check_choice(engine, "engine", set(ENGINES))
     n, k = X.shape[0], D.shape[0]
-    init = check_init(init, (n, k), xp=xp, like=X)
+    if init is not None:
+        init = check_array(init, "init", like=X, shape=(n, k))
     positive = bool(positive)
     if positive and init is not None:
         init = xp.maximum(init, 0.0)
-    engine = resolve_engine(engine, xp)
-    kernel = get_kernel("lasso_cd_gram", engine)
-    opts = {"alpha": alpha, "positive": positive, "tol": tol, "max_iter": max_iter}
-    if engine == "numba":
-        Z, it, crit, conv = kernel(to_numpy(X), to_numpy(D),
-                                   None if init is None else to_numpy(init), **opts)
-        Z, it, crit, conv = (xp.asarray(a) for a in (Z, it, crit, conv))
-    else:
-        Z, it, crit, conv = kernel(X, D, init, xp=xp, **opts)
+    Z, it, crit, conv = call("lasso_cd_gram", engine, xp, X, D, init, alpha=alpha,
+                             positive=positive, tol=tol, max_iter=max_iter)
     status = Status.converged if bool(xp.all(conv)) else Status.max_iter_reached
     return Result(Z, status, int(xp.max(it)), it, conv, crit)
 

@@ -14,10 +14,10 @@ from .._validation import (
     check_choice,
     check_nonneg_scalar,
     check_positive_int,
-    prepare_signals_and_dictionary,
+    check_signals_dictionary,
 )
-from .._xp import eps, is_numpy, to_numpy
-from ..kernels import ENGINES, get_kernel, resolve_engine
+from .._xp import eps
+from ..kernels import ENGINES, call
 from ._registry import register_method
 
 __all__ = ["omp"]
@@ -116,7 +116,7 @@ def omp(
     >>> np.round(res.codes, 6)
     array([[0., 0., 2.]])
     """
-    xp, X, D = prepare_signals_and_dictionary(X, dictionary)
+    xp, X, D = check_signals_dictionary(X, dictionary, owner="omp")
     n, m = X.shape
     k = D.shape[0]
     K, tol = _omp_sizes(n_nonzero_coefs, tol, max_iter, k, m)
@@ -124,18 +124,8 @@ def omp(
     positive = bool(positive)
     cond = eps(xp, X.dtype) ** 0.5 if cond_tol is None else check_nonneg_scalar(
         cond_tol, "cond_tol")
-    engine = resolve_engine(engine, xp)
-    kernel = get_kernel("omp_gram", engine)
-    tol_v = -1.0 if tol is None else tol
-    if engine == "numba":
-        Z, used, rr = kernel(to_numpy(X), to_numpy(D), n_nonzero_coefs=K,
-                             tol=tol_v, positive=positive, cond_tol=cond)
-        if not is_numpy(xp):  # pragma: no cover - resolve_engine refuses this
-            raise TypeError("numba engine needs NumPy arrays")
-        Z, used, rr = xp.asarray(Z), xp.asarray(used), xp.asarray(rr)
-    else:
-        Z, used, rr = kernel(X, D, n_nonzero_coefs=K, tol=tol_v, positive=positive,
-                             cond_tol=cond, xp=xp)
+    Z, used, rr = call("omp_gram", engine, xp, X, D, n_nonzero_coefs=K,
+                       tol=-1.0 if tol is None else tol, positive=positive, cond_tol=cond)
     conv = xp.ones((n,), dtype=xp.bool, device=getattr(X, "device", None))
     n_iter = int(xp.max(used)) if n else 0
     return Result(Z, Status.converged, n_iter, used, conv, rr)

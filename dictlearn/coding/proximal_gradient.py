@@ -14,11 +14,11 @@ from typing import Any
 from .._linalg import spectral_norm_sq
 from .._loop import Info, Result, run_loop
 from .._validation import (
+    check_array,
     check_choice,
-    check_init,
     check_nonneg_scalar,
     check_positive_int,
-    prepare_signals_and_dictionary,
+    check_signals_dictionary,
 )
 from ..prox import get_prox
 from ._registry import register_method
@@ -104,14 +104,14 @@ def proximal_gradient(
 
     See :func:`ista` and :func:`fista` for the parameters.
     """
-    xp, X, D = prepare_signals_and_dictionary(X, dictionary)
+    xp, X, D = check_signals_dictionary(X, dictionary, owner="fista" if acceleration else "ista")
     alpha = check_nonneg_scalar(alpha, "alpha")
     tol = check_nonneg_scalar(tol, "tol")
     max_iter = check_positive_int(max_iter, "max_iter")
     check_every = check_positive_int(check_every, "check_every")
     check_choice(stop, "stop", {"gap", "change"})
     n, k = X.shape[0], D.shape[0]
-    init = check_init(init, (n, k), xp=xp, like=X)
+    init = None if init is None else check_array(init, "init", like=X, shape=(n, k))
     if lipschitz is None:
         L = spectral_norm_sq(D, xp=xp)
     else:

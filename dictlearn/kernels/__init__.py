@@ -7,18 +7,27 @@ A kernel is looked up by name and engine:
 - ``"numba"``: a ``@njit(cache=True)`` twin, parallel over samples, for NumPy inputs only.
 
 ``engine="auto"`` picks numba for NumPy inputs when numba is installed and not disabled by the
-environment variable ``DICTLEARN_DISABLE_NUMBA=1``, and the reference otherwise. Compiled twins
-are registered as ``"module:function"`` strings and imported on first use, so numba is never
-imported unless a numba kernel runs.
+environment variable ``DICTLEARN_DISABLE_NUMBA=1`` (and, for kernels registered with a ``when``
+rule, when the rule holds for the arrays, e.g. sparse codes), and the reference otherwise.
+Compiled twins are registered as ``"module:function"`` strings and imported on first use, so
+numba is never imported (and nothing is compiled or cached) unless a numba kernel runs.
+
+:func:`call` is the one boundary between the algorithms and the kernels: it resolves the
+engine, passes the reference twin the caller's arrays and ``xp``, and passes a compiled twin
+NumPy arrays, bringing its results back into the caller's namespace.
 
 Examples
 --------
 >>> from dictlearn.kernels import available_kernels, resolve_engine
 >>> import numpy as np
->>> sorted(available_kernels())[:2]
-['lasso_cd_gram', 'omp_gram']
+>>> sorted(available_kernels())
+['code_statistics', 'codes_times_dictionary', 'lasso_cd_gram', 'omp_gram', 'online_bcd']
 >>> resolve_engine("reference", np)
 'reference'
+>>> from dictlearn.kernels import call
+>>> call("codes_times_dictionary", "reference", np, np.eye(2), np.ones((2, 3)))
+array([[1., 1., 1.],
+       [1., 1., 1.]])
 """
 
 from __future__ import annotations
@@ -28,12 +37,13 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from .._xp import is_numpy, numba_enabled
+from .._xp import is_numpy, numba_enabled, to_numpy
 
 __all__ = [
     "ENGINES",
     "KERNELS",
     "available_kernels",
+    "call",
     "get_kernel",
     "register_kernel",
     "resolve_engine",
@@ -45,14 +55,24 @@ ENGINES = ("auto", "reference", "numba")
 #: (kernel name, engine) → the function, or a ``"module:function"`` string imported lazily.
 KERNELS: dict[tuple[str, str], Callable[..., Any] | str] = {}
 
+#: (kernel name, engine) → a rule on the call's arrays that ``engine="auto"`` must satisfy to
+#: pick that engine (a compiled twin that only wins on some inputs).
+AUTO_WHEN: dict[tuple[str, str], Callable[..., bool]] = {}
 
-def register_kernel(name: str, engine: str, target: Callable[..., Any] | str | None = None):
-    """Register ``target`` as kernel ``name`` for ``engine`` (usable as a decorator)."""
+
+def register_kernel(name: str, engine: str, target: Callable[..., Any] | str | None = None, *,
+                    when: Callable[..., bool] | None = None):
+    """Register ``target`` as kernel ``name`` for ``engine`` (usable as a decorator).
+
+    ``when(*arrays)``, if given, is checked by ``engine="auto"`` before choosing ``engine``.
+    """
     if engine not in ENGINES or engine == "auto":
         raise ValueError(f"engine must be 'reference' or 'numba'; got {engine!r}")
 
     def deco(fn):
         KERNELS[(name, engine)] = fn
+        if when is not None:
+            AUTO_WHEN[(name, engine)] = when
         return fn
 
     return deco if target is None else deco(target)
@@ -104,9 +124,44 @@ def get_kernel(name: str, engine: str) -> Callable[..., Any]:
     return target
 
 
+def call(name: str, engine: str, xp: ModuleType, *arrays: Any, **opts: Any) -> Any:
+    """Run kernel ``name`` on ``arrays`` (``None`` entries pass through) with options ``opts``.
+
+    The reference twin gets the arrays as they are and ``xp=xp``; a compiled twin gets NumPy
+    arrays, and its results (an array or a tuple of arrays) come back in ``xp``.
+
+    Parameters
+    ----------
+    name : str
+        A registered kernel (see :func:`available_kernels`).
+    engine : {"auto", "reference", "numba"}
+    xp : namespace
+        The arrays' namespace, resolved once by the caller.
+    """
+    concrete = resolve_engine(engine, xp)
+    if engine == "auto" and concrete != "reference":
+        rule = AUTO_WHEN.get((name, concrete))
+        if rule is not None and not rule(*arrays):
+            concrete = "reference"
+    kernel = get_kernel(name, concrete)
+    if concrete == "reference":
+        return kernel(*arrays, xp=xp, **opts)
+    out = kernel(*(None if a is None else to_numpy(a) for a in arrays), **opts)
+    if isinstance(out, tuple):
+        return tuple(xp.asarray(o) for o in out)
+    return xp.asarray(out)
+
+
 # Register the kernels (reference twins are imported; numba twins stay lazy strings).
 from . import lasso_cd as _lasso_cd  # noqa: E402,F401
+from . import learning as _learning  # noqa: E402
 from . import omp as _omp  # noqa: E402,F401
 
 register_kernel("omp_gram", "numba", "dictlearn.kernels.omp_numba:omp_gram")
 register_kernel("lasso_cd_gram", "numba", "dictlearn.kernels.lasso_cd_numba:lasso_cd_gram")
+register_kernel("online_bcd", "numba", "dictlearn.kernels.learning_numba:online_bcd")
+register_kernel("code_statistics", "numba", "dictlearn.kernels.learning_numba:code_statistics",
+                when=_learning.sparse_codes(2))
+register_kernel("codes_times_dictionary", "numba",
+                "dictlearn.kernels.learning_numba:codes_times_dictionary",
+                when=_learning.sparse_codes(0))

@@ -93,12 +93,12 @@ class CodingStep:
 
     def objective(self, X: Any, D: Any, Z: Any, *, xp: Any) -> Any:
         """Per-sample objective the codes minimise, shape (n_samples,)."""
+        from ..kernels import call
         from ..objectives import sample_objective
-        from ._kernels import codes_times_dictionary
 
         return sample_objective(X, D, Z, alpha=float(self.alpha or 0.0), xp=xp,
                                 penalty=self.penalty, sigma=float(self.options.get("sigma", 1.0)),
-                                ZD=codes_times_dictionary(Z, D, xp=xp))
+                                ZD=call("codes_times_dictionary", "auto", xp, Z, D))
 
 
 def make_coder(

@@ -29,13 +29,12 @@ from typing import Any
 import numpy as np
 
 from .._loop import Info, Progress, Result, finite, iterate
-from .._validation import _coerce, as_float_array, check_choice, check_positive_int
-from .._xp import check_random_state, float_dtype, get_namespace, to_numpy
+from .._validation import check_array, check_choice, check_positive_int
+from .._xp import check_random_state, get_namespace, to_numpy
 from ._coding import CodingStep
 from .atoms import dead_atom_mask, init_dictionary, resample_atoms
 
-__all__ = ["LearningState", "Updater", "alternation_value", "fit_dictionary", "learning_step",
-           "validate_signals"]
+__all__ = ["LearningState", "Updater", "alternation_value", "fit_dictionary", "learning_step"]
 
 DEAD_ATOM_POLICIES = ("resample", "keep")
 
@@ -91,21 +90,6 @@ class LearningState:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-def validate_signals(X: Any, name: str = "X") -> tuple[ModuleType, Any]:
-    """Validate training signals: 2-D, real, finite, not all zero; cast to the working dtype."""
-    if hasattr(X, "tocsr") or hasattr(X, "toarray"):
-        raise TypeError(f"{name}: sparse input is not supported; pass a dense array")
-    X = _coerce(X, name)
-    xp = get_namespace(X)
-    if X.ndim != 2:
-        raise ValueError(
-            f"{name} must be a 2-D array (n_samples, n_features); got {X.ndim}-D with shape "
-            f"{tuple(X.shape)}"
-        )
-    X = as_float_array(X, name, xp=xp, dtype=float_dtype(xp, X))
-    if not bool(xp.any(X != 0)):
-        raise ValueError(f"{name} is all zeros: there is nothing to learn a dictionary from")
-    return xp, X
 
 
 def learning_step(
@@ -224,7 +208,8 @@ def fit_dictionary(
         ``dictionary``, ``codes`` (batch learners), ``n_iter``, ``status``, ``history`` and
         ``state`` (to resume).
     """
-    xp, X = validate_signals(X)
+    X = check_array(X, "X", owner="fit_dictionary", allow_all_zero=False)
+    xp = get_namespace(X)
     n_atoms = check_positive_int(n_atoms, "n_atoms")
     max_iter = check_positive_int(max_iter, "max_iter")
     batch_size = check_positive_int(batch_size, "batch_size")

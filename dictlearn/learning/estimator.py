@@ -16,11 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from .._base import BaseEstimator, TransformerMixin
+from .._io import load_model, save_model
 from .._loop import Info, Result, Status, finite, warn_status
-from .._validation import check_positive_int
-from .._xp import check_random_state, get_namespace, to_numpy
+from .._validation import check_array, check_positive_int
+from .._xp import check_random_state, get_namespace, to_namespace
 from ..coding import method_spec
-from ..estimators import _Base, _TransformerMixin
 from . import ksvd, mod, olshausen_field, online  # noqa: F401  (the learners register)
 from ._coding import make_coder, resolve_coding_method
 from ._driver import (
@@ -28,9 +29,7 @@ from ._driver import (
     alternation_value,
     fit_dictionary,
     learning_step,
-    validate_signals,
 )
-from ._io import read_model, write_model
 from ._registry import UpdaterParams, learner_spec
 from .atoms import init_dictionary
 
@@ -80,7 +79,7 @@ def dict_learning(X: Any, n_atoms: int, *, method: str = "online", **params: Any
     return est.result_
 
 
-class DictionaryLearning(_TransformerMixin, _Base):
+class DictionaryLearning(TransformerMixin, BaseEstimator):
     """Dictionary learning as a scikit-learn transformer.
 
     Parameters
@@ -220,14 +219,9 @@ class DictionaryLearning(_TransformerMixin, _Base):
             )
 
     def _validate(self, X: Any, *, reset: bool):
-        X = _precheck(X)
-        xp, X = validate_signals(X) if reset else _signals_any(X)
-        if not reset and X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input"
-            )
-        return xp, X
+        X = check_array(X, "X", owner=type(self).__name__, allow_all_zero=not reset,
+                        n_features=None if reset else self.n_features_in_)
+        return get_namespace(X), X
 
     def _set_fitted(self, state: LearningState, xp) -> None:
         self._state = state
@@ -278,8 +272,8 @@ class DictionaryLearning(_TransformerMixin, _Base):
             self.n_features_in_ = int(X.shape[1])
         else:
             state = self._state
-            state.dictionary = _like(state.dictionary, X, xp)
-            state.aux = {k: _like(v, X, xp) if hasattr(v, "shape") else v
+            state.dictionary = to_namespace(state.dictionary, xp, X)
+            state.aux = {k: to_namespace(v, xp, X) if hasattr(v, "shape") else v
                          for k, v in state.aux.items()}
         new, _, obj = learning_step(state, X, updater=upd, coder=coder, xp=xp,
                                     dead_atoms=self.dead_atoms, rng=self._rng)
@@ -293,15 +287,15 @@ class DictionaryLearning(_TransformerMixin, _Base):
         """Codes of shape (n_samples, n_atoms) from the learner's coding step."""
         self._check_fitted()
         xp, X = self._validate(X, reset=False)
-        D = _like(self.components_, X, xp)
+        D = to_namespace(self.components_, xp, X)
         _, coder = self._parts(X.shape[1])
         return coder(X, D)
 
     def inverse_transform(self, X: Any) -> Any:
         """Signals ``Z D`` (n_samples, n_features) from codes ``X`` (n_samples, n_atoms)."""
         self._check_fitted()
-        xp, Z = _signals_any(_precheck(X, "codes"), name="codes")
-        D = _like(self.components_, Z, xp)
+        Z = check_array(X, "codes")
+        D = to_namespace(self.components_, get_namespace(Z), Z)
         if Z.shape[1] != D.shape[0]:
             raise ValueError(
                 f"codes must have n_atoms = {D.shape[0]} columns; got shape {tuple(Z.shape)}"
@@ -309,8 +303,21 @@ class DictionaryLearning(_TransformerMixin, _Base):
         return Z @ D
 
     # ----------------------------------------------------------------- persistence
-    def save(self, path: Any) -> str:
-        """Save the fitted model to ``path`` (``.npz``; no pickle). Returns the path."""
+    def _schema(self, meta: dict[str, Any]) -> dict[str, tuple]:
+        """Validate the parameters; the arrays a model file must hold, with their shapes."""
+        m = int(meta["n_features_in_"])
+        k = self._n_atoms(m)
+        upd, _ = self._parts(m)
+        aux = upd.init_state(np.zeros((k, m)), xp=get_namespace(np.zeros(1)))
+        return {"components_": (k, m), **{f"aux__{n}": tuple(v.shape) for n, v in aux.items()
+                                          if hasattr(v, "shape")}}
+
+    def save(self, file: Any) -> Any:
+        """Save the fitted model (``.npz``, no pickle; see :func:`dictlearn._io.save_model`).
+
+        Returns the path written (``.npz`` appended when missing), or ``file`` for a file
+        object.
+        """
         self._check_fitted()
         params = {k: v for k, v in self.get_params().items() if k != "callback"}
         rs = params.get("random_state")
@@ -320,31 +327,25 @@ class DictionaryLearning(_TransformerMixin, _Base):
             params["random_state"] = int(rs)
         if not isinstance(params.get("init"), str):
             params["init"] = "data"
+        aux = self._state.aux
         meta = {"n_iter_": int(self.n_iter_), "n_features_in_": int(self.n_features_in_),
                 "n_resampled_": int(self.n_resampled_),
                 "n_samples_seen": int(self._state.n_samples_seen),
-                "history_": _jsonable_history(self.history_)}
-        aux = {k: (to_numpy(v) if hasattr(v, "shape") else v)
-               for k, v in self._state.aux.items()}
-        return write_model(path, params=params, meta=meta,
-                           components=to_numpy(self.components_), aux=aux)
+                "history_": _jsonable_history(self.history_),
+                "aux": {k: v for k, v in aux.items() if not hasattr(v, "shape")}}
+        arrays = {"components_": self.components_,
+                  **{f"aux__{k}": v for k, v in aux.items() if hasattr(v, "shape")}}
+        return save_model(file, type(self).__name__, params, meta, arrays)
 
     @classmethod
-    def load(cls, path: Any) -> DictionaryLearning:
+    def load(cls, file: Any) -> DictionaryLearning:
         """Load a model saved by :meth:`save` (NumPy arrays; ``partial_fit`` can resume)."""
-        data = read_model(path)
-        try:
-            est = cls(**data["params"])
-            meta = data["meta"]
-            comp = data["components"]
-            if comp.shape[1] != int(meta["n_features_in_"]):
-                raise ValueError("components_ and n_features_in_ disagree")
-            aux = {k: (int(v) if k == "t" else v) for k, v in data["aux"].items()}
-            state = LearningState(comp, aux, int(meta["n_iter_"]), int(meta["n_samples_seen"]),
-                                  int(meta["n_resampled_"]), list(meta["history_"]))
-        except (TypeError, KeyError, ValueError) as exc:
-            raise ValueError(f"{path!r} is damaged or was written by another program: {exc}") \
-                from exc
+        est, meta, arrays = load_model(file, cls, cls._schema)
+        aux = {k[len("aux__"):]: v for k, v in arrays.items() if k.startswith("aux__")}
+        aux.update(meta["aux"])
+        state = LearningState(arrays["components_"], aux, int(meta["n_iter_"]),
+                              int(meta["n_samples_seen"]), int(meta["n_resampled_"]),
+                              list(meta["history_"]))
         est.n_features_in_ = int(meta["n_features_in_"])
         est._set_fitted(state, np)
         return est
@@ -354,57 +355,6 @@ class DictionaryLearning(_TransformerMixin, _Base):
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.allow_nan = False
         return tags
-
-
-def _precheck(X: Any, name: str = "X") -> Any:
-    """scikit-learn's conventions for odd input: object arrays of numbers are converted,
-    complex, sparse, 1-D and empty input are refused with its messages."""
-    if hasattr(X, "tocsr") or hasattr(X, "toarray"):
-        raise TypeError(f"{name}: sparse input is not supported; pass a dense array")
-    if isinstance(X, (list, tuple)) or (isinstance(X, np.ndarray) and X.dtype == object):
-        X = np.asarray(X)
-        if X.dtype == object:
-            X = X.astype(np.float64)  # raises TypeError for non-numbers
-    if hasattr(X, "dtype") and hasattr(X, "ndim"):
-        if np.issubdtype(np.dtype(str(X.dtype)) if isinstance(X, np.ndarray) else np.float64,
-                         np.complexfloating):
-            raise ValueError(f"Complex data not supported: {name} has dtype {X.dtype}")
-        if X.ndim == 1:
-            raise ValueError(
-                f"Expected 2D array for {name}, got 1D array instead (shape {tuple(X.shape)}). "
-                "Reshape your data either using array.reshape(-1, 1) if your data has a single "
-                "feature or array.reshape(1, -1) if it contains a single sample."
-            )
-        if X.ndim == 2 and X.shape[1] == 0:
-            raise ValueError(f"0 feature(s) (shape={tuple(X.shape)}) while a minimum of 1 is "
-                             f"required by {name}.")
-        if X.ndim == 2 and X.shape[0] == 0:
-            raise ValueError(f"0 sample(s) (shape={tuple(X.shape)}) while a minimum of 1 is "
-                             f"required by {name}.")
-    return X
-
-
-def _signals_any(X: Any, name: str = "X"):
-    """Validate 2-D finite real input (zeros allowed: transform/inverse_transform)."""
-    from .._validation import _coerce, as_float_array
-    from .._xp import float_dtype
-
-    X = _coerce(X, name)
-    xp = get_namespace(X)
-    if X.ndim != 2:
-        raise ValueError(
-            f"{name} must be a 2-D array; got {X.ndim}-D with shape {tuple(X.shape)}"
-        )
-    return xp, as_float_array(X, name, xp=xp, dtype=float_dtype(xp, X))
-
-
-def _like(A: Any, X: Any, xp) -> Any:
-    """``A`` in ``X``'s namespace, dtype and device (moved once, explicitly)."""
-    if get_namespace(A) is not xp:
-        A = xp.asarray(to_numpy(A), device=getattr(X, "device", None))
-    if A.dtype != X.dtype:
-        A = xp.astype(A, X.dtype)
-    return A
 
 
 def _jsonable_history(history: list[dict[str, Any]]) -> list[dict[str, Any]]:

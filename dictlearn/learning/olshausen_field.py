@@ -38,11 +38,11 @@ import numpy as np
 from .._linalg import spectral_norm_sq
 from .._loop import Info, Result, run_loop
 from .._validation import (
+    check_array,
     check_choice,
-    check_init,
     check_nonneg_scalar,
     check_positive_int,
-    prepare_signals_and_dictionary,
+    check_signals_dictionary,
 )
 from ..coding import register_method
 from ..coding.step import LeastSquares
@@ -122,14 +122,14 @@ def cauchy_encode(
     ...                                  atol=1e-6))
     (array([[0.98 , 0.007]]), True)
     """
-    xp, X, D = prepare_signals_and_dictionary(X, dictionary)
+    xp, X, D = check_signals_dictionary(X, dictionary, owner="cauchy")
     alpha = check_nonneg_scalar(alpha, "alpha")
     sigma = check_nonneg_scalar(sigma, "sigma", allow_zero=False)
     tol = check_nonneg_scalar(tol, "tol")
     max_iter = check_positive_int(max_iter, "max_iter")
     check_every = check_positive_int(check_every, "check_every")
     n, k = X.shape[0], D.shape[0]
-    init = check_init(init, (n, k), xp=xp, like=X)
+    init = None if init is None else check_array(init, "init", like=X, shape=(n, k))
     L = spectral_norm_sq(D, xp=xp) + 2.0 * alpha / sigma**2
     ls = LeastSquares.build(X, D, L, xp=xp)
     dev = getattr(X, "device", None)

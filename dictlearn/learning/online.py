@@ -26,14 +26,12 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-import numpy as np
-
+from .. import kernels
 from .._loop import Info, Result
 from .._validation import check_choice, check_nonneg_scalar, check_positive_int
-from .._xp import is_numpy, numba_enabled
+from ..kernels import ENGINES
 from ._coding import make_coder
 from ._driver import LearningState, Updater, fit_dictionary
-from ._kernels import code_statistics
 from ._registry import register_learner
 from .atoms import CONSTRAINTS
 
@@ -55,78 +53,6 @@ def forgetting_weight(t: int, batch_size: int, forget_factor: float | None) -> f
     if t <= 1:
         return 0.0
     return (1.0 - 1.0 / t) ** forget_factor
-
-
-def _bcd_reference(D: Any, A: Any, B: Any, *, constraint: str, positive: bool, n_passes: int,
-                   xp: ModuleType) -> Any:
-    """Array-API block-coordinate descent over the atoms (the reference of the kernel)."""
-    D = D + 0.0
-    k = D.shape[0]
-    diag = xp.linalg.diagonal(A)
-    scale = float(xp.max(diag)) if k else 0.0
-    fi = xp.finfo(D.dtype)
-    thresh = 1e3 * float(fi.eps) * max(scale, float(fi.smallest_normal))
-    for _ in range(n_passes):
-        for j in range(k):
-            ajj = float(diag[j])
-            if ajj <= thresh:
-                continue  # unused atom: left to the dead-atom policy
-            u = D[j, :] + (B[j, :] - A[j, :] @ D) / ajj
-            if positive:
-                u = xp.maximum(u, 0.0)
-            nu = float(xp.linalg.vector_norm(u))
-            if constraint == "sphere":
-                if nu <= float(xp.finfo(D.dtype).smallest_normal):
-                    continue
-                u = u / nu
-            elif nu > 1.0:
-                u = u / nu
-            D[j, :] = u
-    return D
-
-
-_NUMBA_BCD = None
-
-
-def _numba_bcd():
-    global _NUMBA_BCD
-    if _NUMBA_BCD is None:
-        import numba
-
-        @numba.njit(cache=True, fastmath=False)
-        def bcd(D, A, B, sphere, positive, n_passes, thresh, tiny):  # pragma: no cover - compiled
-            k, m = D.shape
-            for _ in range(n_passes):
-                for j in range(k):
-                    ajj = A[j, j]
-                    if ajj <= thresh:
-                        continue
-                    u = B[j, :].copy()  # u = d_j + (b_j - a_j D) / A_jj, row-wise
-                    for i in range(k):
-                        a = A[j, i]
-                        if a != 0.0:
-                            for c in range(m):
-                                u[c] -= a * D[i, c]
-                    nu2 = 0.0
-                    for c in range(m):
-                        v = D[j, c] + u[c] / ajj
-                        if positive and v < 0:
-                            v = 0.0
-                        u[c] = v
-                        nu2 += v * v
-                    nu = np.sqrt(nu2)
-                    if sphere:
-                        if nu <= tiny:
-                            continue
-                        scale = 1.0 / nu
-                    else:
-                        scale = 1.0 / nu if nu > 1.0 else 1.0
-                    for c in range(m):
-                        D[j, c] = u[c] * scale
-            return D
-
-        _NUMBA_BCD = bcd
-    return _NUMBA_BCD
 
 
 def bcd_update(D: Any, A: Any, B: Any, *, constraint: str = "ball", positive: bool = False,
@@ -161,20 +87,9 @@ def bcd_update(D: Any, A: Any, B: Any, *, constraint: str = "ball", positive: bo
     array([[0.5, 0. ],
            [0. , 0.5]])
     """
-    check_choice(engine, "engine", {"auto", "reference", "numba"})
-    use_numba = engine == "numba" or (engine == "auto" and is_numpy(xp) and numba_enabled())
-    if use_numba and is_numpy(xp):
-        k = D.shape[0]
-        diag = np.diagonal(A)
-        scale = float(diag.max()) if k else 0.0
-        tiny = float(np.finfo(D.dtype).smallest_normal)
-        thresh = 1e3 * float(np.finfo(D.dtype).eps) * max(scale, tiny)
-        Dc = np.array(D, copy=True, order="C")
-        return _numba_bcd()(Dc, np.ascontiguousarray(A), np.ascontiguousarray(B),
-                            constraint == "sphere", bool(positive), int(n_passes),
-                            D.dtype.type(thresh), D.dtype.type(tiny))
-    return _bcd_reference(D, A, B, constraint=constraint, positive=positive,
-                          n_passes=n_passes, xp=xp)
+    check_choice(engine, "engine", set(ENGINES))
+    return kernels.call("online_bcd", engine, xp, D, A, B, constraint=constraint,
+                        positive=bool(positive), n_passes=int(n_passes))
 
 
 @register_learner("online", coding_method="lasso", max_iter=1000, alpha=1.0, constraint="ball",
@@ -207,8 +122,9 @@ class OnlineUpdate(Updater):
     def update(self, D, X, Z, aux, *, xp):
         t = int(aux["t"]) + 1
         beta = forgetting_weight(t, int(X.shape[0]), self.forget_factor)
-        A, B = code_statistics(aux["A"], aux["B"], Z, X, beta, xp=xp,
-                               engine="reference" if self.engine == "reference" else "auto")
+        A, B = kernels.call("code_statistics",
+                            "reference" if self.engine == "reference" else "auto", xp,
+                            aux["A"], aux["B"], Z, X, beta=beta)
         D = bcd_update(D, A, B, constraint=self.constraint, positive=self.positive,
                        n_passes=self.n_passes, engine=self.engine, xp=xp)
         usage = xp.linalg.diagonal(A)

@@ -1,0 +1,246 @@
+"""The one model-file format of every estimator, and its loader.
+
+A model file is an ``.npz`` archive of plain NumPy arrays, read with ``allow_pickle=False``:
+
+- ``__format__``: the string ``"dictlearn-model"``;
+- ``__version__``: the format version (int), :data:`VERSION`;
+- ``__class__``: the estimator's class name;
+- ``params``: its hyper-parameters as a JSON string;
+- ``meta``: fitted scalars (iterations, status, history, …) as a JSON string;
+- the named arrays of the fitted model (a dictionary, weights, statistics).
+
+Loading checks, for every class, in this order: the file can be read (a ``.npy`` array, a
+file that is not a zip archive, a truncated file and damaged JSON are refused), it is a
+dictlearn model of this version and class, the class's own parameter check accepts the
+parameters, exactly the arrays the class expects are there with the shapes it expects (the
+class passes a schema computed from its parameters), and every array is finite and real. Each
+failure is a ``ValueError`` naming the file (and the array); a missing file is a
+``FileNotFoundError``. The file is closed on every path.
+
+Version 1 was two different layouts (one for ``DictionaryLearning``, one for ``LISTA`` and
+``SparseAutoencoder``); they are not read: loading one says so, naming its version.
+
+Examples
+--------
+>>> import io, numpy as np
+>>> from dictlearn import DictionaryLearning
+>>> X = np.random.default_rng(0).standard_normal((40, 4))
+>>> est = DictionaryLearning(3, alpha=0.1, batch_size=20, max_iter=2, random_state=0).fit(X)
+>>> buf = io.BytesIO()
+>>> _ = est.save(buf); _ = buf.seek(0)
+>>> bool(np.array_equal(DictionaryLearning.load(buf).components_, est.components_))
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import zipfile
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._xp import to_numpy
+
+__all__ = ["FORMAT", "VERSION", "load_model", "save_model"]
+
+#: The ``__format__`` entry of every model file.
+FORMAT = "dictlearn-model"
+#: The format version this dictlearn writes and reads.
+VERSION = 2
+
+_HEADER = ("__format__", "__version__", "__class__", "params", "meta")
+_READ_ERRORS = (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, zlib.error,
+                UnicodeDecodeError)
+
+
+def _json(value: Any, what: str, cls_name: str) -> np.ndarray:
+    def plain(v: Any) -> Any:
+        if isinstance(v, np.generic):
+            return v.item()
+        raise TypeError(f"{type(v).__name__} is not JSON-serialisable")
+
+    try:
+        return np.array(json.dumps(value, default=plain))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"cannot save {cls_name}: {what} hold a value that is not saved "
+                        f"({exc}); callbacks, generators and optimiser objects are not saved") \
+            from exc
+
+
+def save_model(file: Any, cls_name: str, params: dict[str, Any], meta: dict[str, Any],
+               arrays: dict[str, Any]) -> Any:
+    """Write a model file; arrays of any library are copied to the host.
+
+    Parameters
+    ----------
+    file : str, path or file object
+        ``.npz`` is appended to a path without it.
+    cls_name : str
+    params, meta : dict
+        JSON-compatible values.
+    arrays : dict of str to array
+
+    Returns
+    -------
+    str or file object
+        The path written, or ``file`` when it is a file object.
+    """
+    clash = set(arrays) & set(_HEADER)
+    if clash:
+        raise ValueError(f"array names {sorted(clash)} are reserved for the file header")
+    out = {"__format__": np.array(FORMAT), "__version__": np.array(VERSION, dtype=np.int64),
+           "__class__": np.array(cls_name), "params": _json(params, "its parameters", cls_name),
+           "meta": _json(meta, "its fitted attributes", cls_name)}
+    out.update({k: np.asarray(to_numpy(v)) for k, v in arrays.items()})
+    if hasattr(file, "write"):
+        np.savez(file, **out)
+        return file
+    path = os.fspath(file)
+    if not path.endswith(".npz"):
+        path += ".npz"
+    with open(path, "wb") as fh:
+        np.savez(fh, **out)
+    return path
+
+
+def _source(file: Any) -> tuple[str, Any]:
+    """``(name for messages, path or file object)``; a path gets ``.npz`` when that exists."""
+    if hasattr(file, "read"):
+        return repr(getattr(file, "name", f"<{type(file).__name__}>")), file
+    path = os.fspath(file)
+    if not os.path.exists(path) and os.path.exists(path + ".npz"):
+        path += ".npz"
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such model file: {path!r}")
+    return repr(path), path
+
+
+def _read(file: Any, cls_name: str) -> tuple[str, dict[str, np.ndarray]]:
+    name, src = _source(file)
+    try:
+        with contextlib.ExitStack() as stack:
+            fh = stack.enter_context(open(src, "rb")) if isinstance(src, str) else src
+            loaded = np.load(fh, allow_pickle=False)
+            if not isinstance(loaded, np.lib.npyio.NpzFile):
+                raise ValueError(f"{name} is not a dictlearn {cls_name} file: it is a .npy "
+                                 "array, not a dictlearn model file (.npz)")
+            with loaded as f:
+                entries = {k: f[k] for k in f.files}
+    except _READ_ERRORS as exc:
+        if str(exc).startswith(name):
+            raise
+        raise ValueError(f"{name} is not a readable dictlearn {cls_name} file (damaged or not "
+                         f"a dictlearn model file: {exc})") from exc
+    return name, entries
+
+
+def _scalar(entries: dict[str, np.ndarray], key: str, kind: str, name: str) -> Any:
+    a = entries.pop(key)
+    if a.ndim != 0 or a.dtype.kind not in kind:
+        raise ValueError(f"{name} is damaged: its {key} entry is not a {kind!r} scalar")
+    return a[()].item()
+
+
+def _header(name: str, entries: dict[str, np.ndarray], cls_name: str) -> tuple[dict, dict]:
+    if "__format__" not in entries:
+        raise ValueError(f"{name} is not a dictlearn {cls_name} file: it is not a dictlearn "
+                         f"model (no '__format__' entry; found {sorted(entries)[:6]})")
+    fmt = entries.pop("__format__")
+    fmt = fmt[()] if fmt.ndim == 0 else "an array"
+    if fmt != FORMAT:
+        if isinstance(fmt, np.integer) or fmt == "dictlearn.DictionaryLearning":
+            old = int(fmt) if isinstance(fmt, np.integer) else int(entries["__version__"])
+            raise ValueError(f"{name} has format version {old} (a layout of an older "
+                             f"dictlearn); this dictlearn reads version {VERSION} only: fit "
+                             "and save the model again")
+        raise ValueError(f"{name} is not a dictlearn {cls_name} file: it is not a dictlearn "
+                         f"model (format {str(fmt)[:40]!r})")
+    missing = [k for k in _HEADER[1:] if k not in entries]
+    if missing:
+        raise ValueError(f"{name} is damaged: missing entries {missing}")
+    version = _scalar(entries, "__version__", "iu", name)
+    if version != VERSION:
+        hint = "upgrade dictlearn" if version > VERSION else "fit and save the model again"
+        raise ValueError(f"{name} has format version {version}; this dictlearn reads version "
+                         f"{VERSION} ({hint})")
+    found = _scalar(entries, "__class__", "U", name)
+    if found != cls_name:
+        raise ValueError(f"{name} holds a {found}, not a {cls_name}")
+    out = []
+    for key in ("params", "meta"):
+        try:
+            value = json.loads(_scalar(entries, key, "U", name))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{name} is damaged: its {key} entry is not valid JSON ({exc})") \
+                from None
+        if not isinstance(value, dict):
+            raise ValueError(f"{name} is damaged: its {key} entry is not a JSON object")
+        out.append(value)
+    return out[0], out[1]
+
+
+def _check_arrays(name: str, arrays: dict[str, np.ndarray],
+                  schema: dict[str, tuple[int | None, ...]]) -> None:
+    missing = sorted(set(schema) - set(arrays))
+    if missing:
+        raise ValueError(f"{name} is damaged: missing entries {missing}")
+    extra = sorted(set(arrays) - set(schema))
+    if extra:
+        raise ValueError(f"{name} is damaged: unexpected entries {extra}")
+    for key, want in schema.items():
+        a = arrays[key]
+        if a.dtype.kind not in "fiub":
+            raise ValueError(f"{name} is damaged: array {key!r} has dtype {a.dtype}, not a "
+                             "real number type")
+        if a.ndim != len(want) or any(w is not None and s != w
+                                      for s, w in zip(a.shape, want, strict=True)):
+            raise ValueError(f"{name} is damaged: array {key!r} has shape {a.shape}, expected "
+                             f"{tuple(want)}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{name} is damaged: array {key!r} contains NaN or infinity")
+
+
+def load_model(file: Any, cls: type, schema: Callable[[Any, dict[str, Any]], dict[str, tuple]]
+               ) -> tuple[Any, dict[str, Any], dict[str, np.ndarray]]:
+    """Read a model file of class ``cls`` written by :func:`save_model`, and check it.
+
+    Parameters
+    ----------
+    file : str, path or file object
+        A path without ``.npz`` finds ``path.npz`` when ``path`` does not exist.
+    cls : type
+        The estimator class; ``cls(**params)`` rebuilds the estimator.
+    schema : callable
+        ``schema(estimator, meta)`` checks the parameters (raising ``ValueError`` or
+        ``TypeError``) and returns ``{array name: expected shape}`` (``None`` for any length).
+
+    Returns
+    -------
+    estimator, meta, arrays
+        The unfitted estimator with the saved parameters, the fitted scalars and the arrays
+        (host NumPy).
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Anything wrong with the file (see the module's docstring); older layouts (version 1)
+        are refused with a message naming their version.
+    """
+    cls_name = cls.__name__
+    name, entries = _read(file, cls_name)
+    params, meta = _header(name, entries, cls_name)
+    try:
+        est = cls(**params)
+        shapes = schema(est, meta)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ValueError(f"{name} holds parameters or fitted attributes that a {cls_name} "
+                         f"refuses: {exc}") from exc
+    _check_arrays(name, entries, shapes)
+    return est, meta, entries

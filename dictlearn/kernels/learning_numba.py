@@ -1,0 +1,100 @@
+"""numba twins of :mod:`dictlearn.kernels.learning` (NumPy arrays in and out; imported lazily)."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from .learning import bcd_thresholds
+
+__all__ = ["code_statistics", "codes_times_dictionary", "online_bcd"]
+
+
+@numba.njit(cache=True)
+def _stats(A, B, Z, X, beta):  # pragma: no cover - compiled
+    n, k = Z.shape
+    m = X.shape[1]
+    A *= beta
+    B *= beta
+    idx = np.empty(k, dtype=np.int64)
+    for i in range(n):
+        c = 0
+        for a in range(k):
+            if Z[i, a] != 0.0:
+                idx[c] = a
+                c += 1
+        for p in range(c):
+            a = idx[p]
+            za = Z[i, a]
+            for q in range(c):
+                A[a, idx[q]] += za * Z[i, idx[q]]
+            for f in range(m):
+                B[a, f] += za * X[i, f]
+    return A, B
+
+
+@numba.njit(cache=True)
+def _zd(Z, D):  # pragma: no cover - compiled
+    n, k = Z.shape
+    m = D.shape[1]
+    out = np.zeros((n, m), dtype=D.dtype)
+    for i in range(n):
+        for a in range(k):
+            z = Z[i, a]
+            if z != 0.0:
+                for f in range(m):
+                    out[i, f] += z * D[a, f]
+    return out
+
+
+@numba.njit(cache=True, fastmath=False)
+def _bcd(D, A, B, sphere, positive, n_passes, thresh, tiny):  # pragma: no cover - compiled
+    k, m = D.shape
+    for _ in range(n_passes):
+        for j in range(k):
+            ajj = A[j, j]
+            if ajj <= thresh:
+                continue
+            u = B[j, :].copy()  # u = d_j + (b_j - a_j D) / A_jj, row-wise
+            for i in range(k):
+                a = A[j, i]
+                if a != 0.0:
+                    for c in range(m):
+                        u[c] -= a * D[i, c]
+            nu2 = 0.0
+            for c in range(m):
+                v = D[j, c] + u[c] / ajj
+                if positive and v < 0:
+                    v = 0.0
+                u[c] = v
+                nu2 += v * v
+            nu = np.sqrt(nu2)
+            if sphere:
+                if nu <= tiny:
+                    continue
+                scale = 1.0 / nu
+            else:
+                scale = 1.0 / nu if nu > 1.0 else 1.0
+            for c in range(m):
+                D[j, c] = u[c] * scale
+    return D
+
+
+def code_statistics(A, B, Z, X, *, beta):
+    """``(β A + ZᵀZ, β B + ZᵀX)`` skipping the zeros of ``Z``; ``A``, ``B`` are copied."""
+    dt = np.result_type(A.dtype, Z.dtype)
+    return _stats(np.array(A, dtype=dt, order="C"), np.array(B, dtype=dt, order="C"),
+                  np.ascontiguousarray(Z), np.ascontiguousarray(X), dt.type(beta))
+
+
+def codes_times_dictionary(Z, D):
+    """``Z D`` skipping the zeros of ``Z``."""
+    return _zd(np.ascontiguousarray(Z), np.ascontiguousarray(D, dtype=Z.dtype))
+
+
+def online_bcd(D, A, B, *, constraint, positive, n_passes):
+    """Block-coordinate descent over the atoms; ``D`` is copied."""
+    thresh, tiny = bcd_thresholds(np.diagonal(A), D.dtype, np)
+    return _bcd(np.array(D, copy=True, order="C"), np.ascontiguousarray(A),
+                np.ascontiguousarray(B), constraint == "sphere", bool(positive), int(n_passes),
+                D.dtype.type(thresh), D.dtype.type(tiny))
