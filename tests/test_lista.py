@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import dictlearn
 from dictlearn import LISTA, Status, TrainingDivergedWarning
 from dictlearn.amortized import alista_weight
+from dictlearn.amortized.variants import flatten, unflatten
 from dictlearn.datasets import make_sparse_problem, random_dictionary
 from dictlearn.metrics import nmse_db
 from tests._helpers import asxp, tonp
@@ -81,7 +82,7 @@ def test_step_lista_unsupervised_lowers_the_lasso_objective(problem):
     assert ours < ref * 0.97
     # the learned steps exceed 1/L: the network moves faster than ISTA
     L = dictlearn.lipschitz_constant(D)
-    assert max(float(net.params_[f"gamma{i}"][0]) for i in range(K)) > 1.0 / L
+    assert max(float(net.params_[i].gamma[0]) for i in range(K)) > 1.0 / L
 
 
 def test_layerwise_training_and_callback(problem):
@@ -134,7 +135,7 @@ def test_load_refuses_wrong_or_damaged_files(tmp_path):
     good = tmp_path / "good.npz"
     net.save(good)
     with np.load(good) as f:
-        data = {k: f[k] for k in f.files if k != "W1"}
+        data = {k: f[k] for k in f.files if k != "W"}
     np.savez(tmp_path / "cut.npz", **data)
     with pytest.raises(ValueError, match="damaged"):
         LISTA.load(tmp_path / "cut.npz")
@@ -172,7 +173,7 @@ def test_diverging_learning_rate_stops_with_last_good_weights():
     with pytest.warns(TrainingDivergedWarning, match="diverged"):
         net.fit(p.X, p.codes)
     assert net.status_ == Status.diverged
-    assert all(np.all(np.isfinite(v)) for v in net.params_.values())
+    assert all(np.all(np.isfinite(v)) for v in flatten(net.params_).values())
     assert np.all(np.isfinite(net.transform(p.X)))
 
 
@@ -187,7 +188,7 @@ def test_inputs_are_not_modified_and_float32_stays_float32():
         net = LISTA(D, 3, max_epochs=2, random_state=0).fit(X, Z)
     out = net.transform(X)
     assert out.dtype == np.float32
-    assert all(v.dtype == np.float32 for v in net.params_.values())
+    assert all(v.dtype == np.float32 for v in flatten(net.params_).values())
     assert np.array_equal(X, X0) and np.array_equal(D, D0)
 
 
@@ -218,7 +219,9 @@ def test_variant_weight_gradients_match_finite_differences(seed, variant, loss, 
     p = make_sparse_problem(6, 5, 10, 2, random_state=seed)
     net = LISTA(p.dictionary, 3, variant=variant, alpha=0.1, support_fraction=0.2)
     net.initialize(p.X)
-    params = {k: v * (1 + 0.2 * rng.standard_normal(v.shape)) for k, v in net.params_.items()}
+    flat = {k: v * (1 + 0.2 * rng.standard_normal(v.shape))
+            for k, v in flatten(net.params_).items()}
+    params = unflatten(net.params_, flat)
     for lay, V in zip(net._layers(params), _pre(net, params, p.X), strict=True):
         a = np.abs(V)
         assume(np.min(np.abs(a - np.asarray(lay.theta))) > 1e-4)
@@ -226,10 +229,10 @@ def test_variant_weight_gradients_match_finite_differences(seed, variant, loss, 
         assume(np.min(np.diff(s, axis=1)) > 1e-4)
     _, g = net._loss_and_grads(params, p.X, p.codes, loss, n_layers, xnp)
     h = 1e-6
-    for name in params:
-        U = rng.standard_normal(params[name].shape)
-        f = [net._loss_and_grads(dict(params, **{name: params[name] + s * h * U}), p.X, p.codes,
-                                 loss, n_layers, xnp)[0] for s in (1, -1)]
+    for name in flat:
+        U = rng.standard_normal(flat[name].shape)
+        f = [net._loss_and_grads(unflatten(params, {name: flat[name] + s * h * U}), p.X,
+                                 p.codes, loss, n_layers, xnp)[0] for s in (1, -1)]
         assert np.isclose(np.sum(g[name] * U), (f[0] - f[1]) / (2 * h), rtol=1e-5, atol=1e-8), name
 
 
@@ -245,13 +248,14 @@ def test_layerwise_stages_train_the_new_layer_alone_first():
     snaps = []
     net = LISTA(p.dictionary, 2, variant="cp", max_epochs=3, layerwise=True,
                 n_iter_no_change=None, random_state=0,
-                callback=lambda info: snaps.append({k: v.copy() for k, v in info.params.items()}))
+                callback=lambda info: snaps.append({k: v.copy()
+                                                     for k, v in flatten(info.params).items()}))
     net.fit(p.X, p.codes)
     assert len(snaps) == 6
     end_stage1, stage2_epoch1, stage2_epoch2 = snaps[2], snaps[3], snaps[4]
-    assert np.array_equal(stage2_epoch1["W0"], end_stage1["W0"])  # layer 1 frozen
-    assert not np.array_equal(stage2_epoch1["W1"], end_stage1["W1"])  # layer 2 trained
-    assert not np.array_equal(stage2_epoch2["W0"], stage2_epoch1["W0"])  # then all layers
+    assert np.array_equal(stage2_epoch1[0, "W"], end_stage1[0, "W"])  # layer 1 frozen
+    assert not np.array_equal(stage2_epoch1[1, "W"], end_stage1[1, "W"])  # layer 2 trained
+    assert not np.array_equal(stage2_epoch2[0, "W"], stage2_epoch1[0, "W"])  # then all layers
     assert net._phases() == [(True, 1.0, 1), (False, 0.2, 1), (False, 0.02, 1)]  # lr x1, .2, .02
 
 
@@ -310,9 +314,9 @@ def test_new_layer_phase_gradients_skip_the_earlier_layers_exactly(variant):
     last = net._loss_and_grads(net.params_, p.X, p.codes, "mse", 3, np, last_only=True)
     assert full[0] == last[0]
     for name, g in last[1].items():
-        if LISTA._layer_of(name) == 2:
+        if name[0] == 2:
             np.testing.assert_allclose(g, full[1][name], rtol=1e-12, atol=1e-15)
         else:
             assert not np.any(g), name
-        if LISTA._layer_of(name) < 2 and name != "S0":  # S0 multiplies Z_0 = 0
+        if name[0] < 2 and name != (0, "S"):  # S0 multiplies Z_0 = 0
             assert np.any(full[1][name]), name  # the full pass does reach them

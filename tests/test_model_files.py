@@ -29,7 +29,7 @@ def _fit(cls):
 #: per class: an array of the fitted model, a parameter and an invalid value for it
 _CASES = {
     DictionaryLearning: ("components_", "method", "pca"),
-    LISTA: ("W0", "variant", "fancy"),
+    LISTA: ("W", "variant", "fancy"),
     SparseAutoencoder: ("D", "sparsity", "nope"),
 }
 CLASSES = list(_CASES)

@@ -3,7 +3,8 @@
 Training is written in array-API code: the backward pass of K unrolled steps
 (:mod:`.unrolled`, on the step of :mod:`dictlearn.coding.step` and the maps of
 :mod:`dictlearn.prox`), the losses and penalties of :mod:`dictlearn.objectives`, optimisers
-(:mod:`.optim`) and one mini-batch loop (:mod:`.train`).
+(:mod:`.optim`) and one mini-batch loop (:mod:`.train`). The LISTA variants are a table of
+small objects (:mod:`.variants`).
 """
 
 from .autoencoder import SparseAutoencoder
@@ -11,15 +12,19 @@ from .compare import ComparisonTable, compare_inference
 from .lista import LISTA, alista_weight
 from .optim import SGD, Adam, AdamState, SGDState
 from .train import train
+from .variants import VARIANTS, LayerWeights, Variant
 
 __all__ = [
     "LISTA",
     "SGD",
+    "VARIANTS",
     "Adam",
     "AdamState",
     "ComparisonTable",
+    "LayerWeights",
     "SGDState",
     "SparseAutoencoder",
+    "Variant",
     "alista_weight",
     "compare_inference",
     "train",

@@ -1,27 +1,18 @@
 r"""The LISTA family: K unrolled proximal-gradient steps with learned weights.
 
 Every layer is the shared step ``Z_{k+1} = η_{θ_k}(X W_k + Z_k S_k)`` from ``Z_0 = 0``; the
-variants differ only in what is learned:
-
-=========  ===============================================================  ===============
-variant    layer ``k``                                                      learned
-=========  ===============================================================  ===============
-lista      ``η_{θ_k}(X W_k + Z S_k)``                                        ``W_k, S_k, θ_k``
-cp         ``η_{θ_k}(Z + (X − Z D) W_k)``  (``S_k = I − D W_k``)             ``W_k, θ_k``
-ss         as ``cp`` with support selection of ``p_k`` % of each code        ``W_k, θ_k``
-alista     ``η^{ss}_{θ_k}(Z + γ_k (X − Z D) W̃)``, ``W̃`` analytic             ``γ_k, θ_k``
-step       ``ST_{α γ_k}(Z + γ_k (X − Z D) Dᵀ)``                              ``γ_k``
-=========  ===============================================================  ===============
-
-Initialised from the dictionary (``W = Dᵀ/L``, ``S = I − D Dᵀ/L``, ``θ = α/L``, ``γ = 1/L``)
-the ``lista``, ``cp`` and ``step`` networks compute exactly K iterations of ISTA; ALISTA starts
-from ``γ = 1`` and ``θ = α/L`` as in the reference code of Liu et al. (its ``W̃`` has
-``w̃_iᵀ d_i = 1``, so ``γ = 1`` is a unit step along each atom).
+variants (``lista``, ``cp``, ``ss``, ``alista``, ``step``) differ only in what is learned, and
+each is a small :class:`~dictlearn.amortized.variants.Variant` object in the table
+:data:`~dictlearn.amortized.variants.VARIANTS` (its learned weights, their initialisation,
+its layer and its gradients). Initialised from the dictionary (``W = Dᵀ/L``,
+``S = I − D Dᵀ/L``, ``θ = α/L``, ``γ = 1/L``) the ``lista``, ``cp`` and ``step`` networks
+compute exactly K iterations of ISTA; ALISTA starts from ``γ = 1`` and ``θ = α/L`` as in the
+reference code of Liu et al. (its ``W̃`` has ``w̃_iᵀ d_i = 1``, so ``γ = 1`` is a unit step
+along each atom).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import replace
 from types import ModuleType
@@ -41,18 +32,19 @@ from .._validation import (
     check_positive_int,
 )
 from .._xp import check_random_state, get_namespace, to_namespace, to_numpy
-from ..coding.step import sum_to_shape
 from ..objectives import code_mse, lasso_loss, nmse
-from ..prox import get_prox
+from ..prox import PROXES, get_prox
 from ._common import check_training, split_rows, take_rows
 from .optim import get_optimizer
 from .train import train
 from .unrolled import Layer, unrolled_forward, unrolled_vjp
+from .variants import VARIANTS, LayerWeights, Shared, flatten, unflatten
 
 __all__ = ["LISTA", "VARIANTS", "alista_weight"]
 
-VARIANTS = ("lista", "cp", "ss", "alista", "step")
-_PROXES = ("soft", "nonneg_soft", "hard")
+#: The maps a ``lista``/``cp``/``step`` layer may use: the row-wise proximal maps without
+#: parameters of the one prox table.
+_PROXES = tuple(n for n, m in PROXES.items() if m.is_prox and not m.needs and not m.batchwise)
 
 
 def alista_weight(dictionary: Any) -> np.ndarray:
@@ -132,8 +124,9 @@ class LISTA(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    params_ : dict of arrays
-        Learned weights (``W0``, ``S0``, ``theta0``, … or ``gamma0``, …).
+    params_ : tuple of LayerWeights
+        The learned weights, one typed record per layer (``params_[k].W``, ``.S``,
+        ``.theta``, ``.gamma``; ``None`` where the variant does not learn one).
     status_ : Status
         ``converged`` (early stopping), ``max_iter_reached``, ``stopped`` or ``diverged``.
     history_ : list of dict
@@ -248,94 +241,45 @@ class LISTA(TransformerMixin, BaseEstimator):
         return check_array(to_namespace(as_array(Z, name), xp, like), name, like=like,
                            shape=shape)
 
-    def _fractions(self) -> list[float]:
-        return [min((k + 1) * self.support_fraction, self.support_max)
-                for k in range(self.n_layers)]
+    def _fractions(self) -> tuple[float, ...]:
+        return tuple(min((k + 1) * self.support_fraction, self.support_max)
+                     for k in range(self.n_layers))
 
-    def _init_params(self, D: Any, xp: ModuleType) -> dict[str, Any]:
-        """Host-side initial weights that make the network K steps of ISTA."""
-        Dn = np.asarray(to_numpy(D), dtype=np.float64)
-        L = spectral_norm_sq(Dn, xp=get_namespace(Dn))
-        k = Dn.shape[0]
-        a = float(self.alpha)
-        out: dict[str, np.ndarray] = {}
-        self._W_tilde = None
-        if self.variant == "alista":
-            Wt = alista_weight(Dn)
-            self._W_tilde = Wt
-        for i in range(self.n_layers):
-            if self.variant == "lista":
-                out[f"W{i}"] = Dn.T / L
-                out[f"S{i}"] = np.eye(k) - Dn @ Dn.T / L
-                out[f"theta{i}"] = np.array([a / L])
-            elif self.variant in ("cp", "ss"):
-                out[f"W{i}"] = Dn.T / L
-                out[f"theta{i}"] = np.array([a / L])
-            elif self.variant == "alista":
-                out[f"gamma{i}"] = np.array([1.0])  # the reference code's initial values
-                out[f"theta{i}"] = np.array([a / L])
-            else:
-                out[f"gamma{i}"] = np.array([1.0 / L])
-        like = D
-        if self._W_tilde is not None:
-            self._W_tilde = to_namespace(self._W_tilde, xp, like)
-        return {name: to_namespace(v, xp, like) for name, v in out.items()}
+    def _shared(self, D: Any, xp: ModuleType, *, L: float | None = None,
+                W_tilde: Any = None) -> Shared:
+        """What every layer shares; ``L`` and ALISTA's ``W̃`` are computed when not given."""
+        if L is None:
+            L = spectral_norm_sq(D, xp=xp)
+        if W_tilde is None and VARIANTS[self.variant].analytic_weight:
+            W_tilde = to_namespace(alista_weight(D), xp, D)
+        return Shared(D, float(L), float(self.alpha), get_prox(self.prox), self._fractions(),
+                      W_tilde)
+
+    def _set_network(self, shared: Shared, weights: tuple[LayerWeights, ...]) -> None:
+        self.D_, self._net, self.params_ = shared.D, shared, weights
 
     def initialize(self, X: Any) -> LISTA:
         """Set the weights from the dictionary without training (K ISTA steps for ``lista``,
         ``cp`` and ``step``); ``X`` gives the array library, dtype and device."""
         self._check_params()
         xp, X, D = self._validate_X(X)
-        self.D_ = D
-        self.params_ = self._init_params(D, xp)
+        shared = self._shared(D, xp)
+        self._set_network(shared, self._init_weights(shared, xp))
         self.status_ = Status.max_iter_reached
         self.history_ = []
         self.n_epochs_ = 0
         return self
 
+    def _init_weights(self, shared: Shared, xp: ModuleType) -> tuple[LayerWeights, ...]:
+        return (VARIANTS[self.variant].init(shared, xp),) * self.n_layers
+
     # ------------------------------------------------------------------ network
-    def _layers(self, params: dict[str, Any], n: int | None = None) -> list[Layer]:
-        K = self.n_layers if n is None else n
-        act = get_prox(self.prox)
-        fr = self._fractions()
-        out = []
-        for i in range(K):
-            v = self.variant
-            if v == "lista":
-                out.append(Layer(params[f"W{i}"], params[f"theta{i}"], act, params[f"S{i}"]))
-            elif v == "cp":
-                out.append(Layer(params[f"W{i}"], params[f"theta{i}"], act))
-            elif v == "ss":
-                out.append(Layer(params[f"W{i}"], params[f"theta{i}"],
-                                 get_prox("soft_ss", fraction=fr[i])))
-            elif v == "alista":
-                out.append(Layer(params[f"gamma{i}"] * self._W_tilde, params[f"theta{i}"],
-                                 get_prox("soft_ss", fraction=fr[i])))
-            else:
-                g = params[f"gamma{i}"]
-                out.append(Layer(g * self._Dt(), self.alpha * g, act))
-        return out
-
-    def _Dt(self) -> Any:
-        xp = get_namespace(self.D_)
-        return xp.matrix_transpose(self.D_)
-
-    def _param_grads(self, grads, xp) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for i, (gW, gS, gT) in enumerate(grads):
-            v = self.variant
-            if v in ("lista", "cp", "ss"):
-                out[f"W{i}"] = gW
-                out[f"theta{i}"] = sum_to_shape(gT, (1,), xp=xp)
-                if v == "lista":
-                    out[f"S{i}"] = gS
-            elif v == "alista":
-                out[f"gamma{i}"] = xp.reshape(xp.sum(gW * self._W_tilde), (1,))
-                out[f"theta{i}"] = sum_to_shape(gT, (1,), xp=xp)
-            else:
-                g = xp.sum(gW * self._Dt()) + self.alpha * xp.sum(gT)
-                out[f"gamma{i}"] = xp.reshape(g, (1,))
-        return out
+    def _layers(self, weights: tuple[LayerWeights, ...], n: int | None = None,
+                shared: Shared | None = None) -> list[Layer]:
+        s = self._net if shared is None else shared
+        xp = get_namespace(s.D)
+        v = VARIANTS[self.variant]
+        return [v.layer(weights[i], s, i, xp) for i in range(self.n_layers if n is None else n)]
 
     def _loss(self, supervised: bool) -> str:
         if self.loss == "auto":
@@ -364,22 +308,23 @@ class LISTA(TransformerMixin, BaseEstimator):
             counts[self._lr_phase(e)] += 1
         return [(True, 1.0, counts[0]), (False, 0.2, counts[1]), (False, 0.02, counts[2])]
 
-    @staticmethod
-    def _layer_of(name: str) -> int:
-        return int(re.search(r"\d+$", name).group())
-
-    def _loss_and_grads(self, p, Xb, Tb, kind, n_layers, xp, last_only=False, names=None):
-        """Loss at layer ``n_layers`` and its gradient for every weight (zeros beyond it, and
-        before the last layer with ``last_only``), or only for the weights in ``names``."""
-        lays = self._layers(p, n_layers)
+    def _loss_and_grads(self, weights, Xb, Tb, kind, n_layers, xp, last_only=False,
+                        keys=None) -> tuple[float, dict[tuple[int, str], Any]]:
+        """Loss at layer ``n_layers`` and its gradient, flat by ``(layer, name)``, for every
+        weight (zeros beyond that layer, and before it with ``last_only``) or for ``keys``."""
+        lays = self._layers(weights, n_layers)
         Zs, Vs = unrolled_forward(Xb, lays, D=self.D_, xp=xp)
         val, g = self._loss_value_grad(kind, Zs[-1], Xb, Tb, xp)
+        first = n_layers - 1 if last_only else 0
         gl = unrolled_vjp(Xb, lays, Zs, Vs, [None] * (n_layers - 1) + [g], D=self.D_, xp=xp,
-                          first=n_layers - 1 if last_only else 0)
-        grads = self._param_grads(gl, xp)
-        for name in (p if names is None else names):  # layers beyond this stage: zero
-            grads.setdefault(name, xp.zeros_like(p[name]))
-        return val, grads if names is None else {k: grads[k] for k in names}
+                          first=first)
+        v = VARIANTS[self.variant]
+        grads = flatten([v.grads(gl[i], weights[i], self._net, xp) for i in range(first,
+                                                                                 n_layers)])
+        grads = {(first + i, name): g for (i, name), g in grads.items()}
+        flat = flatten(weights)
+        return val, {k: grads[k] if k in grads else xp.zeros_like(flat[k])
+                     for k in (flat if keys is None else keys)}
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, Z_target: Any = None, *, sampler: Callable[..., Any] | None = None,
@@ -409,8 +354,9 @@ class LISTA(TransformerMixin, BaseEstimator):
         T = None if Z_target is None else self._codes(
             Z_target, "Z_target", (X.shape[0], D.shape[0]), xp, X)
         kind = self._loss(T is not None)
-        self.D_ = D
-        params = self._init_params(D, xp)
+        shared = self._shared(D, xp)
+        weights = self._init_weights(shared, xp)
+        self._set_network(shared, weights)
         rng = check_random_state(self.random_state)
         if sampler is not None:
             if not callable(sampler):
@@ -443,26 +389,24 @@ class LISTA(TransformerMixin, BaseEstimator):
             for new_only, scale, n_ep in self._phases():
                 # the weights this phase trains (the optimiser sees only them, with a fresh
                 # state, as in the reference code); the others are held fixed
-                names = [k for k in params if (self._layer_of(k) == stage - 1 if new_only
-                                               else self._layer_of(k) < stage)]
-                fixed = {k: v for k, v in params.items() if k not in names}
+                trained = flatten(weights, [stage - 1] if new_only else range(stage))
 
-                def lg(p, rows, stage=stage, new_only=new_only, fixed=fixed, names=names):
+                def lg(p, rows, stage=stage, new_only=new_only, base=weights):
                     Xb, Tb = batch(rows)
-                    return self._loss_and_grads({**fixed, **p}, Xb, Tb, kind, stage, xp,
-                                                last_only=new_only, names=names)
+                    return self._loss_and_grads(unflatten(base, p), Xb, Tb, kind, stage, xp,
+                                                last_only=new_only, keys=p.keys())
 
-                def vl(p, stage=stage, fixed=fixed):
-                    Zs, _ = unrolled_forward(Xva, self._layers({**fixed, **p}, stage), D=D,
-                                             xp=xp)
+                def vl(p, stage=stage, base=weights):
+                    Zs, _ = unrolled_forward(Xva, self._layers(unflatten(base, p), stage),
+                                             D=D, xp=xp)
                     return self._loss_value_grad(kind, Zs[-1], Xva, Tva, xp)[0]
 
-                def cb(info, fixed=fixed, offset=offset):
+                def cb(info, offset=offset, base=weights):
                     return self.callback(replace(info, iteration=offset + info.iteration,
-                                                 state={**fixed, **info.params}))
+                                                 state=unflatten(base, info.params)))
 
                 res = train(
-                    {k: params[k] for k in names}, lg, n_samples=n_epoch, optimizer=opt, xp=xp,
+                    trained, lg, n_samples=n_epoch, optimizer=opt, xp=xp,
                     batch_size=self.batch_size, max_epochs=n_ep, rng=rng,
                     val_loss=None if Xva is None else vl,
                     n_iter_no_change=self.n_iter_no_change, tol=self.tol,
@@ -472,7 +416,7 @@ class LISTA(TransformerMixin, BaseEstimator):
                     name=f"LISTA-{self.variant} layer {stage}/{self.n_layers}"
                     + (" (new layer)" if new_only else f" (lr x{scale:g})" if scale != 1 else ""),
                 )
-                params = {**fixed, **res.params}
+                weights = unflatten(weights, res.params)
                 status = res.status
                 epochs += res.n_epochs
                 history.extend(dict(h, epoch=offset + h["epoch"], stage=stage)
@@ -482,7 +426,8 @@ class LISTA(TransformerMixin, BaseEstimator):
                     break
             if status in (Status.diverged, Status.stopped):
                 break
-        self.params_, self.status_, self.history_, self.n_epochs_ = params, status, history, epochs
+        self._set_network(shared, weights)
+        self.status_, self.history_, self.n_epochs_ = status, history, epochs
         warn_status("LISTA", status, detail=f"learning_rate={self.learning_rate}")
         return self
 
@@ -504,12 +449,16 @@ class LISTA(TransformerMixin, BaseEstimator):
         if not hasattr(self, "params_"):
             raise ValueError("this LISTA is not fitted yet: call fit(X) or initialize(X) first")
 
-    def _params_in(self, xp: ModuleType, like: Any) -> dict[str, Any]:
-        p = {k: to_namespace(v, xp, like) for k, v in self.params_.items()}
-        self.D_ = to_namespace(self.D_, xp, like)
-        if self._W_tilde is not None:
-            self._W_tilde = to_namespace(self._W_tilde, xp, like)
-        return p
+    def _network_in(self, xp: ModuleType, like: Any) -> tuple[Shared, tuple[LayerWeights, ...]]:
+        """The network moved next to ``like`` (host arrays once; the estimator is unchanged)."""
+        s = self._net
+
+        def move(a):
+            return None if a is None else to_namespace(a, xp, like)
+
+        shared = replace(s, D=move(s.D), W_tilde=move(s.W_tilde))
+        return shared, tuple(LayerWeights(**{n: move(v) for n, v in w.items()})
+                             for w in self.params_)
 
     def transform_layers(self, X: Any, n_layers: int | None = None) -> list[Any]:
         """Codes after each of the first ``n_layers`` layers (one forward pass).
@@ -523,8 +472,8 @@ class LISTA(TransformerMixin, BaseEstimator):
         xp = get_namespace(X)
         K = self.n_layers if n_layers is None else check_positive_int(
             n_layers, "n_layers", upper=self.n_layers, upper_name="the network's n_layers")
-        p = self._params_in(xp, X)
-        return unrolled_forward(X, self._layers(p, K), D=self.D_, xp=xp)[0]
+        shared, weights = self._network_in(xp, X)
+        return unrolled_forward(X, self._layers(weights, K, shared), D=shared.D, xp=xp)[0]
 
     def transform(self, X: Any, n_layers: int | None = None) -> Any:
         """Codes of shape (n_samples, n_atoms) after ``n_layers`` (default: all) layers."""
@@ -549,44 +498,46 @@ class LISTA(TransformerMixin, BaseEstimator):
         return out
 
     def _schema(self, meta: dict[str, Any]) -> dict[str, tuple]:
-        """Validate the parameters; the arrays a model file must hold, with their shapes."""
+        """Validate the parameters; the arrays a model file must hold, with their shapes: each
+        learned weight stacked over the layers, the dictionary and ALISTA's ``W̃``."""
         self._check_params()
         Status(meta["status"])
-        k, m = int(meta["n_atoms"]), int(meta["n_features"])
-        shapes = {"W": (m, k), "S": (k, k), "theta": (1,), "gamma": (1,)}
-        out = {name: shapes[name.rstrip("0123456789")] for name in self._init_names()}
+        k, m, K = int(meta["n_atoms"]), int(meta["n_features"]), int(self.n_layers)
+        shapes = {"W": (K, m, k), "S": (K, k, k), "theta": (K, 1), "gamma": (K, 1)}
+        out = {name: shapes[name] for name in VARIANTS[self.variant].learned}
         out["dictionary"] = (k, m)
-        if self.variant == "alista":
+        if VARIANTS[self.variant].analytic_weight:
             out["W_tilde"] = (m, k)
         return out
 
     def save(self, file: Any) -> Any:
         """Write the trained network to an ``.npz`` file (read back with :meth:`load`).
 
-        Returns the path written (``.npz`` appended when missing), or ``file`` for a file
-        object; see :func:`dictlearn._io.save_model`.
+        Each learned weight is stored stacked over the layers (``W`` of shape
+        (n_layers, n_features, n_atoms), ``theta`` (n_layers, 1), …). Returns the path written
+        (``.npz`` appended when missing), or ``file`` for a file object; see
+        :func:`dictlearn._io.save_model`.
         """
         self._check_fitted()
-        arrays = dict(self.params_)
+        host = [{n: np.asarray(to_numpy(v)) for n, v in w.items()} for w in self.params_]
+        arrays = {n: np.stack([w[n] for w in host]) for n in VARIANTS[self.variant].learned}
         arrays["dictionary"] = self.D_
-        if self._W_tilde is not None:
-            arrays["W_tilde"] = self._W_tilde
+        if self._net.W_tilde is not None:
+            arrays["W_tilde"] = self._net.W_tilde
         k, m = (int(s) for s in self.D_.shape)
         meta = {"status": self.status_.value, "n_epochs": int(self.n_epochs_),
-                "n_atoms": k, "n_features": m}
+                "n_atoms": k, "n_features": m, "lipschitz": self._net.L}
         return save_model(file, "LISTA", self._hyper(), meta, arrays)
 
     @classmethod
     def load(cls, file: Any) -> LISTA:
         """Read a network written by :meth:`save` (NumPy arrays, ``allow_pickle=False``)."""
         net, meta, arrays = load_model(file, cls, cls._schema)
-        net.dictionary = net.D_ = arrays.pop("dictionary")
-        net._W_tilde = arrays.pop("W_tilde", None)
-        net.params_ = arrays
+        D = net.dictionary = arrays.pop("dictionary")
+        xp = get_namespace(D)
+        shared = net._shared(D, xp, L=meta.get("lipschitz"), W_tilde=arrays.pop("W_tilde", None))
+        weights = tuple(LayerWeights(**{n: a[i] for n, a in arrays.items()})
+                        for i in range(net.n_layers))
+        net._set_network(shared, weights)
         net.status_, net.n_epochs_, net.history_ = Status(meta["status"]), meta["n_epochs"], []
         return net
-
-    def _init_names(self) -> list[str]:
-        per = {"lista": ("W", "S", "theta"), "cp": ("W", "theta"), "ss": ("W", "theta"),
-               "alista": ("gamma", "theta"), "step": ("gamma",)}[self.variant]
-        return [f"{p}{i}" for i in range(self.n_layers) for p in per]
