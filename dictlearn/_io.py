@@ -44,9 +44,10 @@ from typing import Any
 
 import numpy as np
 
+from ._loop import Status
 from ._xp import to_numpy
 
-__all__ = ["FORMAT", "VERSION", "load_model", "save_model"]
+__all__ = ["FORMAT", "VERSION", "load_model", "restore_trained", "save_model", "trained_meta"]
 
 #: The ``__format__`` entry of every model file.
 FORMAT = "dictlearn-model"
@@ -244,3 +245,15 @@ def load_model(file: Any, cls: type, schema: Callable[[Any, dict[str, Any]], dic
                          f"refuses: {exc}") from exc
     _check_arrays(name, entries, shapes)
     return est, meta, entries
+
+
+def trained_meta(est: Any, **extra: Any) -> dict[str, Any]:
+    """The fitted scalars of a trained network (``status_``, ``n_epochs_``) plus ``extra``."""
+    return {"status": est.status_.value, "n_epochs": int(est.n_epochs_), **extra}
+
+
+def restore_trained(est: Any, meta: dict[str, Any]) -> Any:
+    """Set ``status_``, ``n_epochs_`` and an empty ``history_`` from :func:`trained_meta`'s
+    record (``Status`` refuses an unknown status with a ``ValueError``)."""
+    est.status_, est.n_epochs_, est.history_ = Status(meta["status"]), meta["n_epochs"], []
+    return est

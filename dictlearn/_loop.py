@@ -120,8 +120,24 @@ def finite(x: Any, *, xp: ModuleType | None = None, axis: int | None = None) -> 
     return ok if axis is not None else bool(ok)
 
 
+class _StateViews:
+    """Named views of ``state``, shared by :class:`Info` and :class:`Result`."""
+
+    state: Any
+
+    @property
+    def dictionary(self) -> Any:
+        """Learning: the current (or learned) dictionary (n_atoms, n_features)."""
+        return self.state.dictionary
+
+    @property
+    def params(self) -> Any:
+        """Training: the current (or trained) parameters: the state."""
+        return self.state
+
+
 @dataclass(frozen=True)
-class Info:
+class Info(_StateViews):
     """What a step reports and a callback sees: the iteration and the state after it.
 
     Attributes
@@ -157,19 +173,9 @@ class Info:
         return 0 if self.rows is None else int(self.rows.shape[0])
 
     @property
-    def dictionary(self) -> Any:
-        """Learning: the current dictionary (n_atoms, n_features)."""
-        return self.state.dictionary
-
-    @property
     def epoch(self) -> int:
         """Training: the epoch (the iteration)."""
         return self.iteration
-
-    @property
-    def params(self) -> Any:
-        """Training: the current parameters (the state)."""
-        return self.state
 
     @property
     def train_loss(self) -> float | None:
@@ -178,7 +184,7 @@ class Info:
 
 
 @dataclass(frozen=True)
-class Result:
+class Result(_StateViews):
     """What an iterative method returns (coding, learning and training alike).
 
     Attributes
@@ -216,16 +222,6 @@ class Result:
     history: list[dict] | None = field(default=None, repr=False)
     state: Any = field(default=None, repr=False)
     n_steps: int | None = None
-
-    @property
-    def dictionary(self) -> Any:
-        """Learning: the learned dictionary (n_atoms, n_features)."""
-        return self.state.dictionary
-
-    @property
-    def params(self) -> Any:
-        """Training: the trained parameters."""
-        return self.state
 
     @property
     def n_epochs(self) -> int:

@@ -25,6 +25,7 @@ from ._xp import _is_array, device_of, float_dtype, get_namespace
 __all__ = [
     "check_array",
     "check_choice",
+    "check_coding_inputs",
     "check_nonneg_scalar",
     "check_positive_int",
     "check_signals_dictionary",
@@ -227,3 +228,18 @@ def check_choice(value: Any, name: str, choices) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {sorted(choices)}; got {value!r}")
     return value
+
+
+def check_coding_inputs(X: Any, dictionary: Any, owner: str, *, init: Any = None,
+                        tol: Any = 0.0, max_iter: Any = 1) -> tuple:
+    """The preamble of a coding method: ``(xp, X, D, init, tol, max_iter)`` checked.
+
+    The pair as :func:`check_signals_dictionary`, ``tol >= 0``, ``max_iter >= 1`` and the warm
+    start ``init`` of shape (n_samples, n_atoms) (None stays None).
+    """
+    xp, X, D = check_signals_dictionary(X, dictionary, owner=owner)
+    tol = check_nonneg_scalar(tol, "tol")
+    max_iter = check_positive_int(max_iter, "max_iter")
+    if init is not None:
+        init = check_array(init, "init", like=X, shape=(X.shape[0], D.shape[0]))
+    return xp, X, D, init, tol, max_iter

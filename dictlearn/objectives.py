@@ -97,9 +97,9 @@ def sample_objective(
     raise ValueError(f"penalty must be one of {list(PENALTIES)}; got {penalty!r}")
 
 
-def _gap_terms(rr: Any, xr: Any, l1: Any, cmax: Any, alpha: float, xp: ModuleType):
-    """Primal value and duality gap from per-sample ``‖r‖²``, ``x·r``, ``‖z‖₁``, ``max c``."""
-    F = _objective_terms(rr, l1, alpha)
+def _gap_terms(rr: Any, xr: Any, Z: Any, cmax: Any, alpha: float, xp: ModuleType):
+    """Primal value and duality gap from per-sample ``‖r‖²``, ``x·r``, the codes, ``max c``."""
+    F = _objective_terms(rr, xp.sum(xp.abs(Z), axis=1), alpha)
     if alpha == 0.0:
         # Least squares: the gap is ½‖P r‖² with P the projection on the atoms' span; the
         # bound below (s = 0 unless c = 0) is ½‖r‖², valid and zero only when r = 0.
@@ -117,14 +117,11 @@ def _corr_max(C: Any, positive: bool, xp: ModuleType) -> Any:
 
 
 def gap_direct(X: Any, D: Any, Z: Any, alpha: float, positive: bool, xp: ModuleType):
-    """``(F, gap, R)`` per sample from the residual ``R = X − Z D`` (direct form)."""
+    """``(F, gap)`` per sample from the residual ``R = X − Z D`` (direct form)."""
     R = X - Z @ D
     C = R @ xp.matrix_transpose(D)
     rr = xp.sum(R * R, axis=1)
-    xr = xp.sum(X * R, axis=1)
-    l1 = xp.sum(xp.abs(Z), axis=1)
-    F, gap = _gap_terms(rr, xr, l1, _corr_max(C, positive, xp), alpha, xp)
-    return F, gap
+    return _gap_terms(rr, xp.sum(X * R, axis=1), Z, _corr_max(C, positive, xp), alpha, xp)
 
 
 def gap_gram(xx: Any, XDt: Any, G: Any, Z: Any, alpha: float, positive: bool, xp: ModuleType):
@@ -135,10 +132,7 @@ def gap_gram(xx: Any, XDt: Any, G: Any, Z: Any, alpha: float, positive: bool, xp
     ZG = Z @ G
     zc = xp.sum(Z * XDt, axis=1)
     rr = xp.maximum(xx - 2.0 * zc + xp.sum(Z * ZG, axis=1), 0.0)
-    xr = xx - zc
-    l1 = xp.sum(xp.abs(Z), axis=1)
-    F, gap = _gap_terms(rr, xr, l1, _corr_max(XDt - ZG, positive, xp), alpha, xp)
-    return F, gap
+    return _gap_terms(rr, xx - zc, Z, _corr_max(XDt - ZG, positive, xp), alpha, xp)
 
 
 def lasso_objective(X: Any, dictionary: Any, codes: Any, *, alpha: float) -> Any:
@@ -162,9 +156,7 @@ def lasso_objective(X: Any, dictionary: Any, codes: Any, *, alpha: float) -> Any
     >>> lasso_objective(X, D, Z, alpha=0.1)
     array([0.175])
     """
-    alpha = check_nonneg_scalar(alpha, "alpha")
-    xp, X, D = check_signals_dictionary(X, dictionary)
-    Z = _check_codes(codes, X, D, xp)
+    alpha, xp, X, D, Z = _checked(X, dictionary, codes, alpha)
     return sample_objective(X, D, Z, alpha=alpha, xp=xp)
 
 
@@ -175,10 +167,8 @@ def lasso_duality_gap(
 
     Parameters
     ----------
-    X : array of shape (n_samples, n_features)
-    dictionary : array of shape (n_atoms, n_features)
-    codes : array of shape (n_samples, n_atoms)
-    alpha : float >= 0
+    X, dictionary, codes, alpha
+        As in :func:`lasso_objective`.
     positive : bool
         Gap of the non-negative lasso (codes constrained to be ≥ 0).
 
@@ -199,14 +189,14 @@ def lasso_duality_gap(
     >>> float(lasso_duality_gap(X, D, Z, alpha=0.1)[0]) < 1e-15
     True
     """
-    alpha = check_nonneg_scalar(alpha, "alpha")
-    xp, X, D = check_signals_dictionary(X, dictionary)
-    Z = _check_codes(codes, X, D, xp)
+    alpha, xp, X, D, Z = _checked(X, dictionary, codes, alpha)
     return gap_direct(X, D, Z, alpha, positive, xp)[1]
 
 
-def _check_codes(codes: Any, X: Any, D: Any, xp: ModuleType) -> Any:
-    return check_array(codes, "codes", like=X, shape=(X.shape[0], D.shape[0]))
+def _checked(X: Any, dictionary: Any, codes: Any, alpha: Any) -> tuple:
+    alpha = check_nonneg_scalar(alpha, "alpha")
+    xp, X, D = check_signals_dictionary(X, dictionary)
+    return alpha, xp, X, D, check_array(codes, "codes", like=X, shape=(X.shape[0], D.shape[0]))
 
 
 def lipschitz_constant(dictionary: Any, *, method: str = "auto") -> float:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .._base import BaseEstimator, TransformerMixin
-from .._io import load_model, save_model
+from .._io import load_model, restore_trained, save_model, trained_meta
 from .._loop import Status, warn_status
 from .._validation import check_array, check_choice, check_nonneg_scalar, check_positive_int
 from .._xp import check_random_state, get_namespace, to_namespace, to_numpy
@@ -463,15 +463,12 @@ class SparseAutoencoder(TransformerMixin, BaseEstimator):
         params = {k: v for k, v in self.get_params().items()
                   if k not in ("callback", "optimizer", "random_state")}
         params["optimizer"] = self.optimizer if isinstance(self.optimizer, str) else "adam"
-        meta = {"status": self.status_.value, "n_epochs": int(self.n_epochs_),
-                "n_features_in": int(self.n_features_in_)}
+        meta = trained_meta(self, n_features_in=int(self.n_features_in_))
         return save_model(file, "SparseAutoencoder", params, meta, dict(self.params_))
 
     @classmethod
     def load(cls, file: Any) -> SparseAutoencoder:
         """Read a model written by :meth:`save` (NumPy arrays, ``allow_pickle=False``)."""
         sae, meta, arrays = load_model(file, cls, cls._schema)
-        sae.params_, sae.status_ = arrays, Status(meta["status"])
-        sae.n_epochs_, sae.history_ = meta["n_epochs"], []
-        sae.n_features_in_ = int(meta["n_features_in"])
-        return sae
+        sae.params_, sae.n_features_in_ = arrays, int(meta["n_features_in"])
+        return restore_trained(sae, meta)

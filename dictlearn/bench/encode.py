@@ -138,17 +138,7 @@ def run(args: argparse.Namespace) -> int:
         f"median of {args.repeat}"
     )
     rows = []
-    for name, (family, coder, needs) in CONTENDERS.items():
-        if args.methods and not any(s in name for s in args.methods):
-            continue
-        if needs and not has_module(needs):
-            print(f"  (skipping {name}: {needs} is not installed)")
-            continue
-        t0 = time.perf_counter()
-        coder(X, D, alpha)  # warm-up: numba compilation (or cache load), imports
-        first = time.perf_counter() - t0
-        t, Z = median_time(lambda c=coder: c(X, D, alpha), repeat=args.repeat)
-        Z = np.asarray(Z, dtype=np.float64)
+    for name, family, t, first, Z in _timed(CONTENDERS, args, X, D, alpha):
         R = X.astype(np.float64) - Z @ D.astype(np.float64)
         obj = 0.5 * np.sum(R * R, axis=1) + alpha * np.sum(np.abs(Z), axis=1)
         sup = support_recovery(Z, prob.codes)
@@ -178,21 +168,27 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_greedy(args: argparse.Namespace, prob: Any) -> list[dict[str, Any]]:
-    """Time the k-sparse coders on the same problem and compare their codes."""
-    X, D, k = prob.X, prob.dictionary, args.n_nonzero
-    rows, codes = [], {}
-    for name, (family, coder, needs) in GREEDY_CONTENDERS.items():
+def _timed(contenders: dict, args: argparse.Namespace, *data: Any):
+    """``(name, family, median time, first-call time, codes as float64)`` of each selected
+    contender that is installed; the first call is the warm-up (numba compilation, imports)."""
+    for name, (family, coder, needs) in contenders.items():
         if args.methods and not any(s in name for s in args.methods):
             continue
         if needs and not has_module(needs):
             print(f"  (skipping {name}: {needs} is not installed)")
             continue
         t0 = time.perf_counter()
-        coder(X, D, k)
+        coder(*data)
         first = time.perf_counter() - t0
-        t, Z = median_time(lambda c=coder: c(X, D, k), repeat=args.repeat)
-        Z = np.asarray(Z, dtype=np.float64)
+        t, Z = median_time(lambda c=coder: c(*data), repeat=args.repeat)
+        yield name, family, t, first, np.asarray(Z, dtype=np.float64)
+
+
+def _run_greedy(args: argparse.Namespace, prob: Any) -> list[dict[str, Any]]:
+    """Time the k-sparse coders on the same problem and compare their codes."""
+    X, D, k = prob.X, prob.dictionary, args.n_nonzero
+    rows, codes = [], {}
+    for name, family, t, first, Z in _timed(GREEDY_CONTENDERS, args, X, D, k):
         codes[name] = Z
         R = X.astype(np.float64) - Z @ D.astype(np.float64)
         rows.append({"method": name, "family": family, "time_s": t,

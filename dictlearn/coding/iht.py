@@ -13,14 +13,10 @@ from typing import Any
 
 from .._linalg import spectral_norm_sq
 from .._loop import Info, Result, run_loop
-from .._validation import (
-    check_array,
-    check_nonneg_scalar,
-    check_positive_int,
-    check_signals_dictionary,
-)
+from .._validation import check_coding_inputs, check_positive_int
 from ..prox import get_prox, top_k, top_k_mask
 from ._registry import register_method
+from .proximal_gradient import change_criterion
 from .step import LeastSquares
 
 __all__ = ["iht"]
@@ -159,17 +155,14 @@ def iht(
     >>> np.round(dictlearn.iht(X, D, n_nonzero_coefs=2).codes, 6)
     array([[3., 0., 2., 0.]])
     """
-    xp, X, D = check_signals_dictionary(X, dictionary, owner="iht")
-    n, m = X.shape
-    k = D.shape[0]
+    xp, X, D, init, tol, max_iter = check_coding_inputs(X, dictionary, "iht", init=init, tol=tol,
+                                                        max_iter=max_iter)
+    (n, m), k = X.shape, D.shape[0]
     if n_nonzero_coefs is None:
         K = max(1, m // 10)
     else:
         K = check_positive_int(n_nonzero_coefs, "n_nonzero_coefs", upper=k, upper_name="n_atoms")
-    tol = check_nonneg_scalar(tol, "tol")
-    max_iter = check_positive_int(max_iter, "max_iter")
     check_every = check_positive_int(check_every, "check_every")
-    init = None if init is None else check_array(init, "init", like=X, shape=(n, k))
     positive = bool(positive)
     Z0 = xp.zeros((n, k), dtype=X.dtype, device=getattr(X, "device", None)) \
         if init is None else init
@@ -186,12 +179,7 @@ def iht(
         def step(s: IHTState) -> IHTState:  # the shared step (either form) with the top-k map
             return IHTState(prox(s.ls.forward(s.Z), 0.0, xp=xp), s.Z, s.ls)
 
-    def criterion(s: IHTState):
-        dn = xp.linalg.vector_norm(s.Z - s.Z_prev, axis=1)
-        zn = xp.linalg.vector_norm(s.Z, axis=1)
-        tiny = float(xp.finfo(zn.dtype).smallest_normal)
-        return dn - tol * zn, dn / xp.maximum(zn, tiny)
-
-    return run_loop(IHTState(Z0, Z0, ls), step=step, criterion=criterion, codes=lambda s: s.Z,
+    return run_loop(IHTState(Z0, Z0, ls), step=step, criterion=change_criterion(tol),
+                    codes=lambda s: s.Z,
                     n_samples=n, max_iter=max_iter, check_every=check_every, xp=xp,
                     callback=callback, record_history=record_history)

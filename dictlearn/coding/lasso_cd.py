@@ -7,13 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._loop import Result, Status
-from .._validation import (
-    check_array,
-    check_choice,
-    check_nonneg_scalar,
-    check_positive_int,
-    check_signals_dictionary,
-)
+from .._validation import check_choice, check_coding_inputs, check_nonneg_scalar
 from ..kernels import ENGINES, call
 from ._registry import register_method
 
@@ -102,14 +96,10 @@ def lasso(
     >>> np.round(res.codes, 6), res.status.value
     (array([[0.9, 0. , 0.2]]), 'converged')
     """
-    xp, X, D = check_signals_dictionary(X, dictionary, owner="lasso")
+    xp, X, D, init, tol, max_iter = check_coding_inputs(X, dictionary, "lasso", init=init,
+                                                        tol=tol, max_iter=max_iter)
     alpha = check_nonneg_scalar(alpha, "alpha")
-    tol = check_nonneg_scalar(tol, "tol")
-    max_iter = check_positive_int(max_iter, "max_iter")
     check_choice(engine, "engine", set(ENGINES))
-    n, k = X.shape[0], D.shape[0]
-    if init is not None:
-        init = check_array(init, "init", like=X, shape=(n, k))
     positive = bool(positive)
     if positive and init is not None:
         init = xp.maximum(init, 0.0)

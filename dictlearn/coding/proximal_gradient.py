@@ -14,11 +14,10 @@ from typing import Any
 from .._linalg import spectral_norm_sq
 from .._loop import Info, Result, run_loop
 from .._validation import (
-    check_array,
     check_choice,
+    check_coding_inputs,
     check_nonneg_scalar,
     check_positive_int,
-    check_signals_dictionary,
 )
 from ..prox import get_prox
 from ._registry import register_method
@@ -65,21 +64,25 @@ def _fista_step(state: PGState, theta: float, prox: Callable[..., Any], restart:
     return PGState(Z, state.Z, Y, t_next, ls)
 
 
-def _criterion(stop: str, tol: float, alpha: float, positive: bool):
-    def gap_criterion(state: PGState):
+def change_criterion(tol: float):
+    """The rule ``‖z_k − z_{k−1}‖ ≤ tol·‖z_k‖`` for a state with ``Z``, ``Z_prev`` and ``ls``."""
+    def criterion(state: Any):
+        xp = state.ls.xp
+        dn = xp.linalg.vector_norm(state.Z - state.Z_prev, axis=1)
+        zn = xp.linalg.vector_norm(state.Z, axis=1)
+        return dn - tol * zn, dn / xp.maximum(zn, float(xp.finfo(zn.dtype).smallest_normal))
+
+    return criterion
+
+
+def _gap_criterion(tol: float, alpha: float, positive: bool):
+    def criterion(state: PGState):
         xp = state.ls.xp
         F, gap, floor = state.ls.objective_and_gap(state.Z, alpha, positive)
         tiny = float(xp.finfo(F.dtype).smallest_normal)
         return gap - (tol * F + floor), gap / xp.maximum(F, tiny)
 
-    def change_criterion(state: PGState):
-        xp = state.ls.xp
-        dn = xp.linalg.vector_norm(state.Z - state.Z_prev, axis=1)
-        zn = xp.linalg.vector_norm(state.Z, axis=1)
-        tiny = float(xp.finfo(zn.dtype).smallest_normal)
-        return dn - tol * zn, dn / xp.maximum(zn, tiny)
-
-    return gap_criterion if stop == "gap" else change_criterion
+    return criterion
 
 
 def proximal_gradient(
@@ -100,32 +103,73 @@ def proximal_gradient(
     callback: Callable[[Info], Any] | None = None,
     record_history: bool = False,
 ) -> Result:
-    """ISTA (``acceleration=False``) or FISTA (``acceleration=True``) in one function.
+    r"""ISTA (``acceleration=False``, :func:`ista`) or FISTA (:func:`fista`) in one function.
 
-    See :func:`ista` and :func:`fista` for the parameters.
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+        Signals, one per row.
+    dictionary : array of shape (n_atoms, n_features)
+        Atoms, one per row (no normalisation is assumed).
+    alpha : float, default=1.0
+        Weight of the l1 penalty (SPAMS' ``lambda1``; scikit-learn's ``sparse_encode`` ``alpha``).
+    acceleration : bool, default=True
+        FISTA's momentum.
+    positive : bool, default=False
+        Constrain codes to be non-negative (one-sided soft threshold).
+    init : array of shape (n_samples, n_atoms), optional
+        Warm start. Rows already optimal to ``tol`` cost no iteration.
+    max_iter : int, default=1000
+    tol : float, default=1e-6
+        With ``stop="gap"``, a sample stops when its duality gap is below ``tol`` times its
+        objective (plus a rounding floor of a few machine epsilons of ``‖x‖²``); with
+        ``stop="change"``, when ``‖z_k − z_{k−1}‖ ≤ tol·‖z_k‖``.
+    stop : {"gap", "change"}, default="gap"
+    check_every : int, default=10
+        Iterations between checks of the stopping rule (converged samples then leave the batch).
+    restart : bool, default=True
+        FISTA: adaptive restart of the momentum (O'Donoghue & Candès 2015).
+    form : {"auto", "gram", "direct"}, default="auto"
+        Gram form (``B + Z S``) when ``n_atoms < 2 n_features``, else the direct form.
+    lipschitz : float, optional
+        ``L = ‖D‖₂²`` if already known (it is computed otherwise).
+    callback : callable, optional
+        Called with a :class:`~dictlearn.Info` at every check; return True to stop.
+    record_history : bool, default=False
+        Keep one record per check in ``Result.history``.
+
+    Returns
+    -------
+    Result
+        ``codes`` of shape (n_samples, n_atoms) in the caller's array library, with ``status``,
+        ``n_iter``, per-sample ``converged`` and the final ``criterion``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> res = proximal_gradient(np.array([[1.0, -0.05]]), np.eye(2), alpha=0.1)
+    >>> np.round(res.codes, 6), res.status.value
+    (array([[0.9, 0. ]]), 'converged')
     """
-    xp, X, D = check_signals_dictionary(X, dictionary, owner="fista" if acceleration else "ista")
+    xp, X, D, init, tol, max_iter = check_coding_inputs(
+        X, dictionary, "fista" if acceleration else "ista", init=init, tol=tol, max_iter=max_iter)
     alpha = check_nonneg_scalar(alpha, "alpha")
-    tol = check_nonneg_scalar(tol, "tol")
-    max_iter = check_positive_int(max_iter, "max_iter")
     check_every = check_positive_int(check_every, "check_every")
     check_choice(stop, "stop", {"gap", "change"})
     n, k = X.shape[0], D.shape[0]
-    init = None if init is None else check_array(init, "init", like=X, shape=(n, k))
     if lipschitz is None:
         L = spectral_norm_sq(D, xp=xp)
     else:
         L = check_nonneg_scalar(lipschitz, "lipschitz", allow_zero=False)
     ls = LeastSquares.build(X, D, L, xp=xp, form=form)
-    Z0 = xp.zeros((n, k), dtype=X.dtype, device=getattr(X, "device", None)) if init is None \
-        else init
+    device = getattr(X, "device", None)
+    Z0 = xp.zeros((n, k), dtype=X.dtype, device=device) if init is None else init
     if positive:
         Z0 = xp.maximum(Z0, 0.0)
     prox = get_prox("nonneg_soft" if positive else "soft")
     theta = alpha / L
     if acceleration:
-        t0 = xp.ones((n, 1), dtype=X.dtype, device=getattr(X, "device", None))
-        state = PGState(Z0, Z0, Z0, t0, ls)
+        state = PGState(Z0, Z0, Z0, xp.ones((n, 1), dtype=X.dtype, device=device), ls)
 
         def step(s):
             return _fista_step(s, theta, prox, restart)
@@ -135,19 +179,10 @@ def proximal_gradient(
         def step(s):
             return _ista_step(s, theta, prox)
 
-    return run_loop(
-        state,
-        step=step,
-        criterion=_criterion(stop, tol, alpha, positive),
-        codes=lambda s: s.Z,
-        n_samples=n,
-        max_iter=max_iter,
-        check_every=check_every,
-        xp=xp,
-        callback=callback,
-        check_initial=(stop == "gap"),
-        record_history=record_history,
-    )
+    criterion = _gap_criterion(tol, alpha, positive) if stop == "gap" else change_criterion(tol)
+    return run_loop(state, step=step, criterion=criterion, codes=lambda s: s.Z, n_samples=n,
+                    max_iter=max_iter, check_every=check_every, xp=xp, callback=callback,
+                    check_initial=(stop == "gap"), record_history=record_history)
 
 
 @register_method("ista", penalty="l1", iterative=True)
@@ -175,38 +210,13 @@ def ista(
 
     Parameters
     ----------
-    X : array of shape (n_samples, n_features)
-        Signals, one per row.
-    dictionary : array of shape (n_atoms, n_features)
-        Atoms, one per row (no normalisation is assumed).
-    alpha : float, default=1.0
-        Weight of the l1 penalty (SPAMS' ``lambda1``; scikit-learn's ``sparse_encode`` ``alpha``).
-    positive : bool, default=False
-        Constrain codes to be non-negative (one-sided soft threshold).
-    init : array of shape (n_samples, n_atoms), optional
-        Warm start. Rows already optimal to ``tol`` cost no iteration.
-    max_iter : int, default=1000
-    tol : float, default=1e-6
-        With ``stop="gap"``, a sample stops when its duality gap is below ``tol`` times its
-        objective (plus a rounding floor of a few machine epsilons of ``‖x‖²``); with
-        ``stop="change"``, when ``‖z_k − z_{k−1}‖ ≤ tol·‖z_k‖``.
-    stop : {"gap", "change"}, default="gap"
-    check_every : int, default=10
-        Iterations between checks of the stopping rule (converged samples then leave the batch).
-    form : {"auto", "gram", "direct"}, default="auto"
-        Gram form (``B + Z S``) when ``n_atoms < 2 n_features``, else the direct form.
-    lipschitz : float, optional
-        ``L = ‖D‖₂²`` if already known (it is computed otherwise).
-    callback : callable, optional
-        Called with a :class:`~dictlearn.Info` at every check; return True to stop.
-    record_history : bool, default=False
-        Keep one record per check in ``Result.history``.
+    X, dictionary, **options
+        Those of :func:`~dictlearn.coding.proximal_gradient` but ``acceleration``, ``restart``.
 
     Returns
     -------
     Result
-        ``codes`` of shape (n_samples, n_atoms) in the caller's array library, with ``status``,
-        ``n_iter``, per-sample ``converged`` and the final ``criterion``.
+        As :func:`~dictlearn.coding.proximal_gradient`'s.
 
     References
     ----------
@@ -258,40 +268,13 @@ def fista(
 
     Parameters
     ----------
-    X : array of shape (n_samples, n_features)
-        Signals, one per row.
-    dictionary : array of shape (n_atoms, n_features)
-        Atoms, one per row (no normalisation is assumed).
-    alpha : float, default=1.0
-        Weight of the l1 penalty (SPAMS' ``lambda1``; scikit-learn's ``sparse_encode`` ``alpha``).
-    positive : bool, default=False
-        Constrain codes to be non-negative (one-sided soft threshold).
-    init : array of shape (n_samples, n_atoms), optional
-        Warm start. Rows already optimal to ``tol`` cost no iteration.
-    restart : bool, default=True
-        Adaptive restart of the momentum (O'Donoghue & Candès 2015).
-    max_iter : int, default=1000
-    tol : float, default=1e-6
-        With ``stop="gap"``, a sample stops when its duality gap is below ``tol`` times its
-        objective (plus a rounding floor of a few machine epsilons of ``‖x‖²``); with
-        ``stop="change"``, when ``‖z_k − z_{k−1}‖ ≤ tol·‖z_k‖``.
-    stop : {"gap", "change"}, default="gap"
-    check_every : int, default=10
-        Iterations between checks of the stopping rule (converged samples then leave the batch).
-    form : {"auto", "gram", "direct"}, default="auto"
-        Gram form (``B + Z S``) when ``n_atoms < 2 n_features``, else the direct form.
-    lipschitz : float, optional
-        ``L = ‖D‖₂²`` if already known (it is computed otherwise).
-    callback : callable, optional
-        Called with a :class:`~dictlearn.Info` at every check; return True to stop.
-    record_history : bool, default=False
-        Keep one record per check in ``Result.history``.
+    X, dictionary, **options
+        Those of :func:`~dictlearn.coding.proximal_gradient` but ``acceleration``.
 
     Returns
     -------
     Result
-        ``codes`` of shape (n_samples, n_atoms) in the caller's array library, with ``status``,
-        ``n_iter``, per-sample ``converged`` and the final ``criterion``.
+        As :func:`~dictlearn.coding.proximal_gradient`'s.
 
     References
     ----------
