@@ -247,6 +247,17 @@ def load_model(file: Any, cls: type, schema: Callable[[Any, dict[str, Any]], dic
     return est, meta, entries
 
 
+def trained_params(est: Any, *, as_arrays: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A trained network's hyper-parameters for its file: callbacks and generators are not
+    saved, an optimiser object is saved as ``"adam"``, and the parameters in ``as_arrays``
+    (saved as arrays) as ``None``."""
+    out = {k: v for k, v in est.get_params().items()
+           if k not in ("callback", "optimizer", "random_state")}
+    out.update(dict.fromkeys(as_arrays))
+    out["optimizer"] = est.optimizer if isinstance(est.optimizer, str) else "adam"
+    return out
+
+
 def trained_meta(est: Any, **extra: Any) -> dict[str, Any]:
     """The fitted scalars of a trained network (``status_``, ``n_epochs_``) plus ``extra``."""
     return {"status": est.status_.value, "n_epochs": int(est.n_epochs_), **extra}

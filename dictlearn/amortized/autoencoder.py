@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .._base import BaseEstimator, TransformerMixin
-from .._io import load_model, restore_trained, save_model, trained_meta
+from .._io import load_model, restore_trained, save_model, trained_meta, trained_params
 from .._loop import Status, warn_status
 from .._validation import check_array, check_choice, check_nonneg_scalar, check_positive_int
 from .._xp import check_random_state, get_namespace, to_namespace, to_numpy
@@ -460,11 +460,9 @@ class SparseAutoencoder(TransformerMixin, BaseEstimator):
         object; see :func:`dictlearn._io.save_model`.
         """
         self._check_fitted()
-        params = {k: v for k, v in self.get_params().items()
-                  if k not in ("callback", "optimizer", "random_state")}
-        params["optimizer"] = self.optimizer if isinstance(self.optimizer, str) else "adam"
         meta = trained_meta(self, n_features_in=int(self.n_features_in_))
-        return save_model(file, "SparseAutoencoder", params, meta, dict(self.params_))
+        return save_model(file, "SparseAutoencoder", trained_params(self), meta,
+                          dict(self.params_))
 
     @classmethod
     def load(cls, file: Any) -> SparseAutoencoder:

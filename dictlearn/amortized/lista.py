@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._base import BaseEstimator, TransformerMixin
-from .._io import load_model, save_model
+from .._io import load_model, restore_trained, save_model, trained_meta, trained_params
 from .._linalg import spectral_norm_sq
 from .._loop import Status, warn_status
 from .._validation import (
@@ -490,13 +490,6 @@ class LISTA(TransformerMixin, BaseEstimator):
         return self.D_ if hasattr(self, "D_") else self.dictionary
 
     # ------------------------------------------------------------------ persistence
-    def _hyper(self) -> dict[str, Any]:
-        out = {k: v for k, v in self.get_params().items()
-               if k not in ("callback", "optimizer", "random_state")}
-        out["dictionary"] = None  # saved as an array
-        out["optimizer"] = self.optimizer if isinstance(self.optimizer, str) else "adam"
-        return out
-
     def _schema(self, meta: dict[str, Any]) -> dict[str, tuple]:
         """Validate the parameters; the arrays a model file must hold, with their shapes: each
         learned weight stacked over the layers, the dictionary and ALISTA's ``W̃``."""
@@ -525,9 +518,9 @@ class LISTA(TransformerMixin, BaseEstimator):
         if self._net.W_tilde is not None:
             arrays["W_tilde"] = self._net.W_tilde
         k, m = (int(s) for s in self.D_.shape)
-        meta = {"status": self.status_.value, "n_epochs": int(self.n_epochs_),
-                "n_atoms": k, "n_features": m, "lipschitz": self._net.L}
-        return save_model(file, "LISTA", self._hyper(), meta, arrays)
+        meta = trained_meta(self, n_atoms=k, n_features=m, lipschitz=self._net.L)
+        return save_model(file, "LISTA", trained_params(self, as_arrays=("dictionary",)), meta,
+                          arrays)
 
     @classmethod
     def load(cls, file: Any) -> LISTA:
@@ -539,5 +532,4 @@ class LISTA(TransformerMixin, BaseEstimator):
         weights = tuple(LayerWeights(**{n: a[i] for n, a in arrays.items()})
                         for i in range(net.n_layers))
         net._set_network(shared, weights)
-        net.status_, net.n_epochs_, net.history_ = Status(meta["status"]), meta["n_epochs"], []
-        return net
+        return restore_trained(net, meta)
