@@ -64,9 +64,9 @@ def test_partial_fit_save_load_resume(tmp_path, prob):
     path = b_est.save(tmp_path / "model")
     assert path.endswith(".npz")
     c = DictionaryLearning.load(path)
-    assert c._state.aux["t"] == 3
+    assert c._state.aux.t == 3
     np.testing.assert_array_equal(c.components_, b_est.components_)
-    np.testing.assert_array_equal(c._state.aux["A"], b_est._state.aux["A"])
+    np.testing.assert_array_equal(c._state.aux.A, b_est._state.aux.A)
     for b in batches[3:]:
         c.partial_fit(b)
     assert a.n_resampled_ == c.n_resampled_
