@@ -36,7 +36,7 @@ from ._coding import CodingStep, make_coder
 from .atoms import dead_atom_mask, init_dictionary, project_atoms, resample_atoms
 
 __all__ = ["LearningState", "NoState", "Updater", "alternation_value", "fit_dictionary",
-           "learn", "learning_step", "map_arrays", "start_state"]
+           "learn", "learning_step", "split_record", "start_state"]
 
 DEAD_ATOM_POLICIES = ("resample", "keep")
 
@@ -46,12 +46,11 @@ class NoState:
     """The state of a learner that keeps none between iterations (MOD, K-SVD)."""
 
 
-def map_arrays(record: Any, fn: Callable[[Any], Any]) -> Any:
-    """A copy of a learner's state record with ``fn`` applied to its array fields (scalars
-    are kept): e.g. a move to another namespace."""
-    return dataclasses.replace(record, **{f.name: fn(getattr(record, f.name))
-                                          for f in dataclasses.fields(record)
-                                          if hasattr(getattr(record, f.name), "shape")})
+def split_record(record: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A learner's state record as ``(arrays, scalars)``: its fields by name."""
+    values = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    arrays = {k: v for k, v in values.items() if hasattr(v, "shape")}
+    return arrays, {k: v for k, v in values.items() if k not in arrays}
 
 
 class Updater:
@@ -88,8 +87,7 @@ class Updater:
         raise NotImplementedError
 
     def project(self, D: Any, aux: Any, *, xp: ModuleType) -> Any:
-        """Project ``D`` on the constraint set (``aux`` is None before :meth:`init_state`;
-        Olshausen–Field overrides with its gains)."""
+        """Project ``D`` on the constraint set (Olshausen–Field overrides with its gains)."""
         return project_atoms(D, constraint=self.constraint, positive=self.positive, xp=xp)
 
     def on_resample(self, aux: Any, dead: Any, *, xp: ModuleType) -> Any:
@@ -131,7 +129,6 @@ def start_state(X: Any, n_atoms: int, *, updater: Updater, init: Any,
     initial record."""
     D = init_dictionary(X, n_atoms, init=init, constraint=updater.constraint,
                         positive=updater.positive, random_state=rng, xp=xp)
-    D = updater.project(D, None, xp=xp)
     aux = updater.init_state(D, xp=xp)
     return LearningState(updater.project(D, aux, xp=xp), aux)
 

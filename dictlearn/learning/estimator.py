@@ -30,35 +30,12 @@ from ._driver import (
     alternation_value,
     fit_dictionary,
     learning_step,
-    map_arrays,
+    split_record,
     start_state,
 )
 from ._registry import UpdaterParams, learner_spec
 
 __all__ = ["DictionaryLearning", "dict_learning"]
-
-
-def _build(method: str, *, n_atoms: int, n_features: int, coding_method: str | None,
-           alpha: float | None, n_nonzero_coefs: int | None, constraint: str | None,
-           positive_code: bool, positive_dict: bool, forget_factor: float | None,
-           approximate: bool, sigma: float, coding_options: dict[str, Any] | None):
-    """The (updater, coder) pair of a learner, from the estimator's parameters."""
-    spec = learner_spec(method)
-    name = resolve_coding_method(coding_method, default=spec.coding_method)
-    penalty = method_spec(name).penalty
-    if penalty == "l0" and n_nonzero_coefs is None:
-        n_nonzero_coefs = max(1, min(n_atoms, round(0.1 * n_features)))
-    opts = dict(coding_options or {})
-    if penalty == "cauchy":
-        opts.setdefault("sigma", sigma)
-    coder = make_coder(name, default=spec.coding_method,
-                       alpha=spec.alpha if alpha is None else alpha,
-                       n_nonzero_coefs=n_nonzero_coefs, positive_code=positive_code,
-                       coding_options=opts, n_atoms=n_atoms)
-    upd = spec.build(UpdaterParams(spec.constraint if constraint is None else constraint,
-                                   positive_dict=positive_dict, positive_code=positive_code,
-                                   forget_factor=forget_factor, approximate=approximate))
-    return upd, coder
 
 
 def dict_learning(X: Any, n_atoms: int, *, method: str = "online", **params: Any) -> Any:
@@ -204,12 +181,26 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
         return check_positive_int(self.n_atoms, "n_atoms")
 
     def _parts(self, n_features: int):
-        return _build(self.method, n_atoms=self._n_atoms(n_features), n_features=n_features,
-                      coding_method=self.coding_method, alpha=self.alpha,
-                      n_nonzero_coefs=self.n_nonzero_coefs, constraint=self.constraint,
-                      positive_code=self.positive_code, positive_dict=self.positive_dict,
-                      forget_factor=self.forget_factor, approximate=self.approximate,
-                      sigma=self.sigma, coding_options=self.coding_options)
+        """The (updater, coder) pair of the learner, from the parameters."""
+        spec = learner_spec(self.method)
+        n_atoms = self._n_atoms(n_features)
+        name = resolve_coding_method(self.coding_method, default=spec.coding_method)
+        penalty = method_spec(name).penalty
+        n_nonzero_coefs = self.n_nonzero_coefs
+        if penalty == "l0" and n_nonzero_coefs is None:
+            n_nonzero_coefs = max(1, min(n_atoms, round(0.1 * n_features)))
+        opts = dict(self.coding_options or {})
+        if penalty == "cauchy":
+            opts.setdefault("sigma", self.sigma)
+        coder = make_coder(name, default=spec.coding_method,
+                           alpha=spec.alpha if self.alpha is None else self.alpha,
+                           n_nonzero_coefs=n_nonzero_coefs, positive_code=self.positive_code,
+                           coding_options=opts, n_atoms=n_atoms)
+        upd = spec.build(UpdaterParams(
+            spec.constraint if self.constraint is None else self.constraint,
+            positive_dict=self.positive_dict, positive_code=self.positive_code,
+            forget_factor=self.forget_factor, approximate=self.approximate))
+        return upd, coder
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "components_"):
@@ -269,11 +260,11 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
                                 rng=self._rng, xp=xp)
             self.n_features_in_ = int(X.shape[1])
         else:
-            def move(a):
-                return to_namespace(a, xp, X)
-
-            state = dataclasses.replace(self._state, dictionary=move(self._state.dictionary),
-                                        aux=map_arrays(self._state.aux, move))
+            state, arrays = self._state, split_record(self._state.aux)[0]
+            state = dataclasses.replace(
+                state, dictionary=to_namespace(state.dictionary, xp, X),
+                aux=dataclasses.replace(state.aux, **{k: to_namespace(v, xp, X)
+                                                      for k, v in arrays.items()}))
         new, _, obj = learning_step(state, X, updater=upd, coder=coder, xp=xp,
                                     dead_atoms=self.dead_atoms, rng=self._rng)
         ok = finite(alternation_value(new, obj, xp=xp))
@@ -312,7 +303,7 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
         """Validate the parameters and saved scalars; the arrays a model file must hold, with
         their shapes."""
         m = int(meta["n_features_in_"])
-        arrays, scalars = _split(self._state_template(m))
+        arrays, scalars = split_record(self._state_template(m))
         if set(meta["aux"]) != set(scalars):
             raise ValueError(f"the learner's state has the scalars {sorted(scalars)}; the file "
                              f"holds {sorted(meta['aux'])}")
@@ -335,7 +326,7 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
             params["random_state"] = int(rs)
         if not isinstance(params.get("init"), str):
             params["init"] = "data"
-        arrays, scalars = _split(self._state.aux)
+        arrays, scalars = split_record(self._state.aux)
         meta = {"n_iter_": int(self.n_iter_), "n_features_in_": int(self.n_features_in_),
                 "n_resampled_": int(self.n_resampled_),
                 "n_samples_seen": int(self._state.n_samples_seen),
@@ -364,13 +355,6 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.allow_nan = False
         return tags
-
-
-def _split(record: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A state record's fields as ``(arrays, scalars)``."""
-    values = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
-    arrays = {k: v for k, v in values.items() if hasattr(v, "shape")}
-    return arrays, {k: v for k, v in values.items() if k not in arrays}
 
 
 def _jsonable_history(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
