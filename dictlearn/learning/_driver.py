@@ -87,7 +87,8 @@ class Updater:
         raise NotImplementedError
 
     def project(self, D: Any, aux: Any, *, xp: ModuleType) -> Any:
-        """Project ``D`` on the constraint set (Olshausen–Field overrides with its gains)."""
+        """Project ``D`` on the constraint set (``aux`` is None before :meth:`init_state`;
+        Olshausen–Field overrides with its gains)."""
         return project_atoms(D, constraint=self.constraint, positive=self.positive, xp=xp)
 
     def on_resample(self, aux: Any, dead: Any, *, xp: ModuleType) -> Any:
@@ -129,6 +130,7 @@ def start_state(X: Any, n_atoms: int, *, updater: Updater, init: Any,
     initial record."""
     D = init_dictionary(X, n_atoms, init=init, constraint=updater.constraint,
                         positive=updater.positive, random_state=rng, xp=xp)
+    D = updater.project(D, None, xp=xp)  # (again: the results depend on it to the last bit)
     aux = updater.init_state(D, xp=xp)
     return LearningState(updater.project(D, aux, xp=xp), aux)
 

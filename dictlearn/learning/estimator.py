@@ -304,7 +304,7 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
         their shapes."""
         m = int(meta["n_features_in_"])
         arrays, scalars = split_record(self._state_template(m))
-        if set(meta["aux"]) != set(scalars):
+        if not isinstance(meta["aux"], dict) or set(meta["aux"]) != set(scalars):
             raise ValueError(f"the learner's state has the scalars {sorted(scalars)}; the file "
                              f"holds {sorted(meta['aux'])}")
         return {"components_": (self._n_atoms(m), m),

@@ -201,9 +201,9 @@ class OlshausenFieldUpdate(Updater):
         return OlshausenFieldGains(xp.linalg.vector_norm(D, axis=1),
                                    xp.full((k,), self.var_goal, dtype=D.dtype, device=dev))
 
-    def project(self, D, aux: OlshausenFieldGains, *, xp):
-        return project_atoms(D, constraint="sphere", positive=self.positive,
-                             xp=xp) * aux.gain[:, None]
+    def project(self, D, aux: OlshausenFieldGains | None, *, xp):
+        U = project_atoms(D, constraint="sphere", positive=self.positive, xp=xp)
+        return U if aux is None else U * aux.gain[:, None]
 
     def update(self, D, X, Z, aux: OlshausenFieldGains, *, xp):
         n = int(X.shape[0])
