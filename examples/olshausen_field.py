@@ -155,7 +155,7 @@ def main(argv=None) -> dict:
                           coding_options={"max_iter": 60, "tol": 1e-2}, random_state=args.seed,
                           dead_atoms=args.dead_atoms, verbose=not args.quick)
     secs = time.perf_counter() - t0
-    var = np.asarray(res.state.aux["var"])
+    var = np.asarray(res.state.aux.var)
     order = np.argsort(-var, kind="stable")  # most used atoms first
     n_active = int((var > 0.01 * 0.1).sum())
     D = res.dictionary[order] / np.linalg.norm(res.dictionary[order], axis=1, keepdims=True)
@@ -163,7 +163,7 @@ def main(argv=None) -> dict:
     path = atom_grid(D, (args.patch, args.patch), args.out,
                      f"Olshausen-Field: {n_atoms} atoms, {args.patch}x{args.patch}, "
                      f"{res.n_iter} updates")
-    gains = res.state.aux["gain"]
+    gains = res.state.aux.gain
     print(f"learned {n_atoms} atoms of {args.patch}x{args.patch} in {secs:.1f}s "
           f"({res.n_iter} updates of {args.batch} patches)")
     print(f"{n_active} atoms active (coefficient variance above 1% of the goal); grid sorted "

@@ -53,6 +53,29 @@ def test_function_and_estimator_online_agree(prob):
     np.testing.assert_allclose(est.components_, res.dictionary)
 
 
+@pytest.mark.parametrize("method,kw,record", [
+    ("online", {"alpha": 0.05, "batch_size": 50}, "OnlineStatistics"),
+    ("olshausen_field", {"alpha": 0.01, "sigma": 0.3, "batch_size": 50}, "OlshausenFieldGains"),
+    ("ksvd", {"n_nonzero_coefs": 2}, "NoState"),
+])
+def test_learner_states_are_typed_frozen_records_saved_field_by_field(method, kw, record, prob):
+    import dataclasses
+    import io
+
+    est = DictionaryLearning(16, method=method, max_iter=2, random_state=0, **kw).fit(prob.X)
+    state = est._state
+    assert type(state.aux).__name__ == record
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        state.n_iter = 0
+    buf = io.BytesIO()
+    est.save(buf)
+    buf.seek(0)
+    back = DictionaryLearning.load(buf)._state.aux
+    assert type(back) is type(state.aux)
+    for f in dataclasses.fields(state.aux):
+        np.testing.assert_array_equal(getattr(back, f.name), getattr(state.aux, f.name))
+
+
 def test_partial_fit_save_load_resume(tmp_path, prob):
     batches = [prob.X[i * 50:(i + 1) * 50] for i in range(6)]
     a = DictionaryLearning(16, alpha=0.05, random_state=0)
@@ -64,9 +87,9 @@ def test_partial_fit_save_load_resume(tmp_path, prob):
     path = b_est.save(tmp_path / "model")
     assert path.endswith(".npz")
     c = DictionaryLearning.load(path)
-    assert c._state.aux["t"] == 3
+    assert c._state.aux.t == 3
     np.testing.assert_array_equal(c.components_, b_est.components_)
-    np.testing.assert_array_equal(c._state.aux["A"], b_est._state.aux["A"])
+    np.testing.assert_array_equal(c._state.aux.A, b_est._state.aux.A)
     for b in batches[3:]:
         c.partial_fit(b)
     assert a.n_resampled_ == c.n_resampled_

@@ -51,7 +51,7 @@ def test_gains_hold_atom_norms_and_track_variance(patches):
     res = olshausen_field(patches, 64, batch_size=100, max_iter=40, dead_atoms="keep",
                           coding_options={"max_iter": 60, "tol": 1e-2}, random_state=0,
                           callback=cb)
-    gain, var = res.state.aux["gain"], res.state.aux["var"]
+    gain, var = res.state.aux.gain, res.state.aux.var
     np.testing.assert_allclose(seen[-1], gain, rtol=1e-10)
     assert len(seen) == 40
     assert not np.allclose(gain, 1.0)  # the gains did adapt
@@ -76,8 +76,8 @@ def test_learning_decreases_objective_and_finds_structure(patches):
 def test_min_gain_floors_the_gains(patches):
     kw = dict(batch_size=100, max_iter=30, dead_atoms="keep", random_state=0,
               coding_options={"max_iter": 30, "tol": 1e-2})
-    free = olshausen_field(patches, 64, **kw).state.aux["gain"]
-    floored = olshausen_field(patches, 64, min_gain=0.95, **kw).state.aux["gain"]
+    free = olshausen_field(patches, 64, **kw).state.aux.gain
+    floored = olshausen_field(patches, 64, min_gain=0.95, **kw).state.aux.gain
     assert free.min() < 0.9 * free.mean()  # without the floor the quiet atoms shrink
     # the floor is 0.95 x the mean before flooring (the lift raises the mean a little)
     assert floored.min() > free.min() + 0.1 and floored.min() >= 0.9 * floored.mean()

@@ -2,7 +2,7 @@
 Olshausen–Field, with atom constraints and a dead-atom policy."""
 
 from ._coding import CodingStep
-from ._driver import LearningState, fit_dictionary, learning_step
+from ._driver import LearningState, NoState, fit_dictionary, learning_step
 from ._registry import LEARNERS, LearnerSpec, UpdaterParams, learner_spec, register_learner
 from .atoms import (
     check_atoms_constraint,
@@ -14,8 +14,8 @@ from .atoms import (
 from .estimator import DictionaryLearning, dict_learning
 from .ksvd import ksvd, ksvd_update
 from .mod import mod, mod_update
-from .olshausen_field import cauchy_encode, olshausen_field
-from .online import bcd_update, online_dictionary_learning
+from .olshausen_field import OlshausenFieldGains, cauchy_encode, olshausen_field
+from .online import OnlineStatistics, bcd_update, online_dictionary_learning
 
 __all__ = [
     "LEARNERS",
@@ -23,6 +23,9 @@ __all__ = [
     "DictionaryLearning",
     "LearnerSpec",
     "LearningState",
+    "NoState",
+    "OlshausenFieldGains",
+    "OnlineStatistics",
     "UpdaterParams",
     "bcd_update",
     "cauchy_encode",

@@ -19,6 +19,7 @@ the data (epochs).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -29,18 +30,36 @@ from typing import Any
 import numpy as np
 
 from .._loop import Info, Progress, Result, finite, iterate
-from .._validation import check_array, check_choice, check_positive_int
-from .._xp import check_random_state, get_namespace, to_numpy
-from ._coding import CodingStep
-from .atoms import dead_atom_mask, init_dictionary, resample_atoms
+from .._validation import check_array, check_choice, check_nonneg_scalar, check_positive_int
+from .._xp import check_random_state, get_namespace
+from ._coding import CodingStep, make_coder
+from .atoms import dead_atom_mask, init_dictionary, project_atoms, resample_atoms
 
-__all__ = ["LearningState", "Updater", "alternation_value", "fit_dictionary", "learning_step"]
+__all__ = ["LearningState", "NoState", "Updater", "alternation_value", "fit_dictionary",
+           "learn", "learning_step", "split_record", "start_state"]
 
 DEAD_ATOM_POLICIES = ("resample", "keep")
 
 
+@dataclass(frozen=True)
+class NoState:
+    """The state of a learner that keeps none between iterations (MOD, K-SVD)."""
+
+
+def split_record(record: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A learner's state record as ``(arrays, scalars)``: its fields by name."""
+    values = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    arrays = {k: v for k, v in values.items() if hasattr(v, "shape")}
+    return arrays, {k: v for k, v in values.items() if k not in arrays}
+
+
 class Updater:
     """The dictionary step of a learner (subclassed by MOD, K-SVD, online, Olshausen–Field).
+
+    A learner that keeps a state between iterations (sufficient statistics, gains) declares a
+    frozen dataclass for it next to its updater and returns it from :meth:`init_state`; the
+    other methods take that record and return a new one (never change it in place). Its
+    fields are arrays or JSON scalars: the saved models list them from the record.
 
     Attributes
     ----------
@@ -57,39 +76,63 @@ class Updater:
     constraint = "sphere"
     positive = False
 
-    def init_state(self, D: Any, *, xp: ModuleType) -> dict[str, Any]:
-        """The learner's own state (sufficient statistics, gains, …) for a starting ``D``."""
-        return {}
+    def init_state(self, D: Any, *, xp: ModuleType) -> Any:
+        """The learner's own state record for a starting ``D`` (:class:`NoState` here)."""
+        return NoState()
 
-    def update(self, D: Any, X: Any, Z: Any, aux: dict[str, Any], *, xp: ModuleType):
+    def update(self, D: Any, X: Any, Z: Any, aux: Any, *, xp: ModuleType):
         """Return ``(D, Z, aux, usage)``: the new dictionary (on the constraint set), the codes
-        (updated by K-SVD, else ``Z``), the new state and a per-atom usage (n_atoms,) whose
-        zeros mark unused atoms (None: count the codes' non-zeros)."""
+        (updated by K-SVD, else ``Z``), the new state record and a per-atom usage (n_atoms,)
+        whose zeros mark unused atoms (None: count the codes' non-zeros)."""
         raise NotImplementedError
 
-    def project(self, D: Any, aux: dict[str, Any], *, xp: ModuleType) -> Any:
-        """Project ``D`` on the constraint set (Olshausen–Field overrides with its gains)."""
-        from .atoms import project_atoms
-
+    def project(self, D: Any, aux: Any, *, xp: ModuleType) -> Any:
+        """Project ``D`` on the constraint set (``aux`` is None before :meth:`init_state`;
+        Olshausen–Field overrides with its gains)."""
         return project_atoms(D, constraint=self.constraint, positive=self.positive, xp=xp)
 
-    def on_resample(self, aux: dict[str, Any], dead: Any, *, xp: ModuleType) -> dict[str, Any]:
+    def on_resample(self, aux: Any, dead: Any, *, xp: ModuleType) -> Any:
         """Forget what the state knew about resampled atoms (boolean mask ``dead``)."""
         return aux
 
 
-@dataclass
+@dataclass(frozen=True)
 class LearningState:
-    """Everything needed to resume learning (``partial_fit``, saved models)."""
+    """Everything needed to resume learning (``partial_fit``, saved models).
+
+    Frozen: every alternation returns a new state (``dataclasses.replace``). The one exception
+    is ``history``: an append-only list shared by the states of a run (each alternation
+    appends its record), so that a run's history is not copied at every iteration.
+
+    Attributes
+    ----------
+    dictionary : array of shape (n_atoms, n_features)
+    aux : record
+        The learner's own state, the record its :meth:`Updater.init_state` returns
+        (:class:`~dictlearn.learning.online.OnlineStatistics`,
+        :class:`~dictlearn.learning.olshausen_field.OlshausenFieldGains` or
+        :class:`NoState`).
+    n_iter, n_samples_seen, n_resampled : int
+    history : list of dict
+    """
 
     dictionary: Any
-    aux: dict[str, Any] = field(default_factory=dict)
+    aux: Any = field(default_factory=NoState)
     n_iter: int = 0
     n_samples_seen: int = 0
     n_resampled: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
+def start_state(X: Any, n_atoms: int, *, updater: Updater, init: Any,
+                rng: np.random.Generator, xp: ModuleType) -> LearningState:
+    """The state learning starts from: the initial dictionary, projected, and the learner's
+    initial record."""
+    D = init_dictionary(X, n_atoms, init=init, constraint=updater.constraint,
+                        positive=updater.positive, random_state=rng, xp=xp)
+    D = updater.project(D, None, xp=xp)  # (again: the results depend on it to the last bit)
+    aux = updater.init_state(D, xp=xp)
+    return LearningState(updater.project(D, aux, xp=xp), aux)
 
 
 def learning_step(
@@ -122,20 +165,14 @@ def learning_step(
     every = 10 if updater.minibatch else 1  # the k x k coherence check is not free
     coh = max_coherence if (state.n_iter + 1) % every == 0 else None
     dead = dead_atom_mask(D_new, xp=xp, max_coherence=coh) | (usage <= 0)
+    # "keep": unused atoms stay, zero-norm ones cannot be coded on and are resampled
+    replace = dead if dead_atoms == "resample" else dead_atom_mask(D_new, xp=xp)
     n_res = 0
-    if dead_atoms == "resample":
-        if bool(xp.any(dead)):
-            D_new, n_res = resample_atoms(D_new, X, Z, dead, constraint=updater.constraint,
-                                          positive=updater.positive, random_state=rng, xp=xp)
-            aux = updater.on_resample(aux, dead, xp=xp)
-            D_new = updater.project(D_new, aux, xp=xp)
-    else:  # "keep": unused atoms stay, zero-norm ones cannot be coded on and are resampled
-        zero = dead_atom_mask(D_new, xp=xp)
-        if bool(xp.any(zero)):
-            D_new, n_res = resample_atoms(D_new, X, Z, zero, constraint=updater.constraint,
-                                          positive=updater.positive, random_state=rng, xp=xp)
-            aux = updater.on_resample(aux, zero, xp=xp)
-            D_new = updater.project(D_new, aux, xp=xp)
+    if bool(xp.any(replace)):
+        D_new, n_res = resample_atoms(D_new, X, Z, replace, constraint=updater.constraint,
+                                      positive=updater.positive, random_state=rng, xp=xp)
+        aux = updater.on_resample(aux, replace, xp=xp)
+        D_new = updater.project(D_new, aux, xp=xp)
     n = int(X.shape[0])
     record = {
         "iteration": state.n_iter + 1,
@@ -146,8 +183,9 @@ def learning_step(
         "time_s": time.perf_counter() - t0,
     }
     state.history.append(record)  # the history list is shared along a run (append-only)
-    new = LearningState(D_new, aux, state.n_iter + 1, state.n_samples_seen + n,
-                        state.n_resampled + n_res, state.history)
+    new = dataclasses.replace(state, dictionary=D_new, aux=aux, n_iter=state.n_iter + 1,
+                              n_samples_seen=state.n_samples_seen + n,
+                              n_resampled=state.n_resampled + n_res)
     return new, Z, obj
 
 
@@ -214,19 +252,12 @@ def fit_dictionary(
     max_iter = check_positive_int(max_iter, "max_iter")
     batch_size = check_positive_int(batch_size, "batch_size")
     check_choice(dead_atoms, "dead_atoms", set(DEAD_ATOM_POLICIES))
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0 \
-            or not math.isfinite(tol):
-        raise ValueError(f"tol must be a finite number >= 0; got {tol!r}")
+    tol = check_nonneg_scalar(tol, "tol")
     rng = check_random_state(random_state)
     n, m = X.shape
     device = getattr(X, "device", None)
     if state is None:
-        D = init_dictionary(X, n_atoms, init=init, constraint=updater.constraint,
-                            positive=updater.positive, random_state=rng, xp=xp)
-        D = updater.project(D, {}, xp=xp)
-        state = LearningState(D, updater.init_state(D, xp=xp))
-        D = updater.project(D, state.aux, xp=xp)
-        state.dictionary = D
+        state = start_state(X, n_atoms, updater=updater, init=init, rng=rng, xp=xp)
     elif tuple(state.dictionary.shape) != (n_atoms, m):
         raise ValueError(
             f"the saved state's dictionary has shape {tuple(state.dictionary.shape)}; "
@@ -275,6 +306,13 @@ def alternation_value(state: LearningState, obj: float, *, xp: ModuleType) -> fl
     return obj if finite(state.dictionary, xp=xp) else math.nan
 
 
-def host_scalar(x: Any) -> float:
-    """A 0-d array (any library) as a Python float."""
-    return float(to_numpy(x))
+def learn(X: Any, n_atoms: int, updater: Updater, *, default_coding: str,
+          coding_method: str | None, alpha: float | None, n_nonzero_coefs: int | None,
+          positive_code: bool, coding_options: dict[str, Any] | None, **fit: Any) -> Result:
+    """The body of the public learners (:func:`~dictlearn.learning.mod`, …): their coding
+    step (:func:`~dictlearn.learning._coding.make_coder`, ``default_coding`` when
+    ``coding_method`` is None), then :func:`fit_dictionary` with ``updater`` and ``fit``."""
+    coder = make_coder(coding_method, default=default_coding, alpha=alpha,
+                       n_nonzero_coefs=n_nonzero_coefs, positive_code=positive_code,
+                       coding_options=coding_options, n_atoms=n_atoms)
+    return fit_dictionary(X, n_atoms, updater=updater, coder=coder, **fit)

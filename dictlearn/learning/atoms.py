@@ -126,10 +126,7 @@ def init_dictionary(
         D = D + 0.0  # copy: never mutate or alias the caller's array
     else:
         check_choice(init, "init", {"data", "random"})
-        G = rng.standard_normal((n_atoms, m))
-        if positive:
-            G = np.abs(G)
-        D = xp.asarray(G, dtype=X.dtype, device=device)
+        D = _gaussian_rows(rng, (n_atoms, m), positive=positive, like=X, xp=xp)
         if init == "data":
             norms = to_numpy(xp.linalg.vector_norm(X, axis=1))
             nonzero = np.flatnonzero(norms > float(xp.finfo(X.dtype).smallest_normal))
@@ -137,14 +134,29 @@ def init_dictionary(
             if take.size:
                 picked = xp.take(X, xp.asarray(take, device=device), axis=0)
                 D = xp.concat([picked, D[take.size:, :]], axis=0)
-    D = project_atoms(D, constraint=constraint, positive=positive, xp=xp)
+    # zero rows: e.g. a non-negative projection of a signal with no positive entry
+    return _fill_zero_rows(project_atoms(D, constraint=constraint, positive=positive, xp=xp),
+                           rng, xp=xp)
+
+
+def _gaussian_rows(rng: np.random.Generator, shape: tuple[int, int], *, positive: bool,
+                   like: Any, xp: ModuleType) -> Any:
+    """Gaussian rows (their absolute values when ``positive``) in ``like``'s dtype/device."""
+    G = rng.standard_normal(shape)
+    return xp.asarray(np.abs(G) if positive else G, dtype=like.dtype,
+                      device=getattr(like, "device", None))
+
+
+def _fill_zero_rows(D: Any, rng: np.random.Generator, *, xp: ModuleType) -> Any:
+    """``D`` with its zero rows (:func:`dead_atom_mask`) replaced by random non-negative unit
+    rows."""
     dead = dead_atom_mask(D, xp=xp)
-    if bool(xp.any(dead)):  # e.g. a non-negative projection of a signal with no positive entry
-        fill = np.abs(rng.standard_normal((n_atoms, m))) + 1e-3
-        fill = xp.asarray(fill / np.linalg.norm(fill, axis=1, keepdims=True), dtype=X.dtype,
-                          device=device)
-        D = xp.where(dead[:, None], fill, D)
-    return D
+    if not bool(xp.any(dead)):
+        return D
+    fill = np.abs(rng.standard_normal(tuple(D.shape))) + 1e-3
+    fill = xp.asarray(fill / np.linalg.norm(fill, axis=1, keepdims=True), dtype=D.dtype,
+                      device=getattr(D, "device", None))
+    return xp.where(dead[:, None], fill, D)
 
 
 def dead_atom_mask(D: Any, Z: Any = None, *, xp: ModuleType, tol: float = 0.0,
@@ -206,10 +218,7 @@ def resample_atoms(
     tiny = float(xp.finfo(D.dtype).smallest_normal) ** 0.5
     order = np.argsort(-err, kind="stable")
     order = order[err[order] > tiny][:n_dead]
-    new = rng.standard_normal((n_dead, D.shape[1]))
-    if positive:
-        new = np.abs(new)
-    new = xp.asarray(new, dtype=D.dtype, device=device)
+    new = _gaussian_rows(rng, (n_dead, D.shape[1]), positive=positive, like=D, xp=xp)
     if order.size:
         picked = xp.take(R, xp.asarray(order, device=device), axis=0)
         if positive:  # a residual may have no positive part; fall back to the signal
@@ -217,13 +226,8 @@ def resample_atoms(
             sig = xp.take(X, xp.asarray(order, device=device), axis=0)
             picked = xp.where(pos[:, None], picked, sig)
         new = xp.concat([picked, new[order.size:, :]], axis=0)
-    new = project_atoms(new, constraint="sphere", positive=positive, xp=xp)
-    still = dead_atom_mask(new, xp=xp)
-    if bool(xp.any(still)):
-        rnd = np.abs(rng.standard_normal(tuple(new.shape))) + 1e-3
-        rnd = xp.asarray(rnd / np.linalg.norm(rnd, axis=1, keepdims=True), dtype=D.dtype,
-                         device=device)
-        new = xp.where(still[:, None], rnd, new)
+    new = _fill_zero_rows(project_atoms(new, constraint="sphere", positive=positive, xp=xp),
+                          rng, xp=xp)
     mask = np.zeros(D.shape[0], dtype=bool)
     mask[dead_idx] = True
     # scatter the new rows: D_new = where(mask, new[position in dead_idx], D)

@@ -9,6 +9,7 @@ its state (sufficient statistics or gains) to resume; ``transform`` is
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from collections.abc import Callable
@@ -29,34 +30,12 @@ from ._driver import (
     alternation_value,
     fit_dictionary,
     learning_step,
+    split_record,
+    start_state,
 )
 from ._registry import UpdaterParams, learner_spec
-from .atoms import init_dictionary
 
 __all__ = ["DictionaryLearning", "dict_learning"]
-
-
-def _build(method: str, *, n_atoms: int, n_features: int, coding_method: str | None,
-           alpha: float | None, n_nonzero_coefs: int | None, constraint: str | None,
-           positive_code: bool, positive_dict: bool, forget_factor: float | None,
-           approximate: bool, sigma: float, coding_options: dict[str, Any] | None):
-    """The (updater, coder) pair of a learner, from the estimator's parameters."""
-    spec = learner_spec(method)
-    name = resolve_coding_method(coding_method, default=spec.coding_method)
-    penalty = method_spec(name).penalty
-    if penalty == "l0" and n_nonzero_coefs is None:
-        n_nonzero_coefs = max(1, min(n_atoms, round(0.1 * n_features)))
-    opts = dict(coding_options or {})
-    if penalty == "cauchy":
-        opts.setdefault("sigma", sigma)
-    coder = make_coder(name, default=spec.coding_method,
-                       alpha=spec.alpha if alpha is None else alpha,
-                       n_nonzero_coefs=n_nonzero_coefs, positive_code=positive_code,
-                       coding_options=opts, n_atoms=n_atoms)
-    upd = spec.build(UpdaterParams(spec.constraint if constraint is None else constraint,
-                                   positive_dict=positive_dict, positive_code=positive_code,
-                                   forget_factor=forget_factor, approximate=approximate))
-    return upd, coder
 
 
 def dict_learning(X: Any, n_atoms: int, *, method: str = "online", **params: Any) -> Any:
@@ -202,12 +181,26 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
         return check_positive_int(self.n_atoms, "n_atoms")
 
     def _parts(self, n_features: int):
-        return _build(self.method, n_atoms=self._n_atoms(n_features), n_features=n_features,
-                      coding_method=self.coding_method, alpha=self.alpha,
-                      n_nonzero_coefs=self.n_nonzero_coefs, constraint=self.constraint,
-                      positive_code=self.positive_code, positive_dict=self.positive_dict,
-                      forget_factor=self.forget_factor, approximate=self.approximate,
-                      sigma=self.sigma, coding_options=self.coding_options)
+        """The (updater, coder) pair of the learner, from the parameters."""
+        spec = learner_spec(self.method)
+        n_atoms = self._n_atoms(n_features)
+        name = resolve_coding_method(self.coding_method, default=spec.coding_method)
+        penalty = method_spec(name).penalty
+        n_nonzero_coefs = self.n_nonzero_coefs
+        if penalty == "l0" and n_nonzero_coefs is None:
+            n_nonzero_coefs = max(1, min(n_atoms, round(0.1 * n_features)))
+        opts = dict(self.coding_options or {})
+        if penalty == "cauchy":
+            opts.setdefault("sigma", self.sigma)
+        coder = make_coder(name, default=spec.coding_method,
+                           alpha=spec.alpha if self.alpha is None else self.alpha,
+                           n_nonzero_coefs=n_nonzero_coefs, positive_code=self.positive_code,
+                           coding_options=opts, n_atoms=n_atoms)
+        upd = spec.build(UpdaterParams(
+            spec.constraint if self.constraint is None else self.constraint,
+            positive_dict=self.positive_dict, positive_code=self.positive_code,
+            forget_factor=self.forget_factor, approximate=self.approximate))
+        return upd, coder
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "components_"):
@@ -223,7 +216,7 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
                         n_features=None if reset else self.n_features_in_)
         return get_namespace(X), X
 
-    def _set_fitted(self, state: LearningState, xp) -> None:
+    def _set_fitted(self, state: LearningState) -> None:
         self._state = state
         self.components_ = state.dictionary
         self.n_iter_ = state.n_iter
@@ -233,7 +226,7 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
     # ----------------------------------------------------------------- API
     def fit(self, X: Any, y: Any = None) -> DictionaryLearning:
         """Learn the dictionary from the rows of ``X`` (n_samples, n_features)."""
-        xp, X = self._validate(X, reset=True)
+        _, X = self._validate(X, reset=True)
         n_atoms = self._n_atoms(X.shape[1])
         upd, coder = self._parts(X.shape[1])
         max_iter = (learner_spec(self.method).max_iter if self.max_iter is None
@@ -244,7 +237,7 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
             callback=self.callback, verbose=self.verbose, dead_atoms=self.dead_atoms)
         self.n_features_in_ = int(X.shape[1])
         self.result_ = res
-        self._set_fitted(res.state, xp)
+        self._set_fitted(res.state)
         self.status_ = res.status
         warn_status(type(self).__name__, res.status)
         return self
@@ -263,22 +256,19 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
         if not hasattr(self, "_rng"):
             self._rng = check_random_state(self.random_state)
         if first:
-            D = init_dictionary(X, self._n_atoms(X.shape[1]), init=self.init,
-                                constraint=upd.constraint, positive=upd.positive,
-                                random_state=self._rng, xp=xp)
-            D = upd.project(D, {}, xp=xp)
-            state = LearningState(D, upd.init_state(D, xp=xp))
-            state.dictionary = upd.project(D, state.aux, xp=xp)
+            state = start_state(X, self._n_atoms(X.shape[1]), updater=upd, init=self.init,
+                                rng=self._rng, xp=xp)
             self.n_features_in_ = int(X.shape[1])
         else:
-            state = self._state
-            state.dictionary = to_namespace(state.dictionary, xp, X)
-            state.aux = {k: to_namespace(v, xp, X) if hasattr(v, "shape") else v
-                         for k, v in state.aux.items()}
+            state, arrays = self._state, split_record(self._state.aux)[0]
+            state = dataclasses.replace(
+                state, dictionary=to_namespace(state.dictionary, xp, X),
+                aux=dataclasses.replace(state.aux, **{k: to_namespace(v, xp, X)
+                                                      for k, v in arrays.items()}))
         new, _, obj = learning_step(state, X, updater=upd, coder=coder, xp=xp,
                                     dead_atoms=self.dead_atoms, rng=self._rng)
         ok = finite(alternation_value(new, obj, xp=xp))
-        self._set_fitted(new if ok else state, xp)  # the non-finite rule: keep the last good
+        self._set_fitted(new if ok else state)  # the non-finite rule: keep the last good
         self.status_ = Status.max_iter_reached if ok else Status.nonfinite
         warn_status(type(self).__name__, self.status_)
         return self
@@ -303,20 +293,29 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
         return Z @ D
 
     # ----------------------------------------------------------------- persistence
-    def _schema(self, meta: dict[str, Any]) -> dict[str, tuple]:
-        """Validate the parameters; the arrays a model file must hold, with their shapes."""
-        m = int(meta["n_features_in_"])
-        k = self._n_atoms(m)
+    def _state_template(self, m: int) -> Any:
+        """The learner's state record for ``m`` features (zeros on the host): its fields name
+        what a model file holds, its arrays give the shapes."""
         upd, _ = self._parts(m)
-        aux = upd.init_state(np.zeros((k, m)), xp=get_namespace(np.zeros(1)))
-        return {"components_": (k, m), **{f"aux__{n}": tuple(v.shape) for n, v in aux.items()
-                                          if hasattr(v, "shape")}}
+        return upd.init_state(np.zeros((self._n_atoms(m), m)), xp=get_namespace(np.zeros(1)))
+
+    def _schema(self, meta: dict[str, Any]) -> dict[str, tuple]:
+        """Validate the parameters and saved scalars; the arrays a model file must hold, with
+        their shapes."""
+        m = int(meta["n_features_in_"])
+        arrays, scalars = split_record(self._state_template(m))
+        if not isinstance(meta["aux"], dict) or set(meta["aux"]) != set(scalars):
+            raise ValueError(f"the learner's state has the scalars {sorted(scalars)}; the file "
+                             f"holds {sorted(meta['aux'])}")
+        return {"components_": (self._n_atoms(m), m),
+                **{f"aux__{k}": tuple(v.shape) for k, v in arrays.items()}}
 
     def save(self, file: Any) -> Any:
         """Save the fitted model (``.npz``, no pickle; see :func:`dictlearn._io.save_model`).
 
-        Returns the path written (``.npz`` appended when missing), or ``file`` for a file
-        object.
+        The learner's state record is saved field by field: arrays as ``aux__<field>``,
+        scalars in ``meta["aux"]``. Returns the path written (``.npz`` appended when missing),
+        or ``file`` for a file object.
         """
         self._check_fitted()
         params = {k: v for k, v in self.get_params().items() if k != "callback"}
@@ -327,27 +326,28 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
             params["random_state"] = int(rs)
         if not isinstance(params.get("init"), str):
             params["init"] = "data"
-        aux = self._state.aux
+        arrays, scalars = split_record(self._state.aux)
         meta = {"n_iter_": int(self.n_iter_), "n_features_in_": int(self.n_features_in_),
                 "n_resampled_": int(self.n_resampled_),
                 "n_samples_seen": int(self._state.n_samples_seen),
-                "history_": _jsonable_history(self.history_),
-                "aux": {k: v for k, v in aux.items() if not hasattr(v, "shape")}}
+                "history_": _jsonable_history(self.history_), "aux": scalars}
         arrays = {"components_": self.components_,
-                  **{f"aux__{k}": v for k, v in aux.items() if hasattr(v, "shape")}}
+                  **{f"aux__{k}": v for k, v in arrays.items()}}
         return save_model(file, type(self).__name__, params, meta, arrays)
 
     @classmethod
     def load(cls, file: Any) -> DictionaryLearning:
         """Load a model saved by :meth:`save` (NumPy arrays; ``partial_fit`` can resume)."""
         est, meta, arrays = load_model(file, cls, cls._schema)
-        aux = {k[len("aux__"):]: v for k, v in arrays.items() if k.startswith("aux__")}
-        aux.update(meta["aux"])
+        m = int(meta["n_features_in_"])
+        record = type(est._state_template(m))
+        aux = record(**{k[len("aux__"):]: v for k, v in arrays.items() if k.startswith("aux__")},
+                     **meta["aux"])
         state = LearningState(arrays["components_"], aux, int(meta["n_iter_"]),
                               int(meta["n_samples_seen"]), int(meta["n_resampled_"]),
                               list(meta["history_"]))
-        est.n_features_in_ = int(meta["n_features_in_"])
-        est._set_fitted(state, np)
+        est.n_features_in_ = m
+        est._set_fitted(state)
         return est
 
     def __sklearn_tags__(self):
@@ -358,8 +358,6 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
 
 
 def _jsonable_history(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
-    for h in history:
-        out.append({k: (float(v) if isinstance(v, float) and math.isfinite(v) else
-                        (None if isinstance(v, float) else v)) for k, v in h.items()})
-    return out
+    """The history with non-finite floats as None (JSON)."""
+    return [{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+             for k, v in h.items()} for h in history]

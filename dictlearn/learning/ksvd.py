@@ -22,10 +22,9 @@ from types import ModuleType
 from typing import Any
 
 from .._loop import Info, Result
-from .._validation import check_choice, check_positive_int
+from .._validation import check_choice
 from .._xp import is_numpy
-from ._coding import make_coder
-from ._driver import Updater, fit_dictionary
+from ._driver import Updater, learn
 from ._registry import register_learner
 from .atoms import CONSTRAINTS, project_atoms
 
@@ -242,12 +241,10 @@ def ksvd(
     >>> res.dictionary.shape, res.codes.shape
     ((12, 8), (300, 12))
     """
-    coder = make_coder(coding_method, default="omp", alpha=alpha,
-                       n_nonzero_coefs=n_nonzero_coefs, positive_code=positive_code,
-                       coding_options=coding_options, n_atoms=n_atoms)
     upd = KSVDUpdate(approximate=approximate, constraint=constraint,
                      positive_dict=positive_dict, positive_code=positive_code)
-    check_positive_int(max_iter, "max_iter")
-    return fit_dictionary(X, n_atoms, updater=upd, coder=coder, init=init, max_iter=max_iter,
-                          tol=tol, random_state=random_state, callback=callback,
-                          verbose=verbose, dead_atoms=dead_atoms)
+    return learn(X, n_atoms, upd, default_coding="omp", coding_method=coding_method,
+                 alpha=alpha, n_nonzero_coefs=n_nonzero_coefs, positive_code=positive_code,
+                 coding_options=coding_options, init=init, max_iter=max_iter, tol=tol,
+                 random_state=random_state, callback=callback, verbose=verbose,
+                 dead_atoms=dead_atoms)

@@ -17,8 +17,7 @@ from typing import Any
 
 from .._loop import Info, Result
 from .._validation import check_choice, check_nonneg_scalar
-from ._coding import make_coder
-from ._driver import Updater, fit_dictionary
+from ._driver import Updater, learn
 from ._registry import register_learner
 from .atoms import CONSTRAINTS, project_atoms
 
@@ -162,10 +161,8 @@ def mod(
     >>> res.dictionary.shape, res.n_iter
     ((12, 8), 5)
     """
-    coder = make_coder(coding_method, default="omp", alpha=alpha,
-                       n_nonzero_coefs=n_nonzero_coefs, positive_code=positive_code,
-                       coding_options=coding_options, n_atoms=n_atoms)
-    upd = MODUpdate(constraint, positive_dict)
-    return fit_dictionary(X, n_atoms, updater=upd, coder=coder, init=init, max_iter=max_iter,
-                          tol=tol, random_state=random_state, callback=callback,
-                          verbose=verbose, dead_atoms=dead_atoms)
+    return learn(X, n_atoms, MODUpdate(constraint, positive_dict), default_coding="omp",
+                 coding_method=coding_method, alpha=alpha, n_nonzero_coefs=n_nonzero_coefs,
+                 positive_code=positive_code, coding_options=coding_options, init=init,
+                 max_iter=max_iter, tol=tol, random_state=random_state, callback=callback,
+                 verbose=verbose, dead_atoms=dead_atoms)

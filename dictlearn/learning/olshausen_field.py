@@ -47,11 +47,11 @@ from .._validation import (
 from ..coding import register_method
 from ..coding.step import LeastSquares
 from ..objectives import cauchy_prior_grad
-from ._coding import make_coder
-from ._driver import LearningState, Updater, fit_dictionary
+from ._driver import LearningState, Updater, learn
 from ._registry import register_learner
+from .atoms import project_atoms
 
-__all__ = ["OlshausenFieldUpdate", "cauchy_encode", "olshausen_field"]
+__all__ = ["OlshausenFieldGains", "OlshausenFieldUpdate", "cauchy_encode", "olshausen_field"]
 
 
 @dataclass(frozen=True)
@@ -155,6 +155,21 @@ def cauchy_encode(
                     max_iter=max_iter, check_every=check_every, xp=xp, callback=callback)
 
 
+@dataclass(frozen=True)
+class OlshausenFieldGains:
+    """The Olshausen–Field learner's state: the gain (norm) of every atom and the running
+    variance of its coefficients.
+
+    Attributes
+    ----------
+    gain : array of shape (n_atoms,)
+    var : array of shape (n_atoms,)
+    """
+
+    gain: Any
+    var: Any
+
+
 @register_learner("olshausen_field", coding_method="cauchy", max_iter=2000, alpha=0.022,
                   constraint="sphere",
                   build=lambda p: OlshausenFieldUpdate(positive_dict=p.positive_dict))
@@ -180,21 +195,17 @@ class OlshausenFieldUpdate(Updater):
             raise ValueError(f"min_gain must be in [0, 1); got {min_gain}")
         self.positive = bool(positive_dict)
 
-    def init_state(self, D, *, xp):
+    def init_state(self, D, *, xp) -> OlshausenFieldGains:
         k = D.shape[0]
         dev = getattr(D, "device", None)
-        return {"gain": xp.linalg.vector_norm(D, axis=1),
-                "var": xp.full((k,), self.var_goal, dtype=D.dtype, device=dev)}
+        return OlshausenFieldGains(xp.linalg.vector_norm(D, axis=1),
+                                   xp.full((k,), self.var_goal, dtype=D.dtype, device=dev))
 
-    def project(self, D, aux, *, xp):
-        from .atoms import project_atoms
-
+    def project(self, D, aux: OlshausenFieldGains | None, *, xp):
         U = project_atoms(D, constraint="sphere", positive=self.positive, xp=xp)
-        if "gain" not in aux:
-            return U
-        return U * aux["gain"][:, None]
+        return U if aux is None else U * aux.gain[:, None]
 
-    def update(self, D, X, Z, aux, *, xp):
+    def update(self, D, X, Z, aux: OlshausenFieldGains, *, xp):
         n = int(X.shape[0])
         R = X - Z @ D
         D = D + (self.learning_rate / n) * (xp.matrix_transpose(Z) @ R)
@@ -202,21 +213,20 @@ class OlshausenFieldUpdate(Updater):
         e = self.var_eta
         w = e * (1.0 - e) ** np.arange(n - 1, -1, -1, dtype=np.float64)
         w = xp.asarray(w, dtype=D.dtype, device=getattr(D, "device", None))
-        var = (1.0 - e) ** n * aux["var"] + w @ (Z * Z)
-        gain = aux["gain"] * (var / self.var_goal) ** self.gain_rate
+        var = (1.0 - e) ** n * aux.var + w @ (Z * Z)
+        gain = aux.gain * (var / self.var_goal) ** self.gain_rate
         if self.min_gain > 0:  # no gain below min_gain times the mean gain
             floor = self.min_gain * xp.mean(gain)
             gain = xp.maximum(gain, floor)
-        aux = {"gain": gain, "var": var}
+        aux = OlshausenFieldGains(gain, var)
         # an atom whose coefficient variance fell below 1% of the goal is unused (dead)
         usage = xp.where(var > 0.01 * self.var_goal, var, xp.zeros_like(var))
         return self.project(D, aux, xp=xp), Z, aux, usage
 
-    def on_resample(self, aux, dead, *, xp):
-        one = xp.ones_like(aux["gain"])
-        gain = xp.where(dead, xp.mean(aux["gain"]) * one, aux["gain"])
-        var = xp.where(dead, self.var_goal * one, aux["var"])
-        return {"gain": gain, "var": var}
+    def on_resample(self, aux: OlshausenFieldGains, dead, *, xp) -> OlshausenFieldGains:
+        one = xp.ones_like(aux.gain)
+        return OlshausenFieldGains(xp.where(dead, xp.mean(aux.gain) * one, aux.gain),
+                                   xp.where(dead, self.var_goal * one, aux.var))
 
 
 def olshausen_field(
@@ -282,7 +292,8 @@ def olshausen_field(
     Returns
     -------
     Result
-        ``state.aux`` holds the ``gain`` and running ``var`` of every atom.
+        ``state.aux`` (:class:`OlshausenFieldGains`) holds the ``gain`` and running ``var``
+        of every atom.
 
     References
     ----------
@@ -294,7 +305,7 @@ def olshausen_field(
     >>> import numpy as np
     >>> X = np.random.default_rng(0).laplace(size=(200, 16)) * 0.3
     >>> res = olshausen_field(X, 20, max_iter=5, random_state=0)
-    >>> res.dictionary.shape, res.state.aux["gain"].shape
+    >>> res.dictionary.shape, res.state.aux.gain.shape
     ((20, 16), (20,))
     """
     check_choice(prior, "prior", {"cauchy", "l1"})
@@ -302,13 +313,11 @@ def olshausen_field(
     if prior == "cauchy":
         opts.setdefault("sigma", check_nonneg_scalar(sigma, "sigma", allow_zero=False))
     default = "cauchy" if prior == "cauchy" else "lasso"
-    coder = make_coder(coding_method, default=default, alpha=alpha, n_nonzero_coefs=None,
-                       positive_code=positive_code, coding_options=opts, n_atoms=n_atoms)
     upd = OlshausenFieldUpdate(learning_rate=learning_rate, var_goal=var_goal,
                                var_eta=var_eta, gain_rate=gain_rate,
                                min_gain=min_gain, positive_dict=positive_dict)
-    return fit_dictionary(X, n_atoms, updater=upd, coder=coder, init=init, max_iter=max_iter,
-                          tol=tol, batch_size=batch_size, random_state=random_state,
-                          callback=callback, verbose=verbose, dead_atoms=dead_atoms,
-                          state=state)
-
+    return learn(X, n_atoms, upd, default_coding=default, coding_method=coding_method,
+                 alpha=alpha, n_nonzero_coefs=None, positive_code=positive_code,
+                 coding_options=opts, init=init, max_iter=max_iter, tol=tol,
+                 batch_size=batch_size, random_state=random_state, callback=callback,
+                 verbose=verbose, dead_atoms=dead_atoms, state=state)

@@ -23,6 +23,7 @@ batches, i.e. no rescaling of the past; larger ρ forgets faster).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
 
@@ -30,12 +31,12 @@ from .. import kernels
 from .._loop import Info, Result
 from .._validation import check_choice, check_nonneg_scalar, check_positive_int
 from ..kernels import ENGINES
-from ._coding import make_coder
-from ._driver import LearningState, Updater, fit_dictionary
+from ._driver import LearningState, Updater, learn
 from ._registry import register_learner
 from .atoms import CONSTRAINTS
 
-__all__ = ["OnlineUpdate", "bcd_update", "forgetting_weight", "online_dictionary_learning"]
+__all__ = ["OnlineStatistics", "OnlineUpdate", "bcd_update", "forgetting_weight",
+           "online_dictionary_learning"]
 
 
 def forgetting_weight(t: int, batch_size: int, forget_factor: float | None) -> float:
@@ -92,6 +93,25 @@ def bcd_update(D: Any, A: Any, B: Any, *, constraint: str = "ball", positive: bo
                         positive=bool(positive), n_passes=int(n_passes))
 
 
+@dataclass(frozen=True)
+class OnlineStatistics:
+    """The online learner's state: the weighted statistics of the surrogate and the step.
+
+    Attributes
+    ----------
+    A : array of shape (n_atoms, n_atoms)
+        ``Σ β z zᵀ``.
+    B : array of shape (n_atoms, n_features)
+        ``Σ β zᵀ x``.
+    t : int
+        Mini-batches seen.
+    """
+
+    A: Any
+    B: Any
+    t: int = 0
+
+
 @register_learner("online", coding_method="lasso", max_iter=1000, alpha=1.0, constraint="ball",
                   build=lambda p: OnlineUpdate(constraint=p.constraint,
                                                positive_dict=p.positive_dict,
@@ -112,29 +132,25 @@ class OnlineUpdate(Updater):
         self.n_passes = check_positive_int(n_passes, "n_passes")
         self.engine = engine
 
-    def init_state(self, D, *, xp):
+    def init_state(self, D, *, xp) -> OnlineStatistics:
         k, m = D.shape
         dev = getattr(D, "device", None)
-        return {"A": xp.zeros((k, k), dtype=D.dtype, device=dev),
-                "B": xp.zeros((k, m), dtype=D.dtype, device=dev),
-                "t": 0}
+        return OnlineStatistics(xp.zeros((k, k), dtype=D.dtype, device=dev),
+                                xp.zeros((k, m), dtype=D.dtype, device=dev))
 
-    def update(self, D, X, Z, aux, *, xp):
-        t = int(aux["t"]) + 1
+    def update(self, D, X, Z, aux: OnlineStatistics, *, xp):
+        t = aux.t + 1
         beta = forgetting_weight(t, int(X.shape[0]), self.forget_factor)
         A, B = kernels.call("code_statistics",
                             "reference" if self.engine == "reference" else "auto", xp,
-                            aux["A"], aux["B"], Z, X, beta=beta)
+                            aux.A, aux.B, Z, X, beta=beta)
         D = bcd_update(D, A, B, constraint=self.constraint, positive=self.positive,
                        n_passes=self.n_passes, engine=self.engine, xp=xp)
-        usage = xp.linalg.diagonal(A)
-        return D, Z, {"A": A, "B": B, "t": t}, usage
+        return D, Z, OnlineStatistics(A, B, t), xp.linalg.diagonal(A)
 
-    def on_resample(self, aux, dead, *, xp):
-        keep = xp.astype(~dead, aux["A"].dtype)
-        A = aux["A"] * keep[:, None] * keep[None, :]
-        B = aux["B"] * keep[:, None]
-        return {"A": A, "B": B, "t": aux["t"]}
+    def on_resample(self, aux: OnlineStatistics, dead, *, xp) -> OnlineStatistics:
+        keep = xp.astype(~dead, aux.A.dtype)
+        return replace(aux, A=aux.A * keep[:, None] * keep[None, :], B=aux.B * keep[:, None])
 
 
 def online_dictionary_learning(
@@ -191,14 +207,14 @@ def online_dictionary_learning(
         See :func:`~dictlearn.learning.mod`.
     state : LearningState, optional
         Resume learning (``partial_fit``): the statistics ``A``, ``B`` and step count ``t``
-        live in ``state.aux``.
+        live in ``state.aux`` (an :class:`OnlineStatistics`).
     engine : {"auto", "reference", "numba"}
         Kernel of the BCD step.
 
     Returns
     -------
     Result
-        ``state.aux`` holds ``A``, ``B`` and ``t`` to resume.
+        ``state.aux`` (:class:`OnlineStatistics`) holds ``A``, ``B`` and ``t`` to resume.
 
     Notes
     -----
@@ -217,15 +233,13 @@ def online_dictionary_learning(
     >>> p = make_sparse_problem(400, 8, 12, 2, random_state=0)
     >>> res = online_dictionary_learning(p.X, 12, alpha=0.05, batch_size=50, max_iter=20,
     ...                                  random_state=0)
-    >>> res.dictionary.shape, res.state.aux["t"]
+    >>> res.dictionary.shape, res.state.aux.t
     ((12, 8), 20)
     """
-    coder = make_coder(coding_method, default="lasso", alpha=alpha,
-                       n_nonzero_coefs=n_nonzero_coefs, positive_code=positive_code,
-                       coding_options=coding_options, n_atoms=n_atoms)
     upd = OnlineUpdate(constraint=constraint, positive_dict=positive_dict,
                        forget_factor=forget_factor, n_passes=n_passes, engine=engine)
-    return fit_dictionary(X, n_atoms, updater=upd, coder=coder, init=init, max_iter=max_iter,
-                          tol=tol, batch_size=batch_size, random_state=random_state,
-                          callback=callback, verbose=verbose, dead_atoms=dead_atoms,
-                          state=state)
+    return learn(X, n_atoms, upd, default_coding="lasso", coding_method=coding_method,
+                 alpha=alpha, n_nonzero_coefs=n_nonzero_coefs, positive_code=positive_code,
+                 coding_options=coding_options, init=init, max_iter=max_iter, tol=tol,
+                 batch_size=batch_size, random_state=random_state, callback=callback,
+                 verbose=verbose, dead_atoms=dead_atoms, state=state)
