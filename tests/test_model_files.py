@@ -171,6 +171,16 @@ def test_suffix_rule_and_round_trip(cls, tmp_path):
     back = cls.load(tmp_path / "m")  # finds m.npz
     np.testing.assert_array_equal(back.transform(_P.X), est.transform(_P.X))
     assert back.get_params().keys() == est.get_params().keys()
+    assert back.status_ is est.status_  # every class keeps why its fit stopped
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_an_unknown_status_is_refused(cls, tmp_path):
+    path = _fit(cls).save(tmp_path / "m")
+    key = "status_" if cls is DictionaryLearning else "status"
+    bad = _rewrite(path, tmp_path / "bad.npz", _json_set("meta", key, "happy"))
+    with pytest.raises(ValueError, match=r"bad\.npz"):
+        cls.load(bad)
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)

@@ -304,6 +304,7 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
         their shapes."""
         m = int(meta["n_features_in_"])
         arrays, scalars = split_record(self._state_template(m))
+        Status(meta.get("status_", "max_iter_reached"))  # ValueError for an unknown status
         if not isinstance(meta["aux"], dict) or set(meta["aux"]) != set(scalars):
             raise ValueError(f"the learner's state has the scalars {sorted(scalars)}; the file "
                              f"holds {sorted(meta['aux'])}")
@@ -330,7 +331,8 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
         meta = {"n_iter_": int(self.n_iter_), "n_features_in_": int(self.n_features_in_),
                 "n_resampled_": int(self.n_resampled_),
                 "n_samples_seen": int(self._state.n_samples_seen),
-                "history_": _jsonable_history(self.history_), "aux": scalars}
+                "history_": _jsonable_history(self.history_), "aux": scalars,
+                "status_": self.status_.value}
         arrays = {"components_": self.components_,
                   **{f"aux__{k}": v for k, v in arrays.items()}}
         return save_model(file, type(self).__name__, params, meta, arrays)
@@ -348,6 +350,7 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
                               list(meta["history_"]))
         est.n_features_in_ = m
         est._set_fitted(state)
+        est.status_ = Status(meta.get("status_", "max_iter_reached"))
         return est
 
     def __sklearn_tags__(self):
