@@ -19,6 +19,7 @@ from .._report import format_table, median_time
 from .._xp import has_module
 from ..datasets import make_sparse_problem
 from ..metrics import support_recovery
+from ..objectives import sample_objective
 
 __all__ = ["CONTENDERS", "add_arguments", "run"]
 
@@ -139,8 +140,8 @@ def run(args: argparse.Namespace) -> int:
     )
     rows = []
     for name, family, t, first, Z in _timed(CONTENDERS, args, X, D, alpha):
-        R = X.astype(np.float64) - Z @ D.astype(np.float64)
-        obj = 0.5 * np.sum(R * R, axis=1) + alpha * np.sum(np.abs(Z), axis=1)
+        obj = sample_objective(X.astype(np.float64), D.astype(np.float64),
+                               np.asarray(Z, dtype=np.float64), alpha=alpha, xp=np)
         sup = support_recovery(Z, prob.codes)
         rows.append({"method": name, "family": family, "time_s": t,
                      "warmup_extra_s": max(first - t, 0.0),
