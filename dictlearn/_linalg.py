@@ -20,15 +20,8 @@ def gram(D: Any, xp: ModuleType) -> Any:
     return D @ xp.matrix_transpose(D)
 
 
-def spectral_norm_sq(
-    D: Any,
-    *,
-    xp: ModuleType,
-    method: str = "auto",
-    n_iter: int = 100,
-    rtol: float = 1e-7,
-    random_state: Any = 0,
-) -> float:
+def spectral_norm_sq(D: Any, *, xp: ModuleType, method: str = "auto", n_iter: int = 100,
+                     rtol: float = 1e-7, random_state: Any = 0) -> float:
     """Largest eigenvalue of ``D Dᵀ`` (= ``‖D‖₂²``), the Lipschitz constant of ``∇ ½‖X − Z D‖²``.
 
     Parameters

@@ -277,17 +277,11 @@ class Progress:
         self.open = not s.endswith("\n")
 
 
-def iterate(
-    state: Any,
-    step: Callable[[Any, int], tuple[Any, Info]],
-    *,
-    max_iter: int,
-    stop: Callable[[Info], bool] | None = None,
-    callback: Callable[[Info], Any] | None = None,
-    progress: Progress | None = None,
-    failure: Status = Status.nonfinite,
-    xp: ModuleType | None = None,
-) -> tuple[Any, Status, int, Info | None]:
+def iterate(state: Any, step: Callable[[Any, int], tuple[Any, Info]], *, max_iter: int,
+            stop: Callable[[Info], bool] | None = None,
+            callback: Callable[[Info], Any] | None = None, progress: Progress | None = None,
+            failure: Status = Status.nonfinite,
+            xp: ModuleType | None = None) -> tuple[Any, Status, int, Info | None]:
     """The loop skeleton: step, non-finite rule, progress, callback, stopping rule.
 
     ``step(state, it)`` (``it`` counts from 1) returns the new state and its :class:`Info`.
@@ -318,20 +312,10 @@ def iterate(
     return state, status, it, info
 
 
-def run_loop(
-    state: Any,
-    *,
-    step: Callable[[Any], Any],
-    criterion: Callable[[Any], Any],
-    codes: Callable[[Any], Any],
-    n_samples: int,
-    max_iter: int,
-    check_every: int,
-    xp: ModuleType,
-    callback: Callable[[Info], Any] | None = None,
-    check_initial: bool = False,
-    record_history: bool = False,
-) -> Result:
+def run_loop(state: Any, *, step: Callable[[Any], Any], criterion: Callable[[Any], Any],
+             codes: Callable[[Any], Any], n_samples: int, max_iter: int, check_every: int,
+             xp: ModuleType, callback: Callable[[Info], Any] | None = None,
+             check_initial: bool = False, record_history: bool = False) -> Result:
     """Per-sample coding on :func:`iterate`: ``step`` until every row converges, ``max_iter``
     is reached or the callback stops.
 

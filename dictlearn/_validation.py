@@ -55,19 +55,11 @@ def as_array(x: Any, name: str) -> Any:
     return x
 
 
-def check_array(
-    x: Any,
-    name: str = "X",
-    *,
-    owner: str | None = None,
-    dtype: Any = None,
-    like: Any = None,
-    shape: tuple[int, ...] | None = None,
-    axes: tuple[str, str] | None = ("n_samples", "n_atoms"),
-    n_features: int | None = None,
-    allow_all_zero: bool = True,
-    atoms: bool = False,
-) -> Any:
+def check_array(x: Any, name: str = "X", *, owner: str | None = None, dtype: Any = None,
+                like: Any = None, shape: tuple[int, ...] | None = None,
+                axes: tuple[str, str] | None = ("n_samples", "n_atoms"),
+                n_features: int | None = None, allow_all_zero: bool = True,
+                atoms: bool = False) -> Any:
     """Validate a 2-D real array (signals, codes or a dictionary) and return it checked.
 
     Parameters

@@ -44,9 +44,8 @@ class SparseProblem:
     noise_std: float
 
 
-def random_dictionary(
-    n_atoms: int, n_features: int, *, random_state: Any = None, dtype: Any = np.float64
-) -> np.ndarray:
+def random_dictionary(n_atoms: int, n_features: int, *, random_state: Any = None,
+                      dtype: Any = np.float64) -> np.ndarray:
     """Gaussian dictionary with unit-norm rows (atoms), shape (n_atoms, n_features).
 
     Examples
@@ -63,21 +62,12 @@ def random_dictionary(
     return D.astype(dtype, copy=False)
 
 
-def make_sparse_problem(
-    n_samples: int = 1000,
-    n_features: int = 64,
-    n_atoms: int = 256,
-    n_nonzero_coefs: int | None = 5,
-    *,
-    dictionary: Any = None,
-    sparsity: float | None = None,
-    code_distribution: str = "gaussian",
-    positive: bool = False,
-    snr_db: float | None = None,
-    noise_scale: str = "global",
-    dtype: Any = np.float64,
-    random_state: Any = None,
-) -> SparseProblem:
+def make_sparse_problem(n_samples: int = 1000, n_features: int = 64, n_atoms: int = 256,
+                        n_nonzero_coefs: int | None = 5, *, dictionary: Any = None,
+                        sparsity: float | None = None, code_distribution: str = "gaussian",
+                        positive: bool = False, snr_db: float | None = None,
+                        noise_scale: str = "global", dtype: Any = np.float64,
+                        random_state: Any = None) -> SparseProblem:
     """Signals ``X = Z D + E`` from a known dictionary and sparse codes.
 
     Parameters
@@ -342,17 +332,9 @@ def _as_image_list(images: Any) -> list[np.ndarray]:
     return out
 
 
-def image_patches(
-    images: Any,
-    patch_size: int | tuple[int, int],
-    n_patches: int,
-    *,
-    whiten: bool = False,
-    cutoff: float = 0.4,
-    normalize: str | None = None,
-    dtype: Any = np.float64,
-    random_state: Any = None,
-) -> np.ndarray:
+def image_patches(images: Any, patch_size: int | tuple[int, int], n_patches: int, *,
+                  whiten: bool = False, cutoff: float = 0.4, normalize: str | None = None,
+                  dtype: Any = np.float64, random_state: Any = None) -> np.ndarray:
     r"""Random square (or rectangular) patches of images, as rows of a signal matrix.
 
     Parameters

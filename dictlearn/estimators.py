@@ -55,17 +55,9 @@ class SparseCoder(TransformerMixin, BaseEstimator):
     array([[0.9, 0. , 0.2]])
     """
 
-    def __init__(
-        self,
-        dictionary: Any,
-        *,
-        method: str = "fista",
-        alpha: float = 1.0,
-        n_nonzero_coefs: int | None = None,
-        max_iter: int = 1000,
-        tol: float = 1e-6,
-        positive: bool = False,
-    ) -> None:
+    def __init__(self, dictionary: Any, *, method: str = "fista", alpha: float = 1.0,
+                 n_nonzero_coefs: int | None = None, max_iter: int = 1000, tol: float = 1e-6,
+                 positive: bool = False) -> None:
         self.dictionary = dictionary
         self.method = method
         self.alpha = alpha

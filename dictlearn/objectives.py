@@ -59,10 +59,8 @@ def _cauchy_rows(Z: Any, sigma: float, xp: ModuleType) -> Any:
     return xp.sum(xp.log1p((Z / sigma) ** 2), axis=1)
 
 
-def sample_objective(
-    X: Any, D: Any, Z: Any, *, alpha: float, xp: ModuleType, penalty: str = "l1",
-    sigma: float = 1.0, ZD: Any = None,
-) -> Any:
+def sample_objective(X: Any, D: Any, Z: Any, *, alpha: float, xp: ModuleType, penalty: str = "l1",
+                     sigma: float = 1.0, ZD: Any = None) -> Any:
     """``½‖x − z D‖² + α·pen(z)`` per sample, on validated arrays (no checks).
 
     Parameters
@@ -160,9 +158,8 @@ def lasso_objective(X: Any, dictionary: Any, codes: Any, *, alpha: float) -> Any
     return sample_objective(X, D, Z, alpha=alpha, xp=xp)
 
 
-def lasso_duality_gap(
-    X: Any, dictionary: Any, codes: Any, *, alpha: float, positive: bool = False
-) -> Any:
+def lasso_duality_gap(X: Any, dictionary: Any, codes: Any, *, alpha: float,
+                      positive: bool = False) -> Any:
     """Duality gap of the lasso at ``codes``, per sample: ≥ 0, and 0 exactly at a solution.
 
     Parameters
@@ -281,16 +278,8 @@ def cauchy_penalty(Z: Any, weight: float, *, sigma: float = 1.0,
     return val, (weight / n) * cauchy_prior_grad(Z, sigma, xp=xp)
 
 
-def kl_penalty(
-    Z: Any,
-    rho: float,
-    weight: float,
-    *,
-    xp: ModuleType,
-    rho_hat: Any = None,
-    momentum: float = 0.0,
-    eps: float = 1e-6,
-) -> tuple[float, Any, Any]:
+def kl_penalty(Z: Any, rho: float, weight: float, *, xp: ModuleType, rho_hat: Any = None,
+               momentum: float = 0.0, eps: float = 1e-6) -> tuple[float, Any, Any]:
     r"""KL sparsity penalty of Ng's sparse-autoencoder notes, with a running mean activation.
 
     .. math:: \beta \sum_j \rho\log\frac{\rho}{\hat\rho_j}

@@ -175,9 +175,8 @@ def sigmoid(Z: Any, theta: Any, *, xp: ModuleType | None = None) -> Any:
     return xp.where(V >= 0, 1.0 / (1.0 + E), E / (1.0 + E))
 
 
-def support_selection_soft(
-    Z: Any, theta: Any, fraction: float, *, xp: ModuleType | None = None
-) -> Any:
+def support_selection_soft(Z: Any, theta: Any, fraction: float, *,
+                           xp: ModuleType | None = None) -> Any:
     r"""Soft threshold with support selection (Chen et al. 2018, LISTA-CPSS).
 
     .. math::
@@ -203,9 +202,8 @@ def support_selection_soft(
     return xp.where(keep, Z, soft_threshold(Z, theta, xp=xp))
 
 
-def support_selection_mask(
-    Z: Any, theta: Any, fraction: float, *, xp: ModuleType | None = None
-) -> Any:
+def support_selection_mask(Z: Any, theta: Any, fraction: float, *,
+                           xp: ModuleType | None = None) -> Any:
     """The entries :func:`support_selection_soft` passes unshrunk: in the top ``fraction``
     of their row by magnitude and above ``theta``."""
     xp = xp or get_namespace(Z)
@@ -234,9 +232,8 @@ def _n_selected(n: int, fraction: float) -> int:
     return min(n, math.ceil(fraction * n - 1e-9))
 
 
-def winner_take_all_lifetime(
-    Z: Any, theta: Any, fraction: float, *, xp: ModuleType | None = None
-) -> Any:
+def winner_take_all_lifetime(Z: Any, theta: Any, fraction: float, *,
+                             xp: ModuleType | None = None) -> Any:
     """Lifetime winner-take-all (Makhzani & Frey 2015): ``max(z − θ, 0)`` and then, for every
     unit (column), keep only its ``ceil(fraction · n_samples)`` largest activations over the
     batch (rows) and zero the rest.

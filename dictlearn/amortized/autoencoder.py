@@ -117,37 +117,16 @@ class SparseAutoencoder(TransformerMixin, BaseEstimator):
     (True, (32, 16))
     """
 
-    def __init__(
-        self,
-        n_atoms: int,
-        *,
-        sparsity: str = "l1",
-        alpha: float = 0.1,
-        k: int | None = None,
-        k_start: int | None = None,
-        test_k_multiplier: float = 1.0,
-        rho: float = 0.05,
-        beta: float = 3.0,
-        kl_momentum: float = 0.9,
-        wta_fraction: float = 0.05,
-        tied: bool = False,
-        unit_norm_decoder: bool = False,
-        dead_latents: str | None = None,
-        aux_k: int | None = None,
-        aux_weight: float = 1.0 / 32.0,
-        dead_after: int = 1000,
-        weight_decay: float = 0.0,
-        optimizer: Any = "adam",
-        learning_rate: float = 1e-3,
-        batch_size: int = 64,
-        max_epochs: int = 50,
-        validation_fraction: float = 0.1,
-        n_iter_no_change: int | None = 5,
-        tol: float = 1e-4,
-        random_state: Any = None,
-        verbose: bool = False,
-        callback: Callable[..., Any] | None = None,
-    ) -> None:
+    def __init__(self, n_atoms: int, *, sparsity: str = "l1", alpha: float = 0.1,
+                 k: int | None = None, k_start: int | None = None, test_k_multiplier: float = 1.0,
+                 rho: float = 0.05, beta: float = 3.0, kl_momentum: float = 0.9,
+                 wta_fraction: float = 0.05, tied: bool = False, unit_norm_decoder: bool = False,
+                 dead_latents: str | None = None, aux_k: int | None = None,
+                 aux_weight: float = 1.0 / 32.0, dead_after: int = 1000, weight_decay: float = 0.0,
+                 optimizer: Any = "adam", learning_rate: float = 1e-3, batch_size: int = 64,
+                 max_epochs: int = 50, validation_fraction: float = 0.1,
+                 n_iter_no_change: int | None = 5, tol: float = 1e-4, random_state: Any = None,
+                 verbose: bool = False, callback: Callable[..., Any] | None = None) -> None:
         self.n_atoms = n_atoms
         self.sparsity = sparsity
         self.alpha = alpha

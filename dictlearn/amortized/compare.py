@@ -156,17 +156,9 @@ def _steps(iterations: int | Iterable[int]) -> list[int]:
     return out
 
 
-def compare_inference(
-    X: Any,
-    dictionary: Any,
-    methods: Sequence[Any] = ("ista", "fista", "omp"),
-    *,
-    alpha: float = 0.1,
-    Z_true: Any = None,
-    iterations: int | Iterable[int] = 16,
-    n_nonzero_coefs: int | None = None,
-    repeat: int = 1,
-) -> ComparisonTable:
+def compare_inference(X: Any, dictionary: Any, methods: Sequence[Any] = ("ista", "fista", "omp"), *,
+                      alpha: float = 0.1, Z_true: Any = None, iterations: int | Iterable[int] = 16,
+                      n_nonzero_coefs: int | None = None, repeat: int = 1) -> ComparisonTable:
     """Compare iterative solvers, LISTA networks and autoencoders on the same signals.
 
     Parameters

@@ -167,30 +167,14 @@ class LISTA(TransformerMixin, BaseEstimator):
     True
     """
 
-    def __init__(
-        self,
-        dictionary: Any,
-        n_layers: int = 16,
-        *,
-        variant: str = "lista",
-        alpha: float = 0.1,
-        prox: str = "soft",
-        loss: str = "auto",
-        optimizer: Any = "adam",
-        learning_rate: float = 1e-3,
-        batch_size: int = 64,
-        max_epochs: int = 50,
-        layerwise: bool = False,
-        validation_fraction: float = 0.1,
-        n_iter_no_change: int | None = 5,
-        tol: float = 1e-4,
-        support_fraction: float = 0.012,
-        support_max: float = 0.13,
-        divergence_retries: int = 0,
-        random_state: Any = None,
-        verbose: bool = False,
-        callback: Callable[..., Any] | None = None,
-    ) -> None:
+    def __init__(self, dictionary: Any, n_layers: int = 16, *, variant: str = "lista",
+                 alpha: float = 0.1, prox: str = "soft", loss: str = "auto",
+                 optimizer: Any = "adam", learning_rate: float = 1e-3, batch_size: int = 64,
+                 max_epochs: int = 50, layerwise: bool = False, validation_fraction: float = 0.1,
+                 n_iter_no_change: int | None = 5, tol: float = 1e-4,
+                 support_fraction: float = 0.012, support_max: float = 0.13,
+                 divergence_retries: int = 0, random_state: Any = None, verbose: bool = False,
+                 callback: Callable[..., Any] | None = None) -> None:
         self.dictionary = dictionary
         self.n_layers = n_layers
         self.variant = variant

@@ -24,28 +24,16 @@ __all__ = ["train"]
 Params = dict[str, Any]
 
 
-def train(
-    params: Params,
-    loss_and_grad: Callable[[Params, np.ndarray], tuple[float, Params]],
-    *,
-    n_samples: int,
-    optimizer: Any,
-    xp: Any,
-    batch_size: int = 64,
-    max_epochs: int = 50,
-    rng: np.random.Generator,
-    val_loss: Callable[[Params], float] | None = None,
-    n_iter_no_change: int | None = 5,
-    tol: float = 1e-4,
-    post_update: Callable[[Params, Params], Params] | None = None,
-    on_epoch: Callable[[int, Params], Params | None] | None = None,
-    lr_schedule: Callable[[int], float] | None = None,
-    callback: Callable[[Info], Any] | None = None,
-    verbose: bool = False,
-    divergence_factor: float = 1e4,
-    divergence_retries: int = 0,
-    name: str = "train",
-) -> Result:
+def train(params: Params, loss_and_grad: Callable[[Params, np.ndarray], tuple[float, Params]], *,
+          n_samples: int, optimizer: Any, xp: Any, batch_size: int = 64, max_epochs: int = 50,
+          rng: np.random.Generator, val_loss: Callable[[Params], float] | None = None,
+          n_iter_no_change: int | None = 5, tol: float = 1e-4,
+          post_update: Callable[[Params, Params], Params] | None = None,
+          on_epoch: Callable[[int, Params], Params | None] | None = None,
+          lr_schedule: Callable[[int], float] | None = None,
+          callback: Callable[[Info], Any] | None = None, verbose: bool = False,
+          divergence_factor: float = 1e4, divergence_retries: int = 0,
+          name: str = "train") -> Result:
     """Minimise ``loss_and_grad`` over mini-batches.
 
     Parameters

@@ -32,9 +32,8 @@ class Layer:
     S: Any = None
 
 
-def unrolled_forward(
-    X: Any, layers: Sequence[Layer], *, D: Any = None, xp: ModuleType
-) -> tuple[list[Any], list[Any]]:
+def unrolled_forward(X: Any, layers: Sequence[Layer], *, D: Any = None,
+                     xp: ModuleType) -> tuple[list[Any], list[Any]]:
     """Run ``K`` steps from ``Z₀ = 0``; return the codes after each layer and the
     pre-activations ``(Z_1..Z_K, V_1..V_K)``."""
     Zs: list[Any] = []
@@ -50,17 +49,9 @@ def unrolled_forward(
     return Zs, Vs
 
 
-def unrolled_vjp(
-    X: Any,
-    layers: Sequence[Layer],
-    Zs: Sequence[Any],
-    Vs: Sequence[Any],
-    grads: Sequence[Any],
-    *,
-    D: Any = None,
-    xp: ModuleType,
-    first: int = 0,
-) -> list[tuple[Any, Any, Any]]:
+def unrolled_vjp(X: Any, layers: Sequence[Layer], Zs: Sequence[Any], Vs: Sequence[Any],
+                 grads: Sequence[Any], *, D: Any = None, xp: ModuleType,
+                 first: int = 0) -> list[tuple[Any, Any, Any]]:
     """Backward through :func:`unrolled_forward`.
 
     Parameters

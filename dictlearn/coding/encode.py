@@ -9,14 +9,8 @@ from ._registry import method_spec
 __all__ = ["sparse_encode"]
 
 
-def sparse_encode(
-    X: Any,
-    dictionary: Any,
-    *,
-    method: str = "fista",
-    return_result: bool = False,
-    **options: Any,
-) -> Any:
+def sparse_encode(X: Any, dictionary: Any, *, method: str = "fista", return_result: bool = False,
+                  **options: Any) -> Any:
     r"""Sparse codes of the rows of ``X`` on the atoms (rows) of ``dictionary``.
 
     For the lasso methods (``"ista"``, ``"fista"`` and the exact solvers) each row ``z`` of the

@@ -84,20 +84,10 @@ def _niht_step(state: IHTState, K: int, positive: bool, max_shrink: int) -> IHTS
 
 
 @register_method("iht", penalty="l0", iterative=True)
-def iht(
-    X: Any,
-    dictionary: Any,
-    *,
-    n_nonzero_coefs: int | None = None,
-    normalized: bool = True,
-    positive: bool = False,
-    init: Any = None,
-    max_iter: int = 300,
-    tol: float = 1e-6,
-    check_every: int = 1,
-    callback: Callable[[Info], Any] | None = None,
-    record_history: bool = False,
-) -> Result:
+def iht(X: Any, dictionary: Any, *, n_nonzero_coefs: int | None = None, normalized: bool = True,
+        positive: bool = False, init: Any = None, max_iter: int = 300, tol: float = 1e-6,
+        check_every: int = 1, callback: Callable[[Info], Any] | None = None,
+        record_history: bool = False) -> Result:
     r"""Iterative hard thresholding: k-sparse codes by projected gradient steps.
 
     Parameters

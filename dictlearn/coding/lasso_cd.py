@@ -14,17 +14,8 @@ from ._registry import register_method
 __all__ = ["lasso"]
 
 
-def lasso(
-    X: Any,
-    dictionary: Any,
-    *,
-    alpha: float = 1.0,
-    positive: bool = False,
-    init: Any = None,
-    max_iter: int = 1000,
-    tol: float = 1e-6,
-    engine: str = "auto",
-) -> Result:
+def lasso(X: Any, dictionary: Any, *, alpha: float = 1.0, positive: bool = False, init: Any = None,
+          max_iter: int = 1000, tol: float = 1e-6, engine: str = "auto") -> Result:
     r"""Exact lasso codes in the Gram domain (active set + coordinate descent).
 
     Minimises, for every row ``x`` of ``X``,

@@ -38,17 +38,9 @@ def _omp_sizes(n_nonzero_coefs: Any, tol: Any, max_iter: Any, n_atoms: int, n_fe
 
 
 @register_method("omp", penalty="l0", greedy=True, backends=("array-api", "numba"))
-def omp(
-    X: Any,
-    dictionary: Any,
-    *,
-    n_nonzero_coefs: int | None = None,
-    tol: float | None = None,
-    positive: bool = False,
-    max_iter: int | None = None,
-    engine: str = "auto",
-    cond_tol: float | None = None,
-) -> Result:
+def omp(X: Any, dictionary: Any, *, n_nonzero_coefs: int | None = None, tol: float | None = None,
+        positive: bool = False, max_iter: int | None = None, engine: str = "auto",
+        cond_tol: float | None = None) -> Result:
     r"""Orthogonal Matching Pursuit for every row of ``X``, in the Gram domain.
 
     Parameters

@@ -85,24 +85,12 @@ def _gap_criterion(tol: float, alpha: float, positive: bool):
     return criterion
 
 
-def proximal_gradient(
-    X: Any,
-    dictionary: Any,
-    *,
-    alpha: float = 1.0,
-    acceleration: bool = True,
-    positive: bool = False,
-    init: Any = None,
-    max_iter: int = 1000,
-    tol: float = 1e-6,
-    stop: str = "gap",
-    check_every: int = 10,
-    restart: bool = True,
-    form: str = "auto",
-    lipschitz: float | None = None,
-    callback: Callable[[Info], Any] | None = None,
-    record_history: bool = False,
-) -> Result:
+def proximal_gradient(X: Any, dictionary: Any, *, alpha: float = 1.0, acceleration: bool = True,
+                      positive: bool = False, init: Any = None, max_iter: int = 1000,
+                      tol: float = 1e-6, stop: str = "gap", check_every: int = 10,
+                      restart: bool = True, form: str = "auto", lipschitz: float | None = None,
+                      callback: Callable[[Info], Any] | None = None,
+                      record_history: bool = False) -> Result:
     r"""ISTA (``acceleration=False``, :func:`ista`) or FISTA (:func:`fista`) in one function.
 
     Parameters
@@ -186,22 +174,10 @@ def proximal_gradient(
 
 
 @register_method("ista", penalty="l1", iterative=True)
-def ista(
-    X: Any,
-    dictionary: Any,
-    *,
-    alpha: float = 1.0,
-    positive: bool = False,
-    init: Any = None,
-    max_iter: int = 1000,
-    tol: float = 1e-6,
-    stop: str = "gap",
-    check_every: int = 10,
-    form: str = "auto",
-    lipschitz: float | None = None,
-    callback: Callable[[Info], Any] | None = None,
-    record_history: bool = False,
-) -> Result:
+def ista(X: Any, dictionary: Any, *, alpha: float = 1.0, positive: bool = False, init: Any = None,
+         max_iter: int = 1000, tol: float = 1e-6, stop: str = "gap", check_every: int = 10,
+         form: str = "auto", lipschitz: float | None = None,
+         callback: Callable[[Info], Any] | None = None, record_history: bool = False) -> Result:
     r"""Iterative shrinkage-thresholding (ISTA) for the lasso, per sample.
 
     Repeats the shared step :math:`z \leftarrow \operatorname{prox}_{\alpha/L}(z - \nabla f(z)/L)`
@@ -240,23 +216,11 @@ def ista(
 
 
 @register_method("fista", penalty="l1", iterative=True)
-def fista(
-    X: Any,
-    dictionary: Any,
-    *,
-    alpha: float = 1.0,
-    positive: bool = False,
-    init: Any = None,
-    max_iter: int = 1000,
-    tol: float = 1e-6,
-    stop: str = "gap",
-    check_every: int = 10,
-    form: str = "auto",
-    lipschitz: float | None = None,
-    callback: Callable[[Info], Any] | None = None,
-    record_history: bool = False,
-    restart: bool = True,
-) -> Result:
+def fista(X: Any, dictionary: Any, *, alpha: float = 1.0, positive: bool = False, init: Any = None,
+          max_iter: int = 1000, tol: float = 1e-6, stop: str = "gap", check_every: int = 10,
+          form: str = "auto", lipschitz: float | None = None,
+          callback: Callable[[Info], Any] | None = None, record_history: bool = False,
+          restart: bool = True) -> Result:
     r"""FISTA: the shared step at an extrapolated point, with Nesterov momentum.
 
     :math:`z_k = \operatorname{prox}_{\alpha/L}(y_k - \nabla f(y_k)/L)`,

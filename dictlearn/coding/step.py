@@ -57,9 +57,8 @@ def _coupled(X: Any, Z: Any, D: Any, W: Any) -> Any:
     return X @ W if Z is None else Z + (X - Z @ D) @ W
 
 
-def step_forward(
-    B: Any, Z: Any, S: Any, theta: Any, prox: Callable[..., Any], *, xp: ModuleType
-) -> tuple[Any, Any]:
+def step_forward(B: Any, Z: Any, S: Any, theta: Any, prox: Callable[..., Any], *,
+                 xp: ModuleType) -> tuple[Any, Any]:
     """The shared step ``η_θ(B + Z S)`` and its pre-activation ``V`` (kept for the backward).
 
     ``Z=None`` stands for ``Z = 0`` (a first LISTA layer, an autoencoder's encoder): ``V = B``.
@@ -69,9 +68,8 @@ def step_forward(
     return prox(V, theta, xp=xp), V
 
 
-def proximal_step(
-    B: Any, Z: Any, S: Any, theta: Any, prox: Callable[..., Any], *, xp: ModuleType
-) -> Any:
+def proximal_step(B: Any, Z: Any, S: Any, theta: Any, prox: Callable[..., Any], *,
+                  xp: ModuleType) -> Any:
     """One proximal-gradient step in Gram form: ``prox_θ(B + Z S)`` with ``B = X W``.
 
     Parameters
@@ -98,9 +96,8 @@ def proximal_step(
     return step_forward(B, Z, S, theta, prox, xp=xp)[0]
 
 
-def step_vjp(
-    Z: Any, S: Any, V: Any, theta: Any, Z_out: Any, G: Any, prox: Any, *, xp: ModuleType
-) -> tuple[Any, Any, Any, Any]:
+def step_vjp(Z: Any, S: Any, V: Any, theta: Any, Z_out: Any, G: Any, prox: Any, *,
+             xp: ModuleType) -> tuple[Any, Any, Any, Any]:
     """Backward of :func:`step_forward`: ``(B̄, Z̄, S̄, θ̄)`` (``Z̄``, ``S̄`` None when ``Z`` is).
 
     ``prox`` is a :class:`dictlearn.prox.ProxMap`; ``θ̄`` has the full shape of ``V``.
@@ -111,18 +108,15 @@ def step_vjp(
     return gV, gV @ xp.matrix_transpose(S), xp.matrix_transpose(Z) @ gV, gT
 
 
-def coupled_step_forward(
-    X: Any, Z: Any, D: Any, W: Any, theta: Any, prox: Callable[..., Any], *, xp: ModuleType
-) -> tuple[Any, Any]:
+def coupled_step_forward(X: Any, Z: Any, D: Any, W: Any, theta: Any, prox: Callable[..., Any], *,
+                         xp: ModuleType) -> tuple[Any, Any]:
     """The step with ``S = I − D W``: ``η_θ(Z + (X − Z D) W)`` and its pre-activation."""
     V = _coupled(X, Z, D, W)
     return prox(V, theta, xp=xp), V
 
 
-def coupled_step_vjp(
-    X: Any, Z: Any, D: Any, W: Any, V: Any, theta: Any, Z_out: Any, G: Any, prox: Any,
-    *, xp: ModuleType,
-) -> tuple[Any, Any, Any]:
+def coupled_step_vjp(X: Any, Z: Any, D: Any, W: Any, V: Any, theta: Any, Z_out: Any, G: Any,
+                     prox: Any, *, xp: ModuleType) -> tuple[Any, Any, Any]:
     """Backward of :func:`coupled_step_forward`: ``(W̄, Z̄, θ̄)``."""
     gV, gT = prox.vjp(V, theta, Z_out, G, xp=xp)
     t = xp.matrix_transpose

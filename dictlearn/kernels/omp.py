@@ -92,16 +92,8 @@ def _nonneg_fix(G, XDt, S, act, s, gam_old, gam_new, rows, xp):
 
 
 @register_kernel("omp_gram", "reference")
-def omp_gram(
-    X: Any,
-    D: Any,
-    *,
-    n_nonzero_coefs: int,
-    tol: float,
-    positive: bool,
-    cond_tol: float,
-    xp: ModuleType,
-) -> tuple[Any, Any, Any]:
+def omp_gram(X: Any, D: Any, *, n_nonzero_coefs: int, tol: float, positive: bool, cond_tol: float,
+             xp: ModuleType) -> tuple[Any, Any, Any]:
     """Batch OMP of the rows of ``X`` (n, m) on the atoms ``D`` (k, m), in the Gram domain.
 
     Each row stops after ``n_nonzero_coefs`` atoms, when its squared residual is ``<= tol``, or

@@ -101,16 +101,9 @@ class CodingStep:
                                 ZD=call("codes_times_dictionary", "auto", xp, Z, D))
 
 
-def make_coder(
-    coding_method: str | None,
-    *,
-    default: str,
-    alpha: float | None,
-    n_nonzero_coefs: int | None,
-    positive_code: bool,
-    coding_options: dict[str, Any] | None,
-    n_atoms: int,
-) -> CodingStep:
+def make_coder(coding_method: str | None, *, default: str, alpha: float | None,
+               n_nonzero_coefs: int | None, positive_code: bool,
+               coding_options: dict[str, Any] | None, n_atoms: int) -> CodingStep:
     """Validate the coding parameters of a learner and build its :class:`CodingStep`."""
     from .._validation import check_nonneg_scalar, check_positive_int
 

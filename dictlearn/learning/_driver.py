@@ -135,18 +135,10 @@ def start_state(X: Any, n_atoms: int, *, updater: Updater, init: Any,
     return LearningState(updater.project(D, aux, xp=xp), aux)
 
 
-def learning_step(
-    state: LearningState,
-    X: Any,
-    *,
-    updater: Updater,
-    coder: CodingStep,
-    xp: ModuleType,
-    dead_atoms: str = "resample",
-    rng: np.random.Generator | None = None,
-    init_codes: Any = None,
-    max_coherence: float | None = 0.99,
-) -> tuple[LearningState, Any, float]:
+def learning_step(state: LearningState, X: Any, *, updater: Updater, coder: CodingStep,
+                  xp: ModuleType, dead_atoms: str = "resample",
+                  rng: np.random.Generator | None = None, init_codes: Any = None,
+                  max_coherence: float | None = 0.99) -> tuple[LearningState, Any, float]:
     """One alternation on the batch ``X``: coding step, dictionary step, dead-atom policy.
 
     Returns the new state (a new object; arrays are never updated in place), the codes of
@@ -189,22 +181,11 @@ def learning_step(
     return new, Z, obj
 
 
-def fit_dictionary(
-    X: Any,
-    n_atoms: int,
-    *,
-    updater: Updater,
-    coder: CodingStep,
-    init: Any = "data",
-    max_iter: int = 100,
-    tol: float = 1e-4,
-    batch_size: int = 256,
-    random_state: Any = None,
-    callback: Callable[[Info], Any] | None = None,
-    verbose: bool = False,
-    dead_atoms: str = "resample",
-    state: LearningState | None = None,
-) -> Result:
+def fit_dictionary(X: Any, n_atoms: int, *, updater: Updater, coder: CodingStep, init: Any = "data",
+                   max_iter: int = 100, tol: float = 1e-4, batch_size: int = 256,
+                   random_state: Any = None, callback: Callable[[Info], Any] | None = None,
+                   verbose: bool = False, dead_atoms: str = "resample",
+                   state: LearningState | None = None) -> Result:
     """Alternate coding and dictionary steps until ``tol``, ``max_iter`` or the callback.
 
     The alternations run on :func:`dictlearn._loop.iterate`: an alternation whose objective or

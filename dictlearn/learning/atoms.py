@@ -82,16 +82,8 @@ def check_atoms_constraint(D: Any, *, constraint: str = "sphere", positive: bool
     return ok
 
 
-def init_dictionary(
-    X: Any,
-    n_atoms: int,
-    *,
-    init: Any = "data",
-    constraint: str = "sphere",
-    positive: bool = False,
-    random_state: Any = None,
-    xp: ModuleType,
-) -> Any:
+def init_dictionary(X: Any, n_atoms: int, *, init: Any = "data", constraint: str = "sphere",
+                    positive: bool = False, random_state: Any = None, xp: ModuleType) -> Any:
     """A starting dictionary for the learners.
 
     Parameters
@@ -183,17 +175,9 @@ def dead_atom_mask(D: Any, Z: Any = None, *, xp: ModuleType, tol: float = 0.0,
     return dead
 
 
-def resample_atoms(
-    D: Any,
-    X: Any,
-    Z: Any,
-    dead: Any,
-    *,
-    constraint: str = "sphere",
-    positive: bool = False,
-    random_state: Any = None,
-    xp: ModuleType,
-) -> tuple[Any, int]:
+def resample_atoms(D: Any, X: Any, Z: Any, dead: Any, *, constraint: str = "sphere",
+                   positive: bool = False, random_state: Any = None,
+                   xp: ModuleType) -> tuple[Any, int]:
     """Replace the dead atoms by the worst-reconstructed signals of the batch.
 
     The residuals ``R = X − Z D`` are ranked by ``‖r_i‖``; dead atom number ``q`` (in index

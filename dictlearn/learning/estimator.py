@@ -129,30 +129,15 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
     ((300, 12), (12, 8), 30)
     """
 
-    def __init__(
-        self,
-        n_atoms: int | None = None,
-        *,
-        method: str = "online",
-        coding_method: str | None = None,
-        alpha: float | None = None,
-        n_nonzero_coefs: int | None = None,
-        batch_size: int = 256,
-        max_iter: int | None = None,
-        tol: float = 1e-6,
-        constraint: str | None = None,
-        positive_code: bool = False,
-        positive_dict: bool = False,
-        forget_factor: float | None = None,
-        approximate: bool = False,
-        sigma: float = 0.316,
-        dead_atoms: str = "resample",
-        init: Any = "data",
-        coding_options: dict[str, Any] | None = None,
-        random_state: Any = None,
-        callback: Callable[[Info], Any] | None = None,
-        verbose: bool = False,
-    ) -> None:
+    def __init__(self, n_atoms: int | None = None, *, method: str = "online",
+                 coding_method: str | None = None, alpha: float | None = None,
+                 n_nonzero_coefs: int | None = None, batch_size: int = 256,
+                 max_iter: int | None = None, tol: float = 1e-6, constraint: str | None = None,
+                 positive_code: bool = False, positive_dict: bool = False,
+                 forget_factor: float | None = None, approximate: bool = False,
+                 sigma: float = 0.316, dead_atoms: str = "resample", init: Any = "data",
+                 coding_options: dict[str, Any] | None = None, random_state: Any = None,
+                 callback: Callable[[Info], Any] | None = None, verbose: bool = False) -> None:
         self.n_atoms = n_atoms
         self.method = method
         self.coding_method = coding_method

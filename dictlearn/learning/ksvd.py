@@ -61,17 +61,9 @@ def _rank1_nonneg(E: Any, d: Any, g: Any, *, pos_d: bool, pos_g: bool, n_iter: i
     return d, g
 
 
-def ksvd_update(
-    D: Any,
-    X: Any,
-    Z: Any,
-    *,
-    approximate: bool = False,
-    positive_dict: bool = False,
-    positive_code: bool = False,
-    nonneg_iter: int = 10,
-    xp: ModuleType,
-) -> tuple[Any, Any]:
+def ksvd_update(D: Any, X: Any, Z: Any, *, approximate: bool = False, positive_dict: bool = False,
+                positive_code: bool = False, nonneg_iter: int = 10,
+                xp: ModuleType) -> tuple[Any, Any]:
     """One K-SVD sweep over the atoms: returns the new dictionary and codes.
 
     Parameters
@@ -172,26 +164,12 @@ class KSVDUpdate(Updater):
         return D, Z, aux, None
 
 
-def ksvd(
-    X: Any,
-    n_atoms: int,
-    *,
-    n_nonzero_coefs: int | None = None,
-    coding_method: str | None = "omp",
-    alpha: float | None = None,
-    approximate: bool = False,
-    positive_code: bool = False,
-    positive_dict: bool = False,
-    constraint: str = "sphere",
-    coding_options: dict[str, Any] | None = None,
-    init: Any = "data",
-    max_iter: int = 50,
-    tol: float = 1e-6,
-    random_state: Any = None,
-    callback: Callable[[Info], Any] | None = None,
-    verbose: bool = False,
-    dead_atoms: str = "resample",
-) -> Result:
+def ksvd(X: Any, n_atoms: int, *, n_nonzero_coefs: int | None = None,
+         coding_method: str | None = "omp", alpha: float | None = None, approximate: bool = False,
+         positive_code: bool = False, positive_dict: bool = False, constraint: str = "sphere",
+         coding_options: dict[str, Any] | None = None, init: Any = "data", max_iter: int = 50,
+         tol: float = 1e-6, random_state: Any = None, callback: Callable[[Info], Any] | None = None,
+         verbose: bool = False, dead_atoms: str = "resample") -> Result:
     """Learn a dictionary with K-SVD: sparse coding alternated with rank-1 atom updates.
 
     Parameters

@@ -95,25 +95,12 @@ class MODUpdate(Updater):
         return D, Z, aux, None
 
 
-def mod(
-    X: Any,
-    n_atoms: int,
-    *,
-    coding_method: str | None = "omp",
-    n_nonzero_coefs: int | None = None,
-    alpha: float | None = None,
-    positive_code: bool = False,
-    positive_dict: bool = False,
-    constraint: str = "sphere",
-    coding_options: dict[str, Any] | None = None,
-    init: Any = "data",
-    max_iter: int = 50,
-    tol: float = 1e-6,
-    random_state: Any = None,
-    callback: Callable[[Info], Any] | None = None,
-    verbose: bool = False,
-    dead_atoms: str = "resample",
-) -> Result:
+def mod(X: Any, n_atoms: int, *, coding_method: str | None = "omp",
+        n_nonzero_coefs: int | None = None, alpha: float | None = None, positive_code: bool = False,
+        positive_dict: bool = False, constraint: str = "sphere",
+        coding_options: dict[str, Any] | None = None, init: Any = "data", max_iter: int = 50,
+        tol: float = 1e-6, random_state: Any = None, callback: Callable[[Info], Any] | None = None,
+        verbose: bool = False, dead_atoms: str = "resample") -> Result:
     """Learn a dictionary with MOD: sparse coding alternated with a least-squares fit.
 
     Parameters

@@ -69,18 +69,9 @@ class _CauchyState:
 
 
 @register_method("cauchy", penalty="cauchy", iterative=True)
-def cauchy_encode(
-    X: Any,
-    dictionary: Any,
-    *,
-    alpha: float = 0.022,
-    sigma: float = 0.316,
-    init: Any = None,
-    max_iter: int = 500,
-    tol: float = 1e-4,
-    check_every: int = 5,
-    callback: Callable[[Info], Any] | None = None,
-) -> Result:
+def cauchy_encode(X: Any, dictionary: Any, *, alpha: float = 0.022, sigma: float = 0.316,
+                  init: Any = None, max_iter: int = 500, tol: float = 1e-4, check_every: int = 5,
+                  callback: Callable[[Info], Any] | None = None) -> Result:
     r"""Sparse inference under the log prior of Olshausen & Field (1996).
 
     Minimises, per sample, :math:`E(z) = \tfrac12\|x - zD\|^2 + \alpha\sum_j \log(1 +
@@ -229,32 +220,15 @@ class OlshausenFieldUpdate(Updater):
                                    xp.where(dead, self.var_goal * one, aux.var))
 
 
-def olshausen_field(
-    X: Any,
-    n_atoms: int,
-    *,
-    prior: str = "cauchy",
-    alpha: float = 0.022,
-    sigma: float = 0.316,
-    coding_method: str | None = None,
-    batch_size: int = 100,
-    max_iter: int = 2000,
-    tol: float = 0.0,
-    learning_rate: float = 1.0,
-    var_goal: float = 0.1,
-    var_eta: float = 0.001,
-    gain_rate: float = 0.02,
-    min_gain: float = 0.0,
-    positive_code: bool = False,
-    positive_dict: bool = False,
-    coding_options: dict[str, Any] | None = None,
-    init: Any = "random",
-    random_state: Any = None,
-    callback: Callable[[Info], Any] | None = None,
-    verbose: bool = False,
-    dead_atoms: str = "keep",
-    state: LearningState | None = None,
-) -> Result:
+def olshausen_field(X: Any, n_atoms: int, *, prior: str = "cauchy", alpha: float = 0.022,
+                    sigma: float = 0.316, coding_method: str | None = None, batch_size: int = 100,
+                    max_iter: int = 2000, tol: float = 0.0, learning_rate: float = 1.0,
+                    var_goal: float = 0.1, var_eta: float = 0.001, gain_rate: float = 0.02,
+                    min_gain: float = 0.0, positive_code: bool = False, positive_dict: bool = False,
+                    coding_options: dict[str, Any] | None = None, init: Any = "random",
+                    random_state: Any = None, callback: Callable[[Info], Any] | None = None,
+                    verbose: bool = False, dead_atoms: str = "keep",
+                    state: LearningState | None = None) -> Result:
     """Learn a dictionary as Olshausen & Field (1996): sparse inference, gradient step, gains.
 
     Parameters

@@ -153,30 +153,18 @@ class OnlineUpdate(Updater):
         return replace(aux, A=aux.A * keep[:, None] * keep[None, :], B=aux.B * keep[:, None])
 
 
-def online_dictionary_learning(
-    X: Any,
-    n_atoms: int,
-    *,
-    alpha: float | None = 1.0,
-    coding_method: str | None = "lasso",
-    n_nonzero_coefs: int | None = None,
-    batch_size: int = 256,
-    max_iter: int = 1000,
-    tol: float = 0.0,
-    forget_factor: float | None = None,
-    n_passes: int = 1,
-    positive_code: bool = False,
-    positive_dict: bool = False,
-    constraint: str = "ball",
-    coding_options: dict[str, Any] | None = None,
-    init: Any = "data",
-    random_state: Any = None,
-    callback: Callable[[Info], Any] | None = None,
-    verbose: bool = False,
-    dead_atoms: str = "resample",
-    state: LearningState | None = None,
-    engine: str = "auto",
-) -> Result:
+def online_dictionary_learning(X: Any, n_atoms: int, *, alpha: float | None = 1.0,
+                               coding_method: str | None = "lasso",
+                               n_nonzero_coefs: int | None = None, batch_size: int = 256,
+                               max_iter: int = 1000, tol: float = 0.0,
+                               forget_factor: float | None = None, n_passes: int = 1,
+                               positive_code: bool = False, positive_dict: bool = False,
+                               constraint: str = "ball",
+                               coding_options: dict[str, Any] | None = None, init: Any = "data",
+                               random_state: Any = None,
+                               callback: Callable[[Info], Any] | None = None, verbose: bool = False,
+                               dead_atoms: str = "resample", state: LearningState | None = None,
+                               engine: str = "auto") -> Result:
     """Learn a dictionary online from mini-batches (Mairal et al. 2009/2010).
 
     Parameters
