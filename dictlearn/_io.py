@@ -9,16 +9,11 @@ A model file is an ``.npz`` archive of plain NumPy arrays, read with ``allow_pic
 - ``meta``: fitted scalars (iterations, status, history, …) as a JSON string;
 - the named arrays of the fitted model (a dictionary, weights, statistics).
 
-Loading checks, for every class, in this order: the file can be read (a ``.npy`` array, a
-file that is not a zip archive, a truncated file and damaged JSON are refused), it is a
-dictlearn model of this version and class, the class's own parameter check accepts the
-parameters, exactly the arrays the class expects are there with the shapes it expects (the
-class passes a schema computed from its parameters), and every array is finite and real. Each
+Loading checks that the file is readable, is a dictlearn model of this version (version 1
+layouts are refused, naming their version) and class, that the class accepts the parameters,
+and that exactly the expected arrays are there, real and finite, with the expected shapes. Each
 failure is a ``ValueError`` naming the file (and the array); a missing file is a
-``FileNotFoundError``. The file is closed on every path.
-
-Version 1 was two different layouts (one for ``DictionaryLearning``, one for ``LISTA`` and
-``SparseAutoencoder``); they are not read: loading one says so, naming its version.
+``FileNotFoundError``.
 
 Examples
 --------
@@ -228,11 +223,8 @@ def load_model(file: Any, cls: type, schema: Callable[[Any, dict[str, Any]], dic
 
     Raises
     ------
-    FileNotFoundError
-        No such file.
-    ValueError
-        Anything wrong with the file (see the module's docstring); older layouts (version 1)
-        are refused with a message naming their version.
+    FileNotFoundError, ValueError
+        See the module's docstring.
     """
     cls_name = cls.__name__
     name, entries = _read(file, cls_name)

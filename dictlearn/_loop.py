@@ -1,14 +1,6 @@
 """The one iteration driver: :class:`Status`, :class:`Info`, :class:`Result`, the non-finite
-rule, the progress display, the status warnings, and the loops built on them.
-
-:func:`iterate` is the loop skeleton every iterative part of the library runs on: a step
-``step(state, it) -> Info``, then the non-finite rule (:func:`finite` on the step's
-``objective`` and ``val_loss``: a failure keeps the last good state), the progress line, the
-callback (``True`` stops) and the stopping rule. Dictionary learning iterates alternations on
-it, training iterates epochs, and :func:`run_loop` (per-sample coding) iterates blocks of
-``check_every`` steps, after each of which converged rows leave the working set (so they stop
-costing work) and rows that met a non-finite value are stopped with their last finite codes.
-"""
+rule, the progress display, the status warnings, and the loops built on them: :func:`iterate`
+(learning alternations, training epochs) and :func:`run_loop` (per-sample coding)."""
 
 from __future__ import annotations
 
@@ -190,12 +182,11 @@ class Result(_StateViews):
     Attributes
     ----------
     codes : array of shape (n_samples, n_atoms) or None
-        In the caller's array library and on its device (learners: the codes of the last
-        coding step of a batch learner, None for mini-batch learners and training).
+        In the caller's array library and on its device (None for mini-batch learners and
+        training; a batch learner's last coding step).
     status : Status
-        Coding: ``converged`` when every sample met the tolerance; ``nonfinite`` when any sample
-        met a non-finite value (its last finite codes are returned); ``max_iter_reached``
-        otherwise. See :class:`Status`.
+        See :class:`Status` (coding: ``nonfinite`` when any sample met a non-finite value; its
+        last finite codes are returned).
     n_iter : int
         Iterations run (coding: the largest over samples; training: epochs).
     n_iter_per_sample : array of shape (n_samples,)
@@ -230,8 +221,8 @@ class Result(_StateViews):
 
 
 class Progress:
-    """The one progress display: a single line on stderr, redrawn at most every 0.5 s (and at
-    the first and last update), shown only when ``enabled`` (``verbose=True``)."""
+    """The one progress display: a line on stderr, redrawn at most every 0.5 s, when
+    ``enabled`` (``verbose=True``)."""
 
     def __init__(self, total: int, name: str, enabled: bool, *, unit: str = "iter",
                  label: str = "objective") -> None:

@@ -22,14 +22,8 @@ import numpy as np
 
 from ._xp import _is_array, device_of, float_dtype, get_namespace
 
-__all__ = [
-    "check_array",
-    "check_choice",
-    "check_coding_inputs",
-    "check_nonneg_scalar",
-    "check_positive_int",
-    "check_signals_dictionary",
-]
+__all__ = ["check_array", "check_choice", "check_coding_inputs", "check_nonneg_scalar",
+           "check_positive_int", "check_signals_dictionary"]
 
 
 class _ComplexDataError(TypeError, ValueError):

@@ -15,16 +15,8 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-__all__ = [
-    "check_random_state",
-    "device_of",
-    "get_namespace",
-    "is_numpy",
-    "optional_import",
-    "to_device",
-    "to_namespace",
-    "to_numpy",
-]
+__all__ = ["check_random_state", "device_of", "get_namespace", "is_numpy", "optional_import",
+           "to_device", "to_namespace", "to_numpy"]
 
 #: Installation hints for optional dependencies, by import name.
 _EXTRAS = {

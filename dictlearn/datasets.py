@@ -13,15 +13,8 @@ import numpy as np
 from ._validation import check_nonneg_scalar, check_positive_int
 from ._xp import check_random_state
 
-__all__ = [
-    "SparseProblem",
-    "image_patches",
-    "make_sparse_problem",
-    "natural_images",
-    "random_dictionary",
-    "sparse_problem_sampler",
-    "whiten_image",
-]
+__all__ = ["SparseProblem", "image_patches", "make_sparse_problem", "natural_images",
+           "random_dictionary", "sparse_problem_sampler", "whiten_image"]
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,8 @@ from typing import Any
 
 from ._xp import get_namespace
 
-__all__ = [
-    "babel",
-    "dead_atoms",
-    "dictionary_recovery",
-    "l0_norm",
-    "mutual_coherence",
-    "nmse_db",
-    "support_recovery",
-]
+__all__ = ["babel", "dead_atoms", "dictionary_recovery", "l0_norm", "mutual_coherence", "nmse_db",
+           "support_recovery"]
 
 
 def _normalized_gram(D: Any, xp) -> Any:

@@ -12,23 +12,9 @@ the quadratic by ``n_features``). With ``r = x − zD`` and ``c = r Dᵀ``, the 
 a solution. With ``positive=True`` (codes ≥ 0) the dual constraint is one-sided,
 ``max_j c_j ≤ α``.
 
-The per-sample objective ``½‖r‖² + α·pen(z)`` is written once (``_objective_terms``) and
-reached through :func:`sample_objective` by the public :func:`lasso_objective`, the learners'
-coding objective (L1, Cauchy or no penalty) and the benchmarks' reported objectives; the gaps
-and :func:`lasso_loss` use the same kernel on the terms they already hold.
-
-The losses and penalties of training (LISTA, sparse autoencoders) return ``(value, gradient)``
-with the value a Python float averaged over the ``n`` rows of the batch, and the gradient with
-respect to the codes (or the reconstruction) an array of the same shape:
-
-- reconstruction: ``(1/2n) Σ ‖x − x̂‖²``, gradient ``(x̂ − x)/n``;
-- code MSE: ``(1/2n) Σ ‖z − z*‖²``, gradient ``(z − z*)/n``;
-- NMSE: ``Σ ‖z − z*‖² / Σ ‖z*‖²``, gradient ``2(z − z*)/Σ‖z*‖²``;
-- lasso: ``(1/n) Σ ½‖x − zD‖² + α‖z‖₁``, gradient ``((zD − x)Dᵀ + α sign z)/n``;
-- L1: ``(λ/n) Σ |z|``, gradient ``λ sign(z)/n``;
-- Cauchy: ``(λ/n) Σ log(1 + (z/σ)²)``, gradient ``λ·2z/(σ² + z²)/n`` (Olshausen & Field);
-- KL: ``β Σ_j KL(ρ ‖ ρ̂_j)``, gradient ``β(−ρ/ρ̂_j + (1−ρ)/(1−ρ̂_j))/n``;
-- lifetime: ``λ Σ_j (Σ_i z_ij/n)² / (Σ_i z_ij²/n)``, see :func:`lifetime_penalty`.
+The losses and penalties of training (LISTA, sparse autoencoders) return ``(value, gradient)``:
+the value a Python float averaged over the batch's rows, the gradient with respect to the codes
+(or the reconstruction) an array of the same shape; each function's docstring gives both.
 """
 
 from __future__ import annotations
@@ -40,11 +26,10 @@ from ._linalg import spectral_norm_sq
 from ._validation import check_array, check_nonneg_scalar, check_signals_dictionary
 from ._xp import get_namespace
 
-__all__ = [
-    "cauchy_penalty", "cauchy_prior_grad", "code_mse", "gap_direct", "gap_gram", "kl_penalty",
-    "l1_penalty", "lasso_duality_gap", "lasso_loss", "lasso_objective", "lifetime_penalty",
-    "lipschitz_constant", "nmse", "reconstruction_loss", "sample_objective",
-]
+__all__ = ["cauchy_penalty", "cauchy_prior_grad", "code_mse", "gap_direct", "gap_gram",
+           "kl_penalty", "l1_penalty", "lasso_duality_gap", "lasso_loss", "lasso_objective",
+           "lifetime_penalty", "lipschitz_constant", "nmse", "reconstruction_loss",
+           "sample_objective"]
 
 #: Penalties :func:`sample_objective` knows: ``‖z‖₁``, ``Σ log(1 + (z/σ)²)``, none.
 PENALTIES = ("l1", "cauchy", "l0")

@@ -4,12 +4,8 @@ Each prox acts row-wise on codes ``Z`` (n_samples, n_atoms) and takes a threshol
 (a scalar, or an array broadcastable against ``Z``: per atom for LISTA, per sample for
 per-sample step sizes). They are pure: inputs are never modified.
 
-The one table :data:`PROXES` maps names to :class:`ProxMap` objects, each carrying its
-forward function (one of the plain functions below), its vector-Jacobian product and its
-metadata, so that solvers, LISTA layers and autoencoder encoders select them by name
-(:func:`get_prox`) and training differentiates them where they are defined. The derivatives
-are exact almost everywhere (the maps are piecewise smooth) except the hard threshold's in
-``θ`` (see :class:`ProxMap`); each is checked against finite differences in the tests.
+The table :data:`PROXES` maps names to :class:`ProxMap` objects (function, vector-Jacobian
+product, metadata): solvers, LISTA layers and encoders select them by name (:func:`get_prox`).
 """
 
 from __future__ import annotations
@@ -24,12 +20,10 @@ import numpy as np
 
 from ._xp import get_namespace
 
-__all__ = [
-    "PROXES", "ProxMap", "get_prox", "hard_threshold", "nonneg_soft_threshold", "project_nonneg",
-    "project_unit_ball_rows", "project_unit_sphere_rows", "sigmoid", "soft_threshold",
-    "support_selection_mask", "support_selection_soft", "top_k", "top_k_mask",
-    "winner_take_all_lifetime"
-]
+__all__ = ["PROXES", "ProxMap", "get_prox", "hard_threshold", "nonneg_soft_threshold",
+           "project_nonneg", "project_unit_ball_rows", "project_unit_sphere_rows", "sigmoid",
+           "soft_threshold", "support_selection_mask", "support_selection_soft", "top_k",
+           "top_k_mask", "winner_take_all_lifetime"]
 
 
 def soft_threshold(Z: Any, theta: Any, *, xp: ModuleType | None = None) -> Any:
@@ -159,9 +153,7 @@ def project_unit_sphere_rows(D: Any, *, xp: ModuleType | None = None) -> Any:
 def sigmoid(Z: Any, theta: Any, *, xp: ModuleType | None = None) -> Any:
     """Logistic unit with threshold ``θ`` (a negative bias): ``1 / (1 + exp(−(z − θ)))``.
 
-    Not a proximal map: the activation of the sigmoid autoencoders of Ng's notes, given the
-    same signature so that an encoder is the shared step with this map in place of a prox.
-    Computed without overflow for large ``|z − θ|``.
+    Not a proximal map: the activation of Ng's sigmoid autoencoders, with a prox's signature.
 
     Examples
     --------
@@ -301,22 +293,15 @@ class ProxMap:
 
     Attributes
     ----------
-    name : str
-        Its key in :data:`PROXES`.
-    forward : callable ``forward(V, theta, *, xp, **params)``
-        The plain function of this module (:func:`soft_threshold`, …).
-    backward : callable ``backward(V, theta, Z, G, *, xp, **params) -> (V̄, θ̄)``
-    is_prox : bool
-        Whether it is the proximal map of a function (``sigmoid``, support selection and
-        lifetime WTA are activations, not proxes).
-    needs : tuple of str
-        Parameters it must be given: ``"k"`` (top-k) or ``"fraction"`` (``soft_ss``, ``wta``).
-    batchwise : bool
-        Whether it acts on the whole batch (columns) rather than row by row.
+    name, forward, backward
+        Its key in :data:`PROXES`, its function ``forward(V, theta, *, xp, **params)`` and
+        ``backward(V, theta, Z, G, *, xp, **params) -> (V̄, θ̄)``.
+    is_prox, needs, batchwise
+        Whether it is a proximal map (not an activation), the parameters it must be given
+        (``"k"`` or ``"fraction"``), whether it acts on the whole batch (columns).
     exact_theta_grad : bool
-        False where ``θ̄`` is a surrogate: the hard threshold's derivative in ``θ`` is zero
-        almost everywhere, so the soft threshold's ``−sign(v)·1[|v| > θ]`` (straight-through)
-        is used to let IHT-like layers learn thresholds.
+        False for ``hard``: its ``θ̄`` is the soft threshold's (straight-through), since the
+        true derivative is zero almost everywhere.
     params : tuple of (str, value) pairs
         The bound values of ``needs`` (and ``positive`` for top-k).
 
@@ -392,15 +377,12 @@ def get_prox(name: str, *, k: int | None = None, fraction: float | None = None,
     Parameters
     ----------
     name : {"soft", "nonneg_soft", "hard", "topk", "sigmoid", "soft_ss", "wta"}
-        ``soft``: soft threshold; ``nonneg_soft``: ``max(v − θ, 0)`` (a ReLU with bias
-        ``−θ``); ``hard``: hard threshold; ``topk``: the ``k`` largest entries of ``v − θ``
-        per row (positive values only when ``positive``, else by magnitude); ``sigmoid``:
-        ``σ(v − θ)``; ``soft_ss``: soft threshold with support selection of a ``fraction`` of
-        each row; ``wta``: lifetime winner-take-all keeping a ``fraction`` of each column.
+        The functions of this module in that order (``topk`` keeps the ``k`` largest entries
+        of ``v − θ``, positive ones only when ``positive``).
     k : int, optional
-        For ``topk`` (required there).
+        Required by ``topk``.
     fraction : float in [0, 1], optional
-        For ``soft_ss`` and ``wta`` (required there).
+        Required by ``soft_ss`` and ``wta``.
     positive : bool, default=True
         For ``topk``.
 

@@ -14,18 +14,6 @@ from .optim import SGD, Adam, AdamState, SGDState
 from .train import train
 from .variants import VARIANTS, LayerWeights, Variant
 
-__all__ = [
-    "LISTA",
-    "SGD",
-    "VARIANTS",
-    "Adam",
-    "AdamState",
-    "ComparisonTable",
-    "LayerWeights",
-    "SGDState",
-    "SparseAutoencoder",
-    "Variant",
-    "alista_weight",
-    "compare_inference",
-    "train",
-]
+__all__ = ["LISTA", "SGD", "VARIANTS", "Adam", "AdamState", "ComparisonTable", "LayerWeights",
+           "SGDState", "SparseAutoencoder", "Variant", "alista_weight", "compare_inference",
+           "train"]

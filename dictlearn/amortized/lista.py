@@ -105,22 +105,13 @@ class LISTA(TransformerMixin, BaseEstimator):
         layers at 0.2 and 0.02 times it; each phase starts a fresh optimiser over only the
         weights it trains (as the reference code does), and ``n_iter_no_change`` applies per
         phase.
-    validation_fraction : float, default=0.1
-        Held-out share of the training rows monitored for early stopping.
-    n_iter_no_change : int or None, default=5
-    tol : float, default=1e-4
-        Relative improvement of the validation loss that resets early stopping.
     support_fraction, support_max : float, default=0.012, 0.13
         Support selection: layer ``k`` (from 1) trusts ``min(k·p, p_max)`` of each code's
         entries (Chen et al. 2018: p = 1.2 %, p_max = 13 %).
-    divergence_retries : int, default=0
-        When the loss diverges, restart this many times from the last good weights with half
-        the learning rate before stopping with ``Status.diverged``.
+    validation_fraction, n_iter_no_change, tol, divergence_retries, verbose, callback
+        Those of the training loop :func:`~dictlearn.amortized.train.train` (held-out share
+        of rows, early stopping, restarts after divergence, progress line, per-epoch callback).
     random_state : None, int or Generator
-    verbose : bool, default=False
-        Print one progress line per epoch.
-    callback : callable, optional
-        Called with a :class:`~dictlearn.Info` each epoch; True stops.
 
     Attributes
     ----------

@@ -9,19 +9,6 @@ from .omp import omp
 from .proximal_gradient import fista, ista, proximal_gradient
 from .step import LeastSquares, proximal_step
 
-__all__ = [
-    "METHODS",
-    "SPECS",
-    "LeastSquares",
-    "MethodSpec",
-    "fista",
-    "iht",
-    "ista",
-    "lasso",
-    "method_spec",
-    "omp",
-    "proximal_gradient",
-    "proximal_step",
-    "register_method",
-    "sparse_encode",
-]
+__all__ = ["METHODS", "SPECS", "LeastSquares", "MethodSpec", "fista", "iht", "ista", "lasso",
+           "method_spec", "omp", "proximal_gradient", "proximal_step", "register_method",
+           "sparse_encode"]

@@ -13,12 +13,7 @@ from typing import Any
 
 from .._linalg import spectral_norm_sq
 from .._loop import Info, Result, run_loop
-from .._validation import (
-    check_choice,
-    check_coding_inputs,
-    check_nonneg_scalar,
-    check_positive_int,
-)
+from .._validation import check_choice, check_coding_inputs, check_nonneg_scalar, check_positive_int
 from ..prox import get_prox
 from ._registry import register_method
 from .step import LeastSquares

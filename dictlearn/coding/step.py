@@ -41,10 +41,8 @@ from typing import Any
 from .._linalg import gram
 from ..objectives import gap_direct, gap_gram
 
-__all__ = [
-    "LeastSquares", "choose_form", "coupled_step_forward", "coupled_step_vjp", "proximal_step",
-    "step_forward", "step_vjp", "sum_to_shape"
-]
+__all__ = ["LeastSquares", "choose_form", "coupled_step_forward", "coupled_step_vjp",
+           "proximal_step", "step_forward", "step_vjp", "sum_to_shape"]
 
 
 def _explicit(B: Any, Z: Any, S: Any) -> Any:

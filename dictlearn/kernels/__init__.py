@@ -39,15 +39,8 @@ from typing import Any
 
 from .._xp import is_numpy, numba_enabled, to_numpy
 
-__all__ = [
-    "ENGINES",
-    "KERNELS",
-    "available_kernels",
-    "call",
-    "get_kernel",
-    "register_kernel",
-    "resolve_engine",
-]
+__all__ = ["ENGINES", "KERNELS", "available_kernels", "call", "get_kernel", "register_kernel",
+           "resolve_engine"]
 
 #: Engines a public function accepts.
 ENGINES = ("auto", "reference", "numba")

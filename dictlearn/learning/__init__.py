@@ -17,32 +17,9 @@ from .mod import mod, mod_update
 from .olshausen_field import OlshausenFieldGains, cauchy_encode, olshausen_field
 from .online import OnlineStatistics, bcd_update, online_dictionary_learning
 
-__all__ = [
-    "LEARNERS",
-    "CodingStep",
-    "DictionaryLearning",
-    "LearnerSpec",
-    "LearningState",
-    "NoState",
-    "OlshausenFieldGains",
-    "OnlineStatistics",
-    "UpdaterParams",
-    "bcd_update",
-    "cauchy_encode",
-    "check_atoms_constraint",
-    "dead_atom_mask",
-    "dict_learning",
-    "fit_dictionary",
-    "init_dictionary",
-    "ksvd",
-    "ksvd_update",
-    "learner_spec",
-    "learning_step",
-    "mod",
-    "mod_update",
-    "olshausen_field",
-    "online_dictionary_learning",
-    "project_atoms",
-    "register_learner",
-    "resample_atoms",
-]
+__all__ = ["LEARNERS", "CodingStep", "DictionaryLearning", "LearnerSpec", "LearningState",
+           "NoState", "OlshausenFieldGains", "OnlineStatistics", "UpdaterParams", "bcd_update",
+           "cauchy_encode", "check_atoms_constraint", "dead_atom_mask", "dict_learning",
+           "fit_dictionary", "init_dictionary", "ksvd", "ksvd_update", "learner_spec",
+           "learning_step", "mod", "mod_update", "olshausen_field", "online_dictionary_learning",
+           "project_atoms", "register_learner", "resample_atoms"]

@@ -24,14 +24,8 @@ from .._validation import check_choice
 from .._xp import check_random_state, to_numpy
 from ..prox import project_nonneg, project_unit_ball_rows, project_unit_sphere_rows
 
-__all__ = [
-    "CONSTRAINTS",
-    "check_atoms_constraint",
-    "dead_atom_mask",
-    "init_dictionary",
-    "project_atoms",
-    "resample_atoms",
-]
+__all__ = ["CONSTRAINTS", "check_atoms_constraint", "dead_atom_mask", "init_dictionary",
+           "project_atoms", "resample_atoms"]
 
 #: The atom constraint sets.
 CONSTRAINTS = ("sphere", "ball")
