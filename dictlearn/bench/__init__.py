@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-__all__ = ["COMMANDS", "main"]
+__all__ = ["COMMANDS", "add_options", "main"]
 
 #: Sub-command name → (module path, help). Modules define ``add_arguments(parser)`` and
 #: ``run(args) -> int``.
@@ -19,6 +19,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "learn": ("dictlearn.bench.learn", "online dictionary learning on natural-image patches"),
     "amortized": ("dictlearn.bench.amortized", "LISTA and autoencoders against ISTA/FISTA/OMP"),
 }
+
+
+def add_options(p: argparse.ArgumentParser, **options: object) -> None:
+    """Options ``--name`` (``_`` written ``-``) typed by their default; a value
+    ``(default, help)`` adds a help text."""
+    for name, value in options.items():
+        default, help_ = value if isinstance(value, tuple) else (value, None)
+        p.add_argument("--" + name.replace("_", "-"), type=type(default), default=default,
+                       help=help_)
 
 
 def build_parser(prog: str = "python -m dictlearn.bench") -> argparse.ArgumentParser:

@@ -17,27 +17,20 @@ import numpy as np
 
 from ..amortized import LISTA, SparseAutoencoder, compare_inference
 from ..datasets import make_sparse_problem
+from . import add_options
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--n-train", type=int, default=4000)
-    p.add_argument("--n-test", type=int, default=1000)
-    p.add_argument("--n-features", type=int, default=64)
-    p.add_argument("--n-atoms", type=int, default=256)
-    p.add_argument("--n-nonzero", type=int, default=5)
-    p.add_argument("--snr-db", type=float, default=30.0)
-    p.add_argument("--alpha", type=float, default=0.1)
-    p.add_argument("--layers", type=int, default=8, help="LISTA layers = ISTA/FISTA iterations")
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--batch-size", type=int, default=64)
+    add_options(p, n_train=4000, n_test=1000, n_features=64, n_atoms=256, n_nonzero=5, snr_db=30.0,
+                alpha=0.1, layers=(8, "LISTA layers = ISTA/FISTA iterations"), epochs=20, lr=1e-3,
+                batch_size=64)
     p.add_argument("--variants", nargs="*", default=["lista", "cp", "ss", "alista", "step"])
-    p.add_argument("--sae-k", type=int, default=5, help="top-k autoencoder's k (0: none)")
-    p.add_argument("--repeat", type=int, default=3, help="timed runs per entry (median)")
+    add_options(p, sae_k=(5, "top-k autoencoder's k (0: none)"),
+                repeat=(3, "timed runs per entry (median)"))
     p.add_argument("--plot", default=None, help="save the figures to this file")
-    p.add_argument("--seed", type=int, default=0)
+    add_options(p, seed=0)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from .._xp import has_module
 from ..datasets import make_sparse_problem
 from ..metrics import support_recovery
 from ..objectives import sample_objective
+from . import add_options
 
 __all__ = ["CONTENDERS", "add_arguments", "run"]
 
@@ -114,17 +115,13 @@ GREEDY_CONTENDERS: dict[str, tuple[str, GreedyCoder, str | None]] = {
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--n-samples", type=int, default=10_000)
-    p.add_argument("--n-features", type=int, default=64)
-    p.add_argument("--n-atoms", type=int, default=256)
-    p.add_argument("--n-nonzero", type=int, default=5)
-    p.add_argument("--snr-db", type=float, default=30.0)
-    p.add_argument("--alpha", type=float, default=0.1)
+    add_options(p, n_samples=10_000, n_features=64, n_atoms=256, n_nonzero=5, snr_db=30.0,
+                alpha=0.1)
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
-    p.add_argument("--repeat", type=int, default=3, help="timed runs per method (median)")
+    add_options(p, repeat=(3, "timed runs per method (median)"))
     p.add_argument("--methods", nargs="*", default=None,
                    help="substrings selecting contenders (default: all available)")
-    p.add_argument("--seed", type=int, default=0)
+    add_options(p, seed=0)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -35,35 +35,30 @@ from .._report import format_table
 from .._xp import has_module
 from ..coding import method_spec
 from ..objectives import sample_objective
+from . import add_options
 
 __all__ = ["add_arguments", "load_patches", "run"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--n-train", type=int, default=50_000)
-    p.add_argument("--n-test", type=int, default=10_000)
-    p.add_argument("--patch", type=int, default=8)
-    p.add_argument("--n-atoms", type=int, default=256)
-    p.add_argument("--alpha", type=float, default=1.0)
-    p.add_argument("--batch", type=int, default=256)
-    p.add_argument("--steps", type=int, default=400, help="mini-batch steps (ours and SPAMS)")
-    p.add_argument("--sklearn-steps", type=int, default=103,
-                   help="mini-batch steps for scikit-learn (0 skips it)")
+    add_options(p, n_train=50_000, n_test=10_000, patch=8, n_atoms=256, alpha=1.0, batch=256,
+                steps=(400, "mini-batch steps (ours and SPAMS)"),
+                sklearn_steps=(103, "mini-batch steps for scikit-learn (0 skips it)"))
     p.add_argument("--coding-method", default="lasso",
                    help="our coding step (a dictlearn.METHODS name)")
     p.add_argument("--coding-options", default="",
                    help="e.g. 'max_iter=200,tol=1e-4' passed to our coding step")
-    p.add_argument("--forget-factor", type=float, default=5.0,
-                   help="our rho in beta_t = (1 - 1/t)^rho (default 5, the best measured on "
-                        "these patches); a negative value selects the mini-batch rule of "
-                        "Mairal et al. 3.4, the library's default")
-    p.add_argument("--n-passes", type=int, default=1, help="our BCD sweeps per mini-batch")
-    p.add_argument("--snapshot-every", type=int, default=10)
+    add_options(p, forget_factor=(5.0, "our rho in beta_t = (1 - 1/t)^rho (default 5, the best "
+                                       "measured on these patches); a negative value selects "
+                                       "the mini-batch rule of Mairal et al. 3.4, the "
+                                       "library's default"),
+                n_passes=(1, "our BCD sweeps per mini-batch"),
+                snapshot_every=10)
     p.add_argument("--our-max-steps", type=int, default=None,
                    help="steps allowed to reach SPAMS' objective (default 2 x --steps)")
-    p.add_argument("--threads", type=int, default=2, help="SPAMS numThreads")
+    add_options(p, threads=(2, "SPAMS numThreads"))
     p.add_argument("--quick", action="store_true", help="tiny sizes (seconds)")
-    p.add_argument("--seed", type=int, default=0)
+    add_options(p, seed=0)
 
 
 def load_patches(n_train: int, n_test: int, patch: int, seed: int):

@@ -22,6 +22,7 @@ import numpy as np
 from .._report import format_table, median_time
 from .._xp import has_module
 from ..datasets import make_sparse_problem
+from . import add_options
 
 __all__ = ["add_arguments", "run"]
 
@@ -67,14 +68,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtypes", nargs="+", choices=["float64", "float32"],
                    default=["float64", "float32"])
     p.add_argument("--engine", choices=["auto", "numba", "reference"], default="auto")
-    p.add_argument("--n-nonzero", type=int, default=5)
-    p.add_argument("--alpha", type=float, default=0.1)
-    p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--sklearn-max-samples", type=int, default=10_000,
-                   help="skip scikit-learn above this many signals (it is slow)")
+    add_options(p, n_nonzero=5, alpha=0.1, repeat=3,
+                sklearn_max_samples=(10_000, "skip scikit-learn above this many signals "
+                                             "(it is slow)"))
     p.add_argument("--methods", nargs="*", default=None,
                    help="substrings selecting contenders (default: all available)")
-    p.add_argument("--seed", type=int, default=0)
+    add_options(p, seed=0)
 
 
 def _time_all(args, n, k, dtype, rows, compile_times):
