@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-__all__ = ["BaseEstimator", "TransformerMixin"]
+__all__ = ["BaseEstimator", "TransformerMixin", "store_params"]
 
 try:  # pragma: no cover - exercised with and without scikit-learn
     from sklearn.base import BaseEstimator, TransformerMixin
@@ -38,3 +38,11 @@ except ImportError:  # pragma: no cover
     class TransformerMixin:
         def fit_transform(self, X, y=None, **fit_params):
             return self.fit(X, y, **fit_params).transform(X)
+
+
+def store_params(est: Any, args: dict[str, Any]) -> None:
+    """Store ``__init__``'s arguments (its ``locals()``) as attributes of the same names,
+    unchanged: all an estimator's ``__init__`` does (scikit-learn's rule)."""
+    for name, value in args.items():
+        if name != "self":
+            setattr(est, name, value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._base import BaseEstimator, TransformerMixin
+from ._base import BaseEstimator, TransformerMixin, store_params
 from ._loop import warn_status
 from ._validation import as_array, check_array
 from ._xp import get_namespace, to_namespace
@@ -58,13 +58,7 @@ class SparseCoder(TransformerMixin, BaseEstimator):
     def __init__(self, dictionary: Any, *, method: str = "fista", alpha: float = 1.0,
                  n_nonzero_coefs: int | None = None, max_iter: int = 1000, tol: float = 1e-6,
                  positive: bool = False) -> None:
-        self.dictionary = dictionary
-        self.method = method
-        self.alpha = alpha
-        self.n_nonzero_coefs = n_nonzero_coefs
-        self.max_iter = max_iter
-        self.tol = tol
-        self.positive = positive
+        store_params(self, locals())
 
     def _options(self) -> dict[str, Any]:
         """The estimator's parameters that the chosen method takes (others are ignored,

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .._base import BaseEstimator, TransformerMixin
+from .._base import BaseEstimator, TransformerMixin, store_params
 from .._io import load_model, restore_trained, save_model, trained_meta, trained_params
 from .._loop import Status, warn_status
 from .._validation import check_array, check_choice, check_nonneg_scalar, check_positive_int
@@ -127,33 +127,7 @@ class SparseAutoencoder(TransformerMixin, BaseEstimator):
                  max_epochs: int = 50, validation_fraction: float = 0.1,
                  n_iter_no_change: int | None = 5, tol: float = 1e-4, random_state: Any = None,
                  verbose: bool = False, callback: Callable[..., Any] | None = None) -> None:
-        self.n_atoms = n_atoms
-        self.sparsity = sparsity
-        self.alpha = alpha
-        self.k = k
-        self.k_start = k_start
-        self.test_k_multiplier = test_k_multiplier
-        self.rho = rho
-        self.beta = beta
-        self.kl_momentum = kl_momentum
-        self.wta_fraction = wta_fraction
-        self.tied = tied
-        self.unit_norm_decoder = unit_norm_decoder
-        self.dead_latents = dead_latents
-        self.aux_k = aux_k
-        self.aux_weight = aux_weight
-        self.dead_after = dead_after
-        self.weight_decay = weight_decay
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callback = callback
+        store_params(self, locals())
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .._base import BaseEstimator, TransformerMixin
+from .._base import BaseEstimator, TransformerMixin, store_params
 from .._io import load_model, restore_trained, save_model, trained_meta, trained_params
 from .._linalg import spectral_norm_sq
 from .._loop import Status, warn_status
@@ -166,26 +166,7 @@ class LISTA(TransformerMixin, BaseEstimator):
                  support_fraction: float = 0.012, support_max: float = 0.13,
                  divergence_retries: int = 0, random_state: Any = None, verbose: bool = False,
                  callback: Callable[..., Any] | None = None) -> None:
-        self.dictionary = dictionary
-        self.n_layers = n_layers
-        self.variant = variant
-        self.alpha = alpha
-        self.prox = prox
-        self.loss = loss
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.layerwise = layerwise
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.support_fraction = support_fraction
-        self.support_max = support_max
-        self.divergence_retries = divergence_retries
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callback = callback
+        store_params(self, locals())
 
     # ------------------------------------------------------------------ setup
     def _check_params(self) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .._base import BaseEstimator, TransformerMixin
+from .._base import BaseEstimator, TransformerMixin, store_params
 from .._io import load_model, save_model
 from .._loop import Info, Result, Status, finite, warn_status
 from .._validation import check_array, check_positive_int
@@ -138,26 +138,7 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
                  sigma: float = 0.316, dead_atoms: str = "resample", init: Any = "data",
                  coding_options: dict[str, Any] | None = None, random_state: Any = None,
                  callback: Callable[[Info], Any] | None = None, verbose: bool = False) -> None:
-        self.n_atoms = n_atoms
-        self.method = method
-        self.coding_method = coding_method
-        self.alpha = alpha
-        self.n_nonzero_coefs = n_nonzero_coefs
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.tol = tol
-        self.constraint = constraint
-        self.positive_code = positive_code
-        self.positive_dict = positive_dict
-        self.forget_factor = forget_factor
-        self.approximate = approximate
-        self.sigma = sigma
-        self.dead_atoms = dead_atoms
-        self.init = init
-        self.coding_options = coding_options
-        self.random_state = random_state
-        self.callback = callback
-        self.verbose = verbose
+        store_params(self, locals())
 
     # ----------------------------------------------------------------- helpers
     def _n_atoms(self, n_features: int) -> int:
