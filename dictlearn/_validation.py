@@ -185,14 +185,19 @@ def check_signals_dictionary(X: Any, D: Any, *, owner: str | None = None
     return xp, X, D
 
 
-def check_nonneg_scalar(value: Any, name: str, *, allow_zero: bool = True) -> float:
-    """A finite real scalar >= 0 (> 0 when ``allow_zero`` is False)."""
+def check_nonneg_scalar(value: Any, name: str, *, allow_zero: bool = True,
+                        upper: float | None = None, open_upper: bool = False) -> float:
+    """A finite real scalar >= 0 (> 0 when ``allow_zero`` is False), and <= ``upper`` (<
+    ``upper`` when ``open_upper``) when given."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
     v = float(value)
     if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
         want = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be a finite number {want}; got {value}")
+    if upper is not None and (v > upper or (open_upper and v == upper)):
+        interval = f"{'[' if allow_zero else '('}0, {upper:g}{')' if open_upper else ']'}"
+        raise ValueError(f"{name} must be in {interval}; got {value}")
     return v
 
 

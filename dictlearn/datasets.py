@@ -106,9 +106,7 @@ def make_sparse_problem(n_samples: int = 1000, n_features: int = 64, n_atoms: in
             raise ValueError(f"dictionary must be 2-D (n_atoms, n_features); got shape {D.shape}")
     n_atoms = D.shape[0]
     if sparsity is not None:
-        p = check_nonneg_scalar(sparsity, "sparsity", allow_zero=False)
-        if p > 1:
-            raise ValueError(f"sparsity must be in (0, 1]; got {sparsity}")
+        p = check_nonneg_scalar(sparsity, "sparsity", allow_zero=False, upper=1)
         support = rng.random((n_samples, n_atoms)) < p
     else:
         k = check_positive_int(n_nonzero_coefs, "n_nonzero_coefs", upper=n_atoms,

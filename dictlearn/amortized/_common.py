@@ -16,9 +16,7 @@ __all__ = ["split_rows"]
 def split_rows(n: int, validation_fraction: float, rng: np.random.Generator
                ) -> tuple[np.ndarray, np.ndarray | None]:
     """Shuffle ``range(n)`` into training and validation rows (host integer arrays)."""
-    f = check_nonneg_scalar(validation_fraction, "validation_fraction")
-    if f >= 1:
-        raise ValueError(f"validation_fraction must be in [0, 1); got {validation_fraction}")
+    f = check_nonneg_scalar(validation_fraction, "validation_fraction", upper=1, open_upper=True)
     order = rng.permutation(n)
     n_val = round(f * n)
     if f > 0 and n_val == 0 and n >= 2:

@@ -150,12 +150,8 @@ class SparseAutoencoder(TransformerMixin, BaseEstimator):
         rho = self.rho
         if isinstance(rho, bool) or not isinstance(rho, (int, float)) or not 0.0 < rho < 1.0:
             raise ValueError(f"rho must be a target activation rate in (0, 1); got {rho!r}")
-        km = check_nonneg_scalar(self.kl_momentum, "kl_momentum")
-        if km >= 1:
-            raise ValueError(f"kl_momentum must be in [0, 1); got {km}")
-        f = check_nonneg_scalar(self.wta_fraction, "wta_fraction", allow_zero=False)
-        if f > 1:
-            raise ValueError(f"wta_fraction must be in (0, 1]; got {f}")
+        check_nonneg_scalar(self.kl_momentum, "kl_momentum", upper=1, open_upper=True)
+        check_nonneg_scalar(self.wta_fraction, "wta_fraction", allow_zero=False, upper=1)
         if self.aux_k is not None:
             check_positive_int(self.aux_k, "aux_k", upper=n, upper_name="n_atoms")
         check_positive_int(self.dead_after, "dead_after")

@@ -176,9 +176,7 @@ class LISTA(TransformerMixin, BaseEstimator):
         check_choice(self.loss, "loss", {"auto", "mse", "nmse", "lasso"})
         check_nonneg_scalar(self.alpha, "alpha")
         for name in ("support_fraction", "support_max"):
-            v = check_nonneg_scalar(getattr(self, name), name)
-            if v > 1:
-                raise ValueError(f"{name} must be in [0, 1]; got {v}")
+            check_nonneg_scalar(getattr(self, name), name, upper=1)
         check_training(self.batch_size, self.max_epochs, self.n_iter_no_change, self.tol,
                        self.learning_rate)
         if self.divergence_retries:

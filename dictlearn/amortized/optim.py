@@ -58,9 +58,7 @@ class SGD:
 
     def __post_init__(self) -> None:
         check_nonneg_scalar(self.learning_rate, "learning_rate", allow_zero=False)
-        m = check_nonneg_scalar(self.momentum, "momentum")
-        if m >= 1:
-            raise ValueError(f"momentum must be in [0, 1); got {self.momentum}")
+        check_nonneg_scalar(self.momentum, "momentum", upper=1, open_upper=True)
 
     def init(self, params: Params) -> SGDState:
         return SGDState({k: None for k in params})
@@ -106,9 +104,7 @@ class Adam:
     def __post_init__(self) -> None:
         check_nonneg_scalar(self.learning_rate, "learning_rate", allow_zero=False)
         for name in ("beta1", "beta2"):
-            b = check_nonneg_scalar(getattr(self, name), name)
-            if b >= 1:
-                raise ValueError(f"{name} must be in [0, 1); got {b}")
+            check_nonneg_scalar(getattr(self, name), name, upper=1, open_upper=True)
 
     def init(self, params: Params) -> AdamState:
         return AdamState(0, {k: None for k in params}, {k: None for k in params})

@@ -177,13 +177,9 @@ class OlshausenFieldUpdate(Updater):
         self.learning_rate = check_nonneg_scalar(learning_rate, "learning_rate",
                                                  allow_zero=False)
         self.var_goal = check_nonneg_scalar(var_goal, "var_goal", allow_zero=False)
-        self.var_eta = check_nonneg_scalar(var_eta, "var_eta")
-        if self.var_eta > 1:
-            raise ValueError(f"var_eta must be in [0, 1]; got {var_eta}")
+        self.var_eta = check_nonneg_scalar(var_eta, "var_eta", upper=1)
         self.gain_rate = check_nonneg_scalar(gain_rate, "gain_rate")
-        self.min_gain = check_nonneg_scalar(min_gain, "min_gain")
-        if self.min_gain >= 1:
-            raise ValueError(f"min_gain must be in [0, 1); got {min_gain}")
+        self.min_gain = check_nonneg_scalar(min_gain, "min_gain", upper=1, open_upper=True)
         self.positive = bool(positive_dict)
 
     def init_state(self, D, *, xp) -> OlshausenFieldGains:
