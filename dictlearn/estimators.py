@@ -64,14 +64,9 @@ class SparseCoder(TransformerMixin, BaseEstimator):
         """The estimator's parameters that the chosen method takes (others are ignored,
         e.g. ``n_nonzero_coefs`` for the lasso methods and ``alpha`` for OMP)."""
         spec = method_spec(self.method)  # ValueError naming the registered methods
-        candidates = {
-            "alpha": self.alpha,
-            "n_nonzero_coefs": self.n_nonzero_coefs,
-            "max_iter": self.max_iter,
-            "tol": self.tol,
-            "positive": self.positive,
-        }
-        return {k: v for k, v in candidates.items() if spec.accepts(k) and v is not None}
+        names = ("alpha", "n_nonzero_coefs", "max_iter", "tol", "positive")
+        return {k: getattr(self, k) for k in names
+                if spec.accepts(k) and getattr(self, k) is not None}
 
     def fit(self, X: Any, y: Any = None) -> SparseCoder:
         """Validate ``X`` and the parameters; the dictionary is fixed, so nothing is learned.

@@ -163,15 +163,14 @@ class SparseAutoencoder(TransformerMixin, BaseEstimator):
             return int(self.k_start)
         return min(self.n_atoms, max(4 * self.k, self.n_atoms // 10))
 
-    def _test_k(self) -> int:
-        return max(1, round(self.test_k_multiplier * self.k))
-
     def _act(self, training: bool, k: int | None = None) -> ProxMap:
         s = self.sparsity
         if s == "kl":
             return get_prox("sigmoid")
         if s == "topk":
-            return get_prox("topk", k=k if k is not None else self._test_k(), positive=True)
+            if k is None:  # test time: test_k_multiplier x k
+                k = max(1, round(self.test_k_multiplier * self.k))
+            return get_prox("topk", k=k, positive=True)
         if s == "wta" and training:
             return get_prox("wta", fraction=float(self.wta_fraction))
         return get_prox("nonneg_soft")

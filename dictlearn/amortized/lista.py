@@ -195,10 +195,6 @@ class LISTA(TransformerMixin, BaseEstimator):
         return check_array(to_namespace(as_array(Z, name), xp, like), name, like=like,
                            shape=shape)
 
-    def _fractions(self) -> tuple[float, ...]:
-        return tuple(min((k + 1) * self.support_fraction, self.support_max)
-                     for k in range(self.n_layers))
-
     def _shared(self, D: Any, xp: ModuleType, *, L: float | None = None,
                 W_tilde: Any = None) -> Shared:
         """What every layer shares; ``L`` and ALISTA's ``W̃`` are computed when not given."""
@@ -206,8 +202,9 @@ class LISTA(TransformerMixin, BaseEstimator):
             L = spectral_norm_sq(D, xp=xp)
         if W_tilde is None and VARIANTS[self.variant].analytic_weight:
             W_tilde = to_namespace(alista_weight(D), xp, D)
-        return Shared(D, float(L), float(self.alpha), get_prox(self.prox), self._fractions(),
-                      W_tilde)
+        fractions = tuple(min((k + 1) * self.support_fraction, self.support_max)
+                          for k in range(self.n_layers))
+        return Shared(D, float(L), float(self.alpha), get_prox(self.prox), fractions, W_tilde)
 
     def _set_network(self, shared: Shared, weights: tuple[LayerWeights, ...]) -> None:
         self.D_, self._net, self.params_ = shared.D, shared, weights
@@ -249,17 +246,13 @@ class LISTA(TransformerMixin, BaseEstimator):
             return nmse(Zk, Tb, xp=xp)
         return code_mse(Zk, Tb, xp=xp)
 
-    def _lr_phase(self, epoch: int) -> int:
-        """Thirds of a layer-wise stage: 0 (new layer alone, lr), 1 (all, 0.2 lr), 2 (0.02 lr)."""
-        return min(2, (epoch - 1) * 3 // self.max_epochs)
-
     def _phases(self) -> list[tuple[bool, float, int]]:
         """``(new layer only, learning-rate scale, epochs)`` of each phase of a stage."""
         if not (self.layerwise and self.max_epochs >= 3):
             return [(False, 1.0, self.max_epochs)]
-        counts = [0, 0, 0]
+        counts = [0, 0, 0]  # thirds of the stage's epochs
         for e in range(1, self.max_epochs + 1):
-            counts[self._lr_phase(e)] += 1
+            counts[min(2, (e - 1) * 3 // self.max_epochs)] += 1
         return [(True, 1.0, counts[0]), (False, 0.2, counts[1]), (False, 0.02, counts[2])]
 
     def _loss_and_grads(self, weights, Xb, Tb, kind, n_layers, xp, last_only=False,
