@@ -164,8 +164,6 @@ def sparse_problem_sampler(dictionary: Any, **kwargs: Any) -> Any:
     ((5, 16), (5, 32), True)
     """
     D = np.array(dictionary, dtype=np.float64)
-    if D.ndim != 2:
-        raise ValueError(f"dictionary must be 2-D (n_atoms, n_features); got shape {D.shape}")
     for bad in ("n_samples", "dictionary", "random_state", "n_features", "n_atoms"):
         if bad in kwargs:
             raise TypeError(f"sparse_problem_sampler does not take {bad!r}")
