@@ -12,9 +12,43 @@ import math
 import numba
 import numpy as np
 
-from ._numba_common import FMA, cho_solve, cholesky_sub, forward, n_chunks, prepare, sample
+from ._numba_common import FMA, gram, n_chunks, project, sq_norm, use_blas
 
 __all__ = ["omp_gram"]
+
+
+@numba.njit(cache=True, inline="always", fastmath=FMA)
+def _forward(L, rhs, out, s):
+    """Solve ``L[:s, :s] out = rhs`` (lower triangular)."""
+    for t in range(s):
+        acc = rhs[t]
+        for u in range(t):
+            acc -= L[t, u] * out[u]
+        out[t] = acc / L[t, t]
+
+
+@numba.njit(cache=True, inline="always", fastmath=FMA)
+def _cho_solve(L, b, y, out, s):
+    _forward(L, b, y, s)
+    for t in range(s - 1, -1, -1):
+        acc = y[t]
+        for u in range(t + 1, s):
+            acc -= L[u, t] * out[u]
+        out[t] = acc / L[t, t]
+
+
+@numba.njit(cache=True, fastmath=FMA)
+def _refactor(G, idx, L, s):
+    """Cholesky factor of ``G[idx[:s]][:, idx[:s]]`` from scratch (after a removal)."""
+    for t in range(s):
+        for u in range(t + 1):
+            acc = G[idx[t], idx[u]]
+            for v in range(u):
+                acc -= L[t, v] * L[u, v]
+            if u == t:
+                L[t, t] = math.sqrt(max(acc, 0.0)) if acc > 0 else 1.0
+            else:
+                L[t, u] = acc / L[u, u]
 
 
 @numba.njit(cache=True, fastmath=FMA)
@@ -40,7 +74,7 @@ def _omp_one(b0, G, xx, K, tol, positive, cond_tol, z, c, excl, L, idx, bS, gam,
         # progressive Cholesky: L w = G_{S, j}, pivot d = G_jj - w·w
         for t in range(s):
             y[t] = G[idx[t], best]
-        forward(L, y, w, s)
+        _forward(L, y, w, s)
         gjj = G[best, best]
         d = gjj
         for t in range(s):
@@ -55,7 +89,7 @@ def _omp_one(b0, G, xx, K, tol, positive, cond_tol, z, c, excl, L, idx, bS, gam,
         bS[s] = b0[best]
         gam[s] = 0.0
         s += 1
-        cho_solve(L, bS, y, gnew, s)
+        _cho_solve(L, bS, y, gnew, s)
         if positive:  # Lawson–Hanson steps towards the refit, dropping atoms that reach 0
             for _inner in range(K + 1):
                 first = -1
@@ -75,8 +109,8 @@ def _omp_one(b0, G, xx, K, tol, positive, cond_tol, z, c, excl, L, idx, bS, gam,
                     bS[t] = bS[t + 1]
                     gam[t] = gam[t + 1]
                 s -= 1
-                cholesky_sub(G, idx, L, s, 0.0, False)  # after a removal
-                cho_solve(L, bS, y, gnew, s)
+                _refactor(G, idx, L, s)
+                _cho_solve(L, bS, y, gnew, s)
         for t in range(s):
             gam[t] = gnew[t]
         for j in range(k):
@@ -150,7 +184,7 @@ def _omp_one_fast(b0, G, xx, K, tol, cond_tol, z, c, excl, L, Q, idx, bS, gam, y
             if v > bv and not excl[j]:
                 bv = v
                 best = j
-    cho_solve(L, bS, y, gam, s)
+    _cho_solve(L, bS, y, gam, s)
     acc = 0.0
     for t in range(s):
         z[idx[t]] = gam[t]
@@ -165,6 +199,7 @@ def _omp_batch(X, Dt, XDt, G, K, tol, positive, cond_tol, Z, used, rr, n_chunks)
     size = (n + n_chunks - 1) // n_chunks
     for ch in numba.prange(n_chunks):
         buf = np.empty(k, dtype=X.dtype)
+        pre = XDt.shape[0] == n
         c = np.empty(k, dtype=X.dtype)
         excl = np.empty(k, dtype=np.bool_)
         L = np.zeros((K, K), dtype=X.dtype)
@@ -178,7 +213,12 @@ def _omp_batch(X, Dt, XDt, G, K, tol, positive, cond_tol, Z, used, rr, n_chunks)
         for i in range(ch * size, min(n, (ch + 1) * size)):
             for j in range(k):
                 Z[i, j] = 0.0
-            b, xx = sample(X, i, Dt, XDt, buf)
+            if pre:
+                b = XDt[i]
+                xx = sq_norm(X[i])
+            else:
+                xx = project(X[i], Dt, buf)
+                b = buf
             if positive:
                 s, r = _omp_one(b, G, xx, K, tol, positive, cond_tol, Z[i], c, excl,
                                 L, idx, bS, gam, gnew, y, w)
@@ -191,8 +231,12 @@ def _omp_batch(X, Dt, XDt, G, K, tol, positive, cond_tol, Z, used, rr, n_chunks)
 
 def omp_gram(X, D, *, n_nonzero_coefs, tol, positive, cond_tol, xp=np):
     """Numba batch OMP; same arguments and returns as the reference kernel."""
-    X, Dt, XDt, G = prepare(X, D)
-    n, k = X.shape[0], G.shape[0]
+    X = np.ascontiguousarray(X)
+    D = np.ascontiguousarray(D, dtype=X.dtype)
+    Dt = np.ascontiguousarray(D.T)
+    XDt = X @ Dt if use_blas(X, D) else np.empty((0, D.shape[0]), dtype=X.dtype)
+    G = gram(D)
+    n, k = X.shape[0], D.shape[0]
     Z = np.empty((n, k), dtype=X.dtype)
     used = np.zeros(n, dtype=np.int64)
     rr = np.empty(n, dtype=X.dtype)
