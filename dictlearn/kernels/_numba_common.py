@@ -76,21 +76,18 @@ def sample(X, i, Dt, XDt, buf):
 
 
 @numba.njit(cache=True, fastmath=FMA)
-def cholesky_sub(G, idx, L, s, rtol, strict):
-    """Cholesky factor ``L[:s, :s]`` of ``G[idx[:s]][:, idx[:s]]`` from scratch.
-
-    A pivot ``≤ rtol·G_tt`` returns False when ``strict``; otherwise a non-positive pivot
-    is replaced by 1. Returns True when the factor is complete.
-    """
+def cholesky_sub(G, idx, L, s, rtol):
+    """Cholesky factor ``L[:s, :s]`` of ``G[idx[:s]][:, idx[:s]]`` from scratch; False at a
+    pivot ``≤ rtol·G_tt`` (the support is numerically dependent), True when complete."""
     for t in range(s):
         for u in range(t + 1):
             acc = G[idx[t], idx[u]]
             for v in range(u):
                 acc -= L[t, v] * L[u, v]
             if u == t:
-                if strict and not acc > rtol * G[idx[t], idx[t]]:
+                if not acc > rtol * G[idx[t], idx[t]]:
                     return False
-                L[t, t] = math.sqrt(acc) if acc > 0 else 1.0
+                L[t, t] = math.sqrt(acc)
             else:
                 L[t, u] = acc / L[u, u]
     return True

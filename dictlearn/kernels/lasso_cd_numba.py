@@ -81,7 +81,7 @@ def _refit(z, c, b, G, alpha, A, zA, rhs, y, L, cap):
 @numba.njit(cache=True, fastmath=FMA)
 def _solve_signed(G, b, alpha, A, sg, na, L, y, zt):
     """``zt = G_AA⁻¹ (b_A − α s_A)`` by Cholesky; False if ``G_AA`` is numerically singular."""
-    if not cholesky_sub(G, A, L, na, 1e-10, True):
+    if not cholesky_sub(G, A, L, na, 1e-10):
         return False
     for t in range(na):
         zt[t] = b[A[t]] - alpha * sg[t]
