@@ -22,10 +22,12 @@ working set takes over from the current codes; each of its outer rounds is
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
-from ._numba_common import FMA, cho_solve, cholesky_sub, n_chunks, prepare, sample
+from ._numba_common import FMA, gram, n_chunks, project, sq_norm, use_blas
 
 __all__ = ["lasso_cd_gram"]
 
@@ -81,11 +83,27 @@ def _refit(z, c, b, G, alpha, A, zA, rhs, y, L, cap):
 @numba.njit(cache=True, fastmath=FMA)
 def _solve_signed(G, b, alpha, A, sg, na, L, y, zt):
     """``zt = G_AA⁻¹ (b_A − α s_A)`` by Cholesky; False if ``G_AA`` is numerically singular."""
-    if not cholesky_sub(G, A, L, na, 1e-10):
-        return False
     for t in range(na):
-        zt[t] = b[A[t]] - alpha * sg[t]
-    cho_solve(L, zt, y, zt, na)
+        for u in range(t + 1):
+            acc = G[A[t], A[u]]
+            for v in range(u):
+                acc -= L[t, v] * L[u, v]
+            if u == t:
+                if not acc > 1e-10 * G[A[t], A[t]]:
+                    return False
+                L[t, t] = math.sqrt(acc)
+            else:
+                L[t, u] = acc / L[u, u]
+    for t in range(na):
+        acc = b[A[t]] - alpha * sg[t]
+        for u in range(t):
+            acc -= L[t, u] * y[u]
+        y[t] = acc / L[t, t]
+    for t in range(na - 1, -1, -1):
+        acc = y[t]
+        for u in range(t + 1, na):
+            acc -= L[u, t] * zt[u]
+        zt[t] = acc / L[t, t]
     return True
 
 
@@ -270,6 +288,7 @@ def _lasso_batch(X, Dt, XDt, G, Z0, alpha, positive, tol, floor_eps, max_iter, Z
     size = (n + n_chunks - 1) // n_chunks
     for ch in numba.prange(n_chunks):
         buf = np.empty(k, dtype=X.dtype)
+        pre = XDt.shape[0] == n
         c = np.empty(k, dtype=X.dtype)
         cw = np.empty(k, dtype=X.dtype)
         W = np.empty(k, dtype=np.int64)
@@ -284,7 +303,12 @@ def _lasso_batch(X, Dt, XDt, G, Z0, alpha, positive, tol, floor_eps, max_iter, Z
         for i in range(ch * size, min(n, (ch + 1) * size)):
             for j in range(k):
                 Z[i, j] = Z0[i, j] if warm else 0.0
-            b, xx = sample(X, i, Dt, XDt, buf)
+            if pre:
+                b = XDt[i]
+                xx = sq_norm(X[i])
+            else:
+                xx = project(X[i], Dt, buf)
+                b = buf
             it0 = 0
             if not warm and ACTIVE_SET:
                 it0, r, st = _active_set_one(b, G, xx, alpha, positive, tol, floor_eps * xx,
@@ -304,9 +328,13 @@ def _lasso_batch(X, Dt, XDt, G, Z0, alpha, positive, tol, floor_eps, max_iter, Z
 
 def lasso_cd_gram(X, D, Z0, *, alpha, positive, tol, max_iter, xp=np):
     """Numba coordinate descent; same arguments and returns as the reference kernel."""
-    X, Dt, XDt, G = prepare(X, D)
+    X = np.ascontiguousarray(X)
     dt = X.dtype.type
-    n, k = X.shape[0], G.shape[0]
+    D = np.ascontiguousarray(D, dtype=X.dtype)
+    Dt = np.ascontiguousarray(D.T)
+    XDt = X @ Dt if use_blas(X, D) else np.empty((0, D.shape[0]), dtype=X.dtype)
+    G = gram(D)
+    n, k = X.shape[0], D.shape[0]
     Z0 = np.zeros((0, k), dtype=X.dtype) if Z0 is None else np.ascontiguousarray(Z0, X.dtype)
     Z = np.empty((n, k), dtype=X.dtype)
     n_iter = np.zeros(n, dtype=np.int64)
