@@ -320,3 +320,21 @@ def test_new_layer_phase_gradients_skip_the_earlier_layers_exactly(variant):
             assert not np.any(g), name
         if name[0] < 2 and name != (0, "S"):  # S0 multiplies Z_0 = 0
             assert np.any(full[1][name]), name  # the full pass does reach them
+
+
+@pytest.mark.parametrize("variant", ["lista", "cp", "ss", "step"])
+def test_fit_and_transform_stay_on_the_inputs_device(variant):
+    """array-api-strict's second device refuses host copies, as CuPy does: the variants whose
+    weights all come from the dictionary train and infer there (ALISTA's analytic W̃ is still
+    computed on the host)."""
+    xs = pytest.importorskip("array_api_strict")
+    p = make_sparse_problem(120, 8, 16, 2, random_state=0)
+    d = xs.Device("device1")
+    X, D, Z = (xs.asarray(a, device=d) for a in (p.X, p.dictionary, p.codes))
+    net = LISTA(D, 3, variant=variant, max_epochs=2, random_state=0)
+    out = net.fit(X, None if variant == "step" else Z).transform(X)
+    assert out.device == d and out.shape == (120, 16)
+    ref = LISTA(p.dictionary, 3, variant=variant, max_epochs=2, random_state=0)
+    ref.fit(p.X, None if variant == "step" else p.codes)
+    assert np.allclose(np.asarray(xs.asarray(out, device=xs.Device("CPU_DEVICE"))),
+                       ref.transform(p.X), atol=1e-10)
