@@ -1,4 +1,4 @@
-"""Helpers shared by the amortized estimators: parameter checks, splits, divergence warning."""
+"""Helpers shared by the amortized estimators: training-parameter checks and row splits."""
 
 from __future__ import annotations
 

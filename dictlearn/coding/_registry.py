@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..objectives import PENALTIES
+
 __all__ = ["METHODS", "SPECS", "MethodSpec", "method_spec", "register_method"]
 
-#: The penalties a coding method's codes can minimise (see :class:`MethodSpec`).
-PENALTIES = frozenset({"l1", "l0", "cauchy"})
 
 
 @dataclass(frozen=True)
