@@ -23,7 +23,7 @@ import numpy as np
 from ._xp import _is_array, device_of, float_dtype, get_namespace
 
 __all__ = ["check_array", "check_choice", "check_coding_inputs", "check_nonneg_scalar",
-           "check_positive_int", "check_signals_dictionary"]
+           "check_positive_int", "check_signals_atoms", "check_signals_dictionary"]
 
 
 class _ComplexDataError(TypeError, ValueError):
@@ -53,8 +53,9 @@ def check_array(x: Any, name: str = "X", *, owner: str | None = None, dtype: Any
                 like: Any = None, shape: tuple[int, ...] | None = None,
                 axes: tuple[str, str] | None = ("n_samples", "n_atoms"),
                 n_features: int | None = None, allow_all_zero: bool = True,
-                atoms: bool = False) -> Any:
-    """Validate a 2-D real array (signals, codes or a dictionary) and return it checked.
+                atoms: bool = False, ndim: int | tuple[int, ...] = 2) -> Any:
+    """Validate a real array (signals, codes or a dictionary; 2-D unless ``ndim`` says
+    otherwise) and return it checked.
 
     Parameters
     ----------
@@ -78,6 +79,9 @@ def check_array(x: Any, name: str = "X", *, owner: str | None = None, dtype: Any
         False refuses an array of zeros (training signals).
     atoms : bool, default=False
         True refuses rows of zero norm (the atoms of a dictionary).
+    ndim : int or tuple of int, default=2
+        The number(s) of dimensions accepted (signals and convolutional atoms take 1 to 3);
+        ``n_features`` then counts the last axis.
 
     Returns
     -------
@@ -115,20 +119,25 @@ def check_array(x: Any, name: str = "X", *, owner: str | None = None, dtype: Any
             or x.dtype == xp.bool):
         raise TypeError(
             f"{name} must have a real numeric dtype (float32/float64 or integer); got {x.dtype}")
-    if x.ndim != 2:
-        hint = (" Reshape your data: array.reshape(-1, 1) for a single feature or "
-                "array.reshape(1, -1) for a single sample.") if x.ndim == 1 else ""
-        raise ValueError(f"{name} must be a 2-D array; got {x.ndim}-D with shape "
+    ndims = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    if x.ndim not in ndims:
+        hint = ""
+        if ndims == (2,) and x.ndim == 1:
+            hint = (" Reshape your data: array.reshape(-1, 1) for a single feature or "
+                    "array.reshape(1, -1) for a single sample.")
+        want = " or ".join(f"{d}-D" for d in ndims)
+        raise ValueError(f"{name} must be a {want} array; got {x.ndim}-D with shape "
                          f"{tuple(x.shape)}.{hint}")
-    if x.shape[0] == 0 or x.shape[1] == 0:
-        what = "sample(s)" if x.shape[0] == 0 else "feature(s)"
+    if any(size == 0 for size in x.shape):
+        what = "sample(s)" if x.shape[0] == 0 and x.ndim > 1 else (
+            "feature(s)" if x.ndim == 2 else "entries along an axis")
         raise ValueError(f"{name} must not be empty: found array with 0 {what} "
                          f"(shape={tuple(x.shape)}) while a minimum of 1 is required.")
     if shape is not None and tuple(x.shape) != tuple(shape):
         named = f"({', '.join(axes)}) = " if axes else ""
         raise ValueError(f"{name} must have shape {named}{tuple(shape)}; got {tuple(x.shape)}")
-    if n_features is not None and x.shape[1] != n_features:
-        raise ValueError(f"{name} has {x.shape[1]} features, but {owner or 'this call'} is "
+    if n_features is not None and x.shape[-1] != n_features:
+        raise ValueError(f"{name} has {x.shape[-1]} features, but {owner or 'this call'} is "
                          f"expecting {n_features} features as input")
     if dtype is None:
         dtype = like.dtype if like is not None else float_dtype(xp, x)
@@ -140,7 +149,8 @@ def check_array(x: Any, name: str = "X", *, owner: str | None = None, dtype: Any
         raise ValueError(f"{name} is all zeros: {owner or 'this call'} has nothing to learn "
                          "from")
     if atoms:
-        bad = xp.sum(x * x, axis=1) <= float(xp.finfo(x.dtype).smallest_normal)
+        rows = xp.reshape(x, (x.shape[0], -1)) if x.ndim > 1 else xp.reshape(x, (1, -1))
+        bad = xp.sum(rows * rows, axis=1) <= float(xp.finfo(x.dtype).smallest_normal)
         if bool(xp.any(bad)):
             idx = int(xp.argmax(xp.astype(bad, xp.int32)))
             raise ValueError(f"{name} has zero-norm atoms (rows); the first is atom {idx}. "
@@ -183,6 +193,67 @@ def check_signals_dictionary(X: Any, D: Any, *, owner: str | None = None
         raise ValueError(f"{exc} (X and dictionary must have the same n_features, the "
                          f"dictionary's columns: its shape is {tuple(D.shape)})") from None
     return xp, X, D
+
+
+def check_signals_atoms(X: Any, atoms: Any, *, owner: str | None = None
+                        ) -> tuple[ModuleType, Any, Any, tuple[int, ...]]:
+    """Validate signals and convolutional atoms; return them as 3-D arrays.
+
+    Parameters
+    ----------
+    X : array of shape (n_times,), (n_channels, n_times) or (n_signals, n_channels, n_times)
+    atoms : array of shape (n_atoms, atom_length) or (n_atoms, n_channels, atom_length)
+        Mono atoms (2-D) go with mono signals only.
+
+    Returns
+    -------
+    xp, X, atoms, lead
+        ``X`` of shape (n_signals, n_channels, n_times), ``atoms`` of shape
+        (n_atoms, n_channels, atom_length), in the working float dtype; ``lead`` is the shape
+        of ``X`` before its last two (channel, time) axes: ``()`` for one signal, ``(n,)``
+        for a batch (the codes take the shape ``lead + (n_atoms, n_times_valid)``).
+
+    Raises
+    ------
+    ValueError
+        NaN or infinity, an empty or one-sample signal, zero-norm atoms, atoms longer than
+        the signals, or a channel mismatch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> xp, X, D, lead = check_signals_atoms(np.ones(10), np.ones((2, 3)))
+    >>> X.shape, D.shape, lead
+    ((1, 1, 10), (2, 1, 3), ())
+    >>> check_signals_atoms(np.ones(3), np.ones((2, 5)))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: atoms are longer (5 samples) than the signals X (3 samples); use atoms ...
+    """
+    X, atoms = as_array(X, "X"), as_array(atoms, "atoms")
+    xp = get_namespace(X, atoms)
+    if device_of(X) != device_of(atoms):
+        raise ValueError(
+            f"X and atoms must be on one device; got {device_of(X)} and {device_of(atoms)}")
+    dtype = float_dtype(xp, X, atoms)
+    D = check_array(atoms, "atoms", owner=owner, dtype=dtype, atoms=True, ndim=(2, 3))
+    X = check_array(X, "X", owner=owner, dtype=dtype, ndim=(1, 2, 3))
+    lead = tuple(X.shape[:-2])
+    if X.ndim < 3:
+        X = xp.reshape(X, (1,) * (3 - X.ndim) + tuple(X.shape))
+    if D.ndim == 2:
+        D = xp.reshape(D, (D.shape[0], 1, D.shape[1]))
+    n_times, length = X.shape[2], D.shape[2]
+    if n_times < 2:
+        raise ValueError(f"X has one time sample (shape {tuple(X.shape)}); a signal needs at "
+                         "least 2")
+    if D.shape[1] != X.shape[1]:
+        raise ValueError(f"atoms have {D.shape[1]} channel(s) but X has {X.shape[1]} "
+                         f"(atoms shape {tuple(D.shape)}, X shape {tuple(X.shape)})")
+    if length > n_times:
+        raise ValueError(f"atoms are longer ({length} samples) than the signals X "
+                         f"({n_times} samples); use atoms of at most {n_times} samples")
+    return xp, X, D, lead
 
 
 def check_nonneg_scalar(value: Any, name: str, *, allow_zero: bool = True,

@@ -27,6 +27,7 @@ from ._validation import check_array, check_nonneg_scalar, check_signals_diction
 from ._xp import get_namespace
 
 __all__ = ["cauchy_penalty", "cauchy_prior_grad", "code_mse", "gap_direct", "gap_gram",
+           "gap_residual",
            "kl_penalty", "l1_penalty", "lasso_duality_gap", "lasso_loss", "lasso_objective",
            "lifetime_penalty", "lipschitz_constant", "nmse", "reconstruction_loss",
            "sample_objective"]
@@ -99,12 +100,19 @@ def _corr_max(C: Any, positive: bool, xp: ModuleType) -> Any:
     return xp.max(xp.abs(C), axis=1)
 
 
+def gap_residual(X: Any, R: Any, C: Any, Z: Any, alpha: float, positive: bool,
+                 xp: ModuleType):
+    """``(F, gap)`` per sample from the residual ``R = X − A(Z)`` and ``C = Aᵀ(R)`` of any
+    linear operator ``A`` (a dictionary, a convolution): all arrays 2-D, one row per sample
+    (flatten the other axes)."""
+    rr = xp.sum(R * R, axis=1)
+    return _gap_terms(rr, xp.sum(X * R, axis=1), Z, _corr_max(C, positive, xp), alpha, xp)
+
+
 def gap_direct(X: Any, D: Any, Z: Any, alpha: float, positive: bool, xp: ModuleType):
     """``(F, gap)`` per sample from the residual ``R = X − Z D`` (direct form)."""
     R = X - Z @ D
-    C = R @ xp.matrix_transpose(D)
-    rr = xp.sum(R * R, axis=1)
-    return _gap_terms(rr, xp.sum(X * R, axis=1), Z, _corr_max(C, positive, xp), alpha, xp)
+    return gap_residual(X, R, R @ xp.matrix_transpose(D), Z, alpha, positive, xp)
 
 
 def gap_gram(xx: Any, XDt: Any, G: Any, Z: Any, alpha: float, positive: bool, xp: ModuleType):

@@ -15,7 +15,8 @@ from typing import Any
 
 from ..objectives import PENALTIES
 
-__all__ = ["METHODS", "SPECS", "MethodSpec", "method_spec", "register_method"]
+__all__ = ["CODING", "METHODS", "SPECS", "MethodSpec", "MethodTable", "method_spec",
+           "register_method"]
 
 
 
@@ -65,70 +66,82 @@ class MethodSpec:
         return option in self.options
 
 
-#: Name (and alias) → :class:`MethodSpec`.
-SPECS: dict[str, MethodSpec] = {}
-
-#: Name (and alias) → coding function returning a :class:`~dictlearn.Result`.
-METHODS: dict[str, Callable[..., Any]] = {}
-
-
 def _keyword_options(fn: Callable[..., Any]) -> frozenset[str]:
     params = inspect.signature(fn).parameters.values()
     return frozenset(p.name for p in params if p.kind is p.KEYWORD_ONLY)
 
 
-def register_method(
-    name: str,
-    *,
-    penalty: str,
-    greedy: bool = False,
-    iterative: bool = False,
-    backends: Iterable[str] = ("array-api",),
-    options: Iterable[str] | None = None,
-    aliases: Iterable[str] = (),
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator that registers a coding function under ``name`` (and ``aliases``).
+class MethodTable:
+    """A registry of methods of one kind: name (and alias) → function and :class:`MethodSpec`.
 
-    ``options`` defaults to the function's keyword-only parameters, read once here.
-
-    Examples
-    --------
-    >>> import dictlearn
-    >>> spec = dictlearn.method_spec("fista")
-    >>> spec.penalty, spec.greedy, spec.iterative, spec.accepts("alpha")
-    ('l1', False, True, True)
+    One table per kind of input: :data:`METHODS` for coding rows on a dictionary,
+    :data:`dictlearn.signal.CSC_METHODS` for convolutional (shift-invariant) coding.
     """
-    if penalty not in PENALTIES:
-        raise ValueError(f"penalty must be one of {sorted(PENALTIES)}; got {penalty!r}")
 
-    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-        spec = MethodSpec(name, fn, penalty, bool(greedy), bool(iterative), frozenset(backends),
-                          _keyword_options(fn) if options is None else frozenset(options),
-                          tuple(aliases))
-        for key in (name, *spec.aliases):
-            old = METHODS.get(key)
-            same = old is not None and (old.__module__, old.__qualname__) == (
-                fn.__module__, fn.__qualname__)
-            if old is not None and old is not fn and not same:  # a re-import replaces itself
-                raise ValueError(f"a sparse-coding method named {key!r} is already registered")
-        for key in (name, *spec.aliases):
-            METHODS[key], SPECS[key] = fn, spec
-        return fn
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.methods: dict[str, Callable[..., Any]] = {}
+        self.specs: dict[str, MethodSpec] = {}
 
-    return deco
+    def register(self, name: str, *, penalty: str, greedy: bool = False,
+                 iterative: bool = False, backends: Iterable[str] = ("array-api",),
+                 options: Iterable[str] | None = None, aliases: Iterable[str] = ()
+                 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator that registers a coding function under ``name`` (and ``aliases``).
+
+        ``options`` defaults to the function's keyword-only parameters, read once here.
+
+        Examples
+        --------
+        >>> import dictlearn
+        >>> spec = dictlearn.method_spec("fista")
+        >>> spec.penalty, spec.greedy, spec.iterative, spec.accepts("alpha")
+        ('l1', False, True, True)
+        """
+        if penalty not in PENALTIES:
+            raise ValueError(f"penalty must be one of {sorted(PENALTIES)}; got {penalty!r}")
+
+        def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+            spec = MethodSpec(name, fn, penalty, bool(greedy), bool(iterative),
+                              frozenset(backends),
+                              _keyword_options(fn) if options is None else frozenset(options),
+                              tuple(aliases))
+            for key in (name, *spec.aliases):
+                old = self.methods.get(key)
+                same = old is not None and (old.__module__, old.__qualname__) == (
+                    fn.__module__, fn.__qualname__)
+                if old is not None and old is not fn and not same:  # a re-import replaces it
+                    raise ValueError(f"a {self.kind} method named {key!r} is already registered")
+            for key in (name, *spec.aliases):
+                self.methods[key], self.specs[key] = fn, spec
+            return fn
+
+        return deco
+
+    def spec(self, name: str) -> MethodSpec:
+        """The :class:`MethodSpec` of a registered method, with a clear error listing the
+        known ones.
+
+        Raises
+        ------
+        ValueError
+            When ``name`` is not registered.
+        """
+        try:
+            return self.specs[name]
+        except (KeyError, TypeError):
+            raise ValueError(f"method must be one of {sorted(self.specs)}; got {name!r}") \
+                from None
 
 
-def method_spec(name: str) -> MethodSpec:
-    """The :class:`MethodSpec` of a registered method, with a clear error listing the known
-    ones.
+#: The sparse-coding methods of :func:`dictlearn.sparse_encode`.
+CODING = MethodTable("sparse-coding")
 
-    Raises
-    ------
-    ValueError
-        When ``name`` is not registered.
-    """
-    try:
-        return SPECS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"method must be one of {sorted(SPECS)}; got {name!r}") from None
+#: Name (and alias) → :class:`MethodSpec`.
+SPECS: dict[str, MethodSpec] = CODING.specs
 
+#: Name (and alias) → coding function returning a :class:`~dictlearn.Result`.
+METHODS: dict[str, Callable[..., Any]] = CODING.methods
+
+register_method = CODING.register
+method_spec = CODING.spec

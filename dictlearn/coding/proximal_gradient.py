@@ -18,7 +18,7 @@ from ..prox import get_prox
 from ._registry import register_method
 from .step import LeastSquares
 
-__all__ = ["fista", "ista"]
+__all__ = ["fista", "ista", "proximal_gradient", "solve_proximal_gradient"]
 
 
 @dataclass(frozen=True)
@@ -145,14 +145,36 @@ def proximal_gradient(X: Any, dictionary: Any, *, alpha: float = 1.0, accelerati
     else:
         L = check_nonneg_scalar(lipschitz, "lipschitz", allow_zero=False)
     ls = LeastSquares.build(X, D, L, xp=xp, form=form)
-    device = getattr(X, "device", None)
-    Z0 = xp.zeros((n, k), dtype=X.dtype, device=device) if init is None else init
+    Z0 = xp.zeros((n, k), dtype=X.dtype, device=getattr(X, "device", None)) if init is None \
+        else init
+    return solve_proximal_gradient(
+        ls, Z0, alpha=alpha, positive=positive, acceleration=acceleration, restart=restart,
+        stop=stop, tol=tol, max_iter=max_iter, check_every=check_every, callback=callback,
+        record_history=record_history)
+
+
+def solve_proximal_gradient(ls: Any, Z0: Any, *, alpha: float, positive: bool,
+                            acceleration: bool, restart: bool, stop: str, tol: float,
+                            max_iter: int, check_every: int,
+                            callback: Callable[[Info], Any] | None = None,
+                            record_history: bool = False) -> Result:
+    """ISTA/FISTA on any smooth least-squares term ``ls``, from codes ``Z0`` (validated).
+
+    ``ls`` offers ``L``, ``xp``, ``forward(Z)`` (the gradient step ``Z − ∇f(Z)/L``),
+    ``take(rows)`` and ``objective_and_gap(Z, alpha, positive)``, with codes of shape
+    (n_samples, n_coefficients): :class:`~dictlearn.coding.LeastSquares` for a dictionary,
+    the convolution operator of :mod:`dictlearn.signal` for shift-invariant coding (its codes
+    flattened). This is the one proximal-gradient loop both run on.
+    """
+    xp = ls.xp
+    n = Z0.shape[0]
     if positive:
         Z0 = xp.maximum(Z0, 0.0)
     prox = get_prox("nonneg_soft" if positive else "soft")
-    theta = alpha / L
+    theta = alpha / ls.L
     if acceleration:
-        state = PGState(Z0, Z0, Z0, xp.ones((n, 1), dtype=X.dtype, device=device), ls)
+        ones = xp.ones((n, 1), dtype=Z0.dtype, device=getattr(Z0, "device", None))
+        state = PGState(Z0, Z0, Z0, ones, ls)
 
         def step(s):
             return _fista_step(s, theta, prox, restart)

@@ -1,0 +1,16 @@
+"""Signals and audio: convolutional (shift-invariant) sparse coding and dictionary learning,
+framing with exact overlap-add, and WAV in/out."""
+
+from ._conv import ConvOperator
+from .coding import (
+    CSC_METHODS,
+    csc_encode,
+    csc_fista,
+    csc_method_spec,
+    csc_objective,
+    reconstruct,
+    register_csc_method,
+)
+
+__all__ = ["CSC_METHODS", "ConvOperator", "csc_encode", "csc_fista", "csc_method_spec",
+           "csc_objective", "reconstruct", "register_csc_method"]
