@@ -12,7 +12,8 @@ import numpy as np
 
 from ._xp import optional_import, to_numpy
 
-__all__ = ["plot_atoms", "plot_nmse_vs_steps", "plot_nmse_vs_time"]
+__all__ = ["new_figure", "plot_activations", "plot_atoms", "plot_conv_atoms", "plot_nmse_vs_steps",
+           "plot_nmse_vs_time"]
 
 
 def _axes(ax: Any) -> Any:
@@ -117,3 +118,92 @@ def plot_atoms(dictionary: Any, shape: tuple[int, int], *, n_cols: int | None = 
     ax.imshow(grid, cmap=cmap, interpolation="nearest")
     ax.set_axis_off()
     return ax
+
+
+def new_figure(**kwargs: Any) -> Any:
+    """A matplotlib ``Figure`` not attached to pyplot (safe in scripts and servers: nothing
+    to close, no display needed)."""
+    return optional_import("matplotlib.figure").Figure(**kwargs)
+
+
+def plot_conv_atoms(atoms: Any, *, sample_rate: float | None = None, n_cols: int | None = None,
+                    fig: Any = None) -> Any:
+    """Draw convolutional atoms (n_atoms, [n_channels,] atom_length) as small waveforms, one
+    panel per atom (channels stacked), time in ms when ``sample_rate`` is given.
+
+    Returns the figure.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fig = plot_conv_atoms(np.random.default_rng(0).standard_normal((5, 2, 30)),
+    ...                       sample_rate=1000)
+    >>> len(fig.axes), fig.axes[0].get_xlabel()
+    (5, 'ms')
+    """
+    D = np.asarray(to_numpy(atoms), dtype=np.float64)
+    if D.ndim == 2:
+        D = D[:, None, :]
+    if D.ndim != 3:
+        raise ValueError(f"atoms must have shape (n_atoms, [n_channels,] atom_length); got "
+                         f"{D.shape}")
+    K, C, L = D.shape
+    cols = n_cols or min(K, 8)
+    rows = math.ceil(K / cols)
+    fig = fig or new_figure(figsize=(1.6 * cols, 1.1 * rows * (1 + 0.3 * (C - 1))))
+    axes = fig.subplots(rows, cols, squeeze=False)
+    t = np.arange(L) * (1e3 / sample_rate if sample_rate else 1.0)
+    for i, ax in enumerate(axes.flat):
+        if i >= K:
+            ax.set_axis_off()
+            continue
+        span = float(np.max(np.abs(D[i]))) or 1.0
+        for c in range(C):
+            ax.plot(t, D[i, c] / span - 2.2 * c, lw=0.8)
+        ax.set_title(f"atom {i}", fontsize=7)
+        ax.set_yticks([])
+        ax.tick_params(labelsize=6)
+        ax.set_xlabel("ms" if sample_rate else "samples", fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def plot_activations(decomposition: Any, *, signal: Any = None, max_events: int = 20000,
+                     fig: Any = None) -> Any:
+    """Activations over time, one row per atom (a dot per event, its size the amplitude's
+    magnitude, its colour the sign), under the signal and its reconstruction.
+
+    ``decomposition`` has ``events`` (``atom``, ``time``, ``amplitude``), ``atoms``,
+    ``reconstruction``, ``residual`` and ``sample_rate`` (a
+    :class:`~dictlearn.signal.Decomposition`). Returns the figure.
+    """
+    ev = decomposition.events
+    rate = float(decomposition.sample_rate)
+    recon = np.asarray(decomposition.reconstruction)
+    x = recon + np.asarray(decomposition.residual) if signal is None else np.asarray(signal)
+    x = x.reshape(-1, x.shape[-1])
+    K = int(decomposition.atoms.shape[0])
+    fig = fig or new_figure(figsize=(10, 2.0 + 0.22 * K))
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [1, 2.5]})
+    t = np.arange(x.shape[1]) / rate
+    step = max(1, x.shape[1] // 20000)
+    top.plot(t[::step], x[0, ::step], lw=0.5, color="0.5", label="signal")
+    top.plot(t[::step], recon.reshape(x.shape)[0, ::step], lw=0.5, color="C0", alpha=0.8,
+             label="reconstruction")
+    top.legend(fontsize=7, loc="upper right")
+    top.set_yticks([])
+    amp = np.asarray(ev["amplitude"], dtype=np.float64)
+    keep = np.argsort(np.abs(amp))[::-1][:max_events]
+    if amp.size:
+        size = 2 + 40 * np.abs(amp[keep]) / np.max(np.abs(amp))
+        bottom.scatter(np.asarray(ev["time"])[keep] / rate, np.asarray(ev["atom"])[keep],
+                       s=size, c=np.sign(amp[keep]), cmap="coolwarm", vmin=-1, vmax=1,
+                       linewidths=0)
+    bottom.set_ylim(K - 0.5, -0.5)
+    bottom.set_yticks(range(K))
+    bottom.tick_params(labelsize=6)
+    bottom.set_ylabel("atom")
+    bottom.set_xlabel("time (s)")
+    bottom.grid(True, axis="y", alpha=0.2)
+    fig.tight_layout()
+    return fig

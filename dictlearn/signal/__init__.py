@@ -11,6 +11,24 @@ from .coding import (
     reconstruct,
     register_csc_method,
 )
+from .data import CSCProblem, Sound, eeg_sample, make_csc_problem, make_sound
+from .decompose import Decomposition, decompose, write_decomposition
 
-__all__ = ["CSC_METHODS", "ConvOperator", "csc_encode", "csc_fista", "csc_method_spec",
-           "csc_objective", "reconstruct", "register_csc_method"]
+__all__ = [
+    "CSC_METHODS",
+    "CSCProblem",
+    "ConvOperator",
+    "Decomposition",
+    "Sound",
+    "csc_encode",
+    "csc_fista",
+    "csc_method_spec",
+    "csc_objective",
+    "decompose",
+    "eeg_sample",
+    "make_csc_problem",
+    "make_sound",
+    "reconstruct",
+    "register_csc_method",
+    "write_decomposition",
+]
