@@ -146,7 +146,7 @@ def _learn_atoms(x: np.ndarray, sample_rate: int, *, n_atoms: int, atom_length: 
     windows = _training_windows(x, max(8 * atom_length, min(x.shape[1], sample_rate // 2)),
                                 train_seconds, sample_rate)
     model = ConvolutionalDictionaryLearning(
-        n_atoms=n_atoms, atom_length=atom_length, alpha=alpha, max_iter=max_iter,
+        n_atoms=n_atoms, atom_length=atom_length, alpha_scale=alpha, max_iter=max_iter,
         random_state=random_state, verbose=verbose, sample_rate=sample_rate)
     return model.fit(windows)
 
