@@ -11,6 +11,10 @@ from .coding import (
     reconstruct,
     register_csc_method,
 )
+from .estimators import ConvolutionalDictionaryLearning, ConvolutionalSparseCoder
+from .learning import learn_conv_dictionary
 
 __all__ = ["CSC_METHODS", "ConvOperator", "csc_encode", "csc_fista", "csc_method_spec",
            "csc_objective", "reconstruct", "register_csc_method"]
+__all__ += ["ConvolutionalDictionaryLearning", "ConvolutionalSparseCoder",
+            "learn_conv_dictionary"]
