@@ -68,8 +68,8 @@ from ._conv import ConvOperator, fft_length
 from .coding import csc_encode, csc_method_spec, csc_objective
 
 __all__ = ["ConvCodingStep", "ConvDictionaryUpdate", "ConvStatistics", "code_statistics",
-           "learn_conv_dictionary", "prepare_signals", "resolve_alpha", "signal_windows",
-           "update_atoms"]
+           "learn_conv_dictionary", "prepare_signals", "resolve_alpha", "shift_coherence",
+           "signal_windows", "update_atoms"]
 
 
 # --------------------------------------------------------------------------- statistics
@@ -104,6 +104,30 @@ def code_statistics(Z: Any, X: Any, atom_length: int, *, xp: ModuleType) -> tupl
     B = xp.fft.irfft(xp.permute_dims(ZhH @ xp.permute_dims(Xh, (2, 0, 1)), (1, 2, 0)),
                      n=nfft, axis=-1)
     return ztz, B[..., :L]
+
+
+def shift_coherence(D: Any, *, xp: ModuleType) -> Any:
+    """``|⟨d_i, S_τ d_j⟩| / (‖d_i‖‖d_j‖)`` maximised over the shifts ``τ``: (K, K), by FFT
+    (1 on the diagonal; zero-norm atoms give 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> D = np.array([[[1.0, 2.0, 0.0, 0.0]], [[0.0, 0.0, 1.0, 2.0]], [[1.0, -1.0, 0, 0]]])
+    >>> np.round(shift_coherence(D, xp=np), 3)
+    array([[1.   , 1.   , 0.632],
+           [1.   , 1.   , 0.632],
+           [0.632, 0.632, 1.   ]])
+    """
+    L = int(D.shape[2])
+    nfft = fft_length(2 * L - 1)
+    Dh = xp.fft.rfft(D, n=nfft, axis=-1)  # (K, C, F)
+    P = xp.conj(xp.permute_dims(Dh, (2, 0, 1))) @ xp.permute_dims(Dh, (2, 1, 0))
+    corr = xp.max(xp.abs(xp.fft.irfft(xp.permute_dims(P, (1, 2, 0)), n=nfft, axis=-1)),
+                  axis=-1)
+    norms = xp.sqrt(xp.sum(D * D, axis=(1, 2)))
+    denom = norms[:, None] * norms[None, :]
+    return xp.where(denom > 0, corr / xp.where(denom > 0, denom, 1.0), 0.0)
 
 
 @dataclass(frozen=True)
@@ -226,14 +250,14 @@ def update_atoms(D: Any, ztz: Any, ztX: Any, *, rank1: bool = False, max_iter: i
             f, G = q.value_grad(_outer(uu, v))
             return f, xp.sum(G * v[:, None, :], axis=2)
 
-        def vg_v(vv, u=u):
-            f, G = q.value_grad(_outer(u, vv))
-            return f, xp.sum(G * u[:, :, None], axis=1)
-
         lip_u = _power(lambda a, v=v: xp.sum(q.hess(_outer(a, v)) * v[:, None, :], axis=2),
                        xp.ones_like(u) + u, xp)
         u = _projected_fista(u, vg_u, lambda a: _ball(a, (1,), xp), lip_u, max_iter=max_iter,
                              tol=tol, xp=xp)
+        def vg_v(vv, u=u):
+            f, G = q.value_grad(_outer(u, vv))
+            return f, xp.sum(G * u[:, :, None], axis=1)
+
         lip_v = _power(lambda a, u=u: xp.sum(q.hess(_outer(u, a)) * u[:, :, None], axis=1),
                        xp.ones_like(v) + v, xp)
         v = _projected_fista(v, vg_v, lambda a: _ball(a, (1,), xp), lip_v, max_iter=max_iter,
@@ -385,8 +409,16 @@ class ConvDictionaryUpdate(Updater):
         return _ball(D, (1, 2), xp)
 
     def dead_mask(self, D: Any, *, max_coherence: float | None, xp: ModuleType) -> Any:
-        return dead_atom_mask(xp.reshape(D, (D.shape[0], -1)), xp=xp,
-                              max_coherence=max_coherence)
+        """Zero-norm atoms, and with ``max_coherence`` the atoms that duplicate an atom of
+        lower index up to a shift (:func:`shift_coherence` above ``max_coherence``)."""
+        dead = dead_atom_mask(xp.reshape(D, (D.shape[0], -1)), xp=xp)
+        if max_coherence is None or int(D.shape[0]) < 2:
+            return dead
+        K = int(D.shape[0])
+        ar = xp.arange(K, device=getattr(D, "device", None))
+        lower = ar[None, :] < ar[:, None]
+        return dead | xp.any((shift_coherence(D, xp=xp) > max_coherence) & lower
+                             & ~dead[None, :], axis=1)
 
     def resample(self, D: Any, X: Any, Z: Any, dead: Any, *, rng: np.random.Generator,
                  xp: ModuleType) -> tuple[Any, int]:
