@@ -183,7 +183,7 @@ def test_rank1_recovers_spatial_and_temporal_patterns():
 
 
 def test_save_load_round_trip_and_damage(tmp_path, batch_fit):
-    D, X, _, _ = batch_fit
+    _, X, _, _ = batch_fit
     est = ConvolutionalDictionaryLearning(3, L, max_iter=2, random_state=0, sample_rate=250.0,
                                           coding_options=FAST).fit(X[:2])
     path = est.save(tmp_path / "cdl")
