@@ -25,7 +25,7 @@ from .._io import load_model, save_model
 from .._loop import Info, Status, finite, warn_status
 from .._validation import as_array, check_array, check_choice, check_positive_int
 from .._xp import check_random_state, get_namespace, to_namespace
-from ..learning._driver import LearningState, alternation_value, learning_step, start_state
+from ..learning import LearningState, alternation_value, learning_step, start_state
 from .coding import csc_encode, csc_method_spec, reconstruct
 from .learning import (
     ConvCodingStep,

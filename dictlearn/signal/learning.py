@@ -61,7 +61,7 @@ from .._validation import (
     check_positive_int,
 )
 from .._xp import check_random_state, get_namespace
-from ..learning._driver import LearningState, Updater, fit_dictionary, start_state
+from ..learning import LearningState, Updater, fit_dictionary, start_state
 from ..learning.atoms import dead_atom_mask
 from ..learning.online import forgetting_weight
 from ._conv import ConvOperator, fft_length
