@@ -2,7 +2,15 @@
 Olshausen–Field, with atom constraints and a dead-atom policy."""
 
 from ._coding import CodingStep
-from ._driver import LearningState, NoState, fit_dictionary, learning_step
+from ._driver import (
+    LearningState,
+    NoState,
+    Updater,
+    alternation_value,
+    fit_dictionary,
+    learning_step,
+    start_state,
+)
 from ._registry import LEARNERS, LearnerSpec, UpdaterParams, learner_spec, register_learner
 from .atoms import (
     check_atoms_constraint,
@@ -23,3 +31,5 @@ __all__ = ["LEARNERS", "CodingStep", "DictionaryLearning", "LearnerSpec", "Learn
            "fit_dictionary", "init_dictionary", "ksvd", "ksvd_update", "learner_spec",
            "learning_step", "mod", "mod_update", "olshausen_field", "online_dictionary_learning",
            "project_atoms", "register_learner", "resample_atoms"]
+# the driver's extension points, for learners outside this subpackage (dictlearn.signal)
+__all__ += ["Updater", "alternation_value", "start_state"]

@@ -95,6 +95,30 @@ class Updater:
         """Forget what the state knew about resampled atoms (boolean mask ``dead``)."""
         return aux
 
+    # The atoms' geometry: rows of ``D`` here; a learner whose atoms are not rows
+    # (convolutional atoms (n_atoms, n_channels, atom_length)) overrides these four.
+    def dictionary_shape(self, n_atoms: int, n_features: int) -> tuple[int, ...]:
+        """The dictionary's shape for signals of ``n_features`` (``X``'s columns)."""
+        return (n_atoms, n_features)
+
+    def initial_dictionary(self, X: Any, n_atoms: int, *, init: Any, rng: np.random.Generator,
+                           xp: ModuleType) -> Any:
+        """The starting dictionary (:func:`~dictlearn.learning.atoms.init_dictionary`)."""
+        return init_dictionary(X, n_atoms, init=init, constraint=self.constraint,
+                               positive=self.positive, random_state=rng, xp=xp)
+
+    def dead_mask(self, D: Any, *, max_coherence: float | None, xp: ModuleType) -> Any:
+        """Zero-norm atoms, and duplicates when ``max_coherence`` is given
+        (:func:`~dictlearn.learning.atoms.dead_atom_mask`)."""
+        return dead_atom_mask(D, xp=xp, max_coherence=max_coherence)
+
+    def resample(self, D: Any, X: Any, Z: Any, dead: Any, *, rng: np.random.Generator,
+                 xp: ModuleType) -> tuple[Any, int]:
+        """Replace the ``dead`` atoms from the worst-reconstructed signals
+        (:func:`~dictlearn.learning.atoms.resample_atoms`)."""
+        return resample_atoms(D, X, Z, dead, constraint=self.constraint,
+                              positive=self.positive, random_state=rng, xp=xp)
+
 
 @dataclass(frozen=True)
 class LearningState:
@@ -128,8 +152,7 @@ def start_state(X: Any, n_atoms: int, *, updater: Updater, init: Any,
                 rng: np.random.Generator, xp: ModuleType) -> LearningState:
     """The state learning starts from: the initial dictionary, projected, and the learner's
     initial record."""
-    D = init_dictionary(X, n_atoms, init=init, constraint=updater.constraint,
-                        positive=updater.positive, random_state=rng, xp=xp)
+    D = updater.initial_dictionary(X, n_atoms, init=init, rng=rng, xp=xp)
     D = updater.project(D, None, xp=xp)  # (again: the results depend on it to the last bit)
     aux = updater.init_state(D, xp=xp)
     return LearningState(updater.project(D, aux, xp=xp), aux)
@@ -156,13 +179,13 @@ def learning_step(state: LearningState, X: Any, *, updater: Updater, coder: Codi
         usage = xp.sum(xp.astype(Z != 0, X.dtype), axis=0)
     every = 10 if updater.minibatch else 1  # the k x k coherence check is not free
     coh = max_coherence if (state.n_iter + 1) % every == 0 else None
-    dead = dead_atom_mask(D_new, xp=xp, max_coherence=coh) | (usage <= 0)
+    dead = updater.dead_mask(D_new, max_coherence=coh, xp=xp) | (usage <= 0)
     # "keep": unused atoms stay, zero-norm ones cannot be coded on and are resampled
-    replace = dead if dead_atoms == "resample" else dead_atom_mask(D_new, xp=xp)
+    replace = dead if dead_atoms == "resample" else updater.dead_mask(D_new, max_coherence=None,
+                                                                       xp=xp)
     n_res = 0
     if bool(xp.any(replace)):
-        D_new, n_res = resample_atoms(D_new, X, Z, replace, constraint=updater.constraint,
-                                      positive=updater.positive, random_state=rng, xp=xp)
+        D_new, n_res = updater.resample(D_new, X, Z, replace, rng=rng, xp=xp)
         aux = updater.on_resample(aux, replace, xp=xp)
         D_new = updater.project(D_new, aux, xp=xp)
     n = int(X.shape[0])
@@ -239,10 +262,10 @@ def fit_dictionary(X: Any, n_atoms: int, *, updater: Updater, coder: CodingStep,
     device = getattr(X, "device", None)
     if state is None:
         state = start_state(X, n_atoms, updater=updater, init=init, rng=rng, xp=xp)
-    elif tuple(state.dictionary.shape) != (n_atoms, m):
+    elif tuple(state.dictionary.shape) != updater.dictionary_shape(n_atoms, m):
         raise ValueError(
             f"the saved state's dictionary has shape {tuple(state.dictionary.shape)}; "
-            f"expected (n_atoms, n_features) = {(n_atoms, m)}"
+            f"expected {updater.dictionary_shape(n_atoms, m)}"
         )
     minibatch = updater.minibatch and n > batch_size
     steps_per_epoch = max(1, math.ceil(n / batch_size)) if updater.minibatch else 1

@@ -13,22 +13,13 @@ from .coding import (
 )
 from .data import CSCProblem, Sound, eeg_sample, make_csc_problem, make_sound
 from .decompose import Decomposition, decompose, write_decomposition
+from .estimators import ConvolutionalDictionaryLearning, ConvolutionalSparseCoder
+from .learning import learn_conv_dictionary
 
 __all__ = [
-    "CSC_METHODS",
-    "CSCProblem",
-    "ConvOperator",
-    "Decomposition",
-    "Sound",
-    "csc_encode",
-    "csc_fista",
-    "csc_method_spec",
-    "csc_objective",
-    "decompose",
-    "eeg_sample",
-    "make_csc_problem",
-    "make_sound",
-    "reconstruct",
-    "register_csc_method",
+    "CSC_METHODS", "CSCProblem", "ConvOperator", "ConvolutionalDictionaryLearning",
+    "ConvolutionalSparseCoder", "Decomposition", "Sound", "csc_encode", "csc_fista",
+    "csc_method_spec", "csc_objective", "decompose", "eeg_sample", "learn_conv_dictionary",
+    "make_csc_problem", "make_sound", "reconstruct", "register_csc_method",
     "write_decomposition",
 ]
