@@ -76,6 +76,24 @@ def test_frames_are_the_windowed_padded_segments():
         assert np.array_equal(F[m], want)
 
 
+@pytest.mark.parametrize("pad", [True, False])
+def test_hop_not_dividing_the_frame_length(pad):
+    """A window array that is COLA at a hop not dividing L (R = ceil(L/H) = 3 blocks, the
+    last partial): frames are the direct slices, and the round trip is exact."""
+    w = np.array([1.0, 1.0, 1.0, 1.0, 0.0])  # sums to 2 at hop 2
+    assert check_cola(w, 5, 2) == 2.0
+    x = np.random.default_rng(6).standard_normal((2, 30))
+    F, layout = frame(x, 5, 2, window=w, pad=pad)
+    before, after = layout.pads[0]
+    padded = np.concatenate([np.zeros((2, before)), x, np.zeros((2, after))], axis=1)
+    assert layout.n_frames == (17 if pad else 1 + (30 - 5) // 2)
+    for m in range(layout.n_frames):
+        assert np.array_equal(F[m], (padded[:, 2 * m:2 * m + 5] * w).reshape(-1))
+    y = overlap_add(F, layout)
+    keep = slice(0, 30) if pad else slice(0, 2 * 12 + 4)  # the last frame's w[4] = 0
+    assert np.max(np.abs(y[:, keep] - x[:, keep])) <= 1e-12
+
+
 def test_every_kept_sample_gets_the_full_cola_weight():
     """Overlap-add without the division: frames of ones sum to C on every kept sample."""
     for window, L, H, C in [("hann", 16, 8, 1.0), ("hann", 16, 4, 2.0), (None, 9, 3, 3.0)]:

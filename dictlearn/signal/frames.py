@@ -32,7 +32,7 @@ from .._base import BaseEstimator, TransformerMixin, store_params
 from .._io import load_model, save_model
 from .._loop import Status
 from .._validation import check_array, check_positive_int
-from .._xp import get_namespace, to_namespace
+from .._xp import device_of, get_namespace, to_namespace
 from ..learning import DictionaryLearning
 from .framing import FrameLayout, check_cola, frame, get_frame_window, overlap_add
 
@@ -186,9 +186,9 @@ class FrameDecomposition(TransformerMixin, BaseEstimator):
             means = xp.sum(F3 * w, axis=2) / float(np.sum(layout.window ** 2))
             F3 = F3 - means[:, :, None] * w
         else:
-            means = xp.zeros((n, C), dtype=F.dtype, device=F.device)
+            means = xp.zeros((n, C), dtype=F.dtype, device=device_of(F))
         U = xp.reshape(F3, (n, C * L))
-        gains = xp.ones((n,), dtype=F.dtype, device=F.device)
+        gains = xp.ones((n,), dtype=F.dtype, device=device_of(F))
         if self.normalize:
             # a frame is silent when what is left is zero or the mean removal's rounding
             finfo = xp.finfo(F.dtype)

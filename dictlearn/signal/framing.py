@@ -262,6 +262,24 @@ def _n_frames(n_times: int, frame_length: int, hop: int, pad: bool) -> tuple[int
     return n, before, (n - 1) * hop + frame_length - before - n_times
 
 
+def _cut(a: Any, n: int, before: int, L: int, hop: int, xp: ModuleType) -> Any:
+    """Frames ``(n, C, L)`` of ``a`` (C, T) with ``before`` zeros in front, without gathers:
+    the padded signal is cut into blocks of ``H`` and frame ``m`` is blocks ``m .. m+R-1``
+    (``R = ceil(L/H)``) concatenated, its first ``L`` samples kept."""
+    C, T = a.shape
+    R = -(-L // hop)
+    total = (n + R - 1) * hop  # covers every frame's R blocks
+    dev = device_of(a)
+    parts = [xp.zeros((C, before), dtype=a.dtype, device=dev)] if before else []
+    parts.append(a[:, :total - before] if before + T > total else a)
+    if total > before + T:
+        parts.append(xp.zeros((C, total - before - T), dtype=a.dtype, device=dev))
+    padded = xp.concat(parts, axis=1) if len(parts) > 1 else parts[0]
+    blocks = xp.reshape(padded, (C, n + R - 1, hop))
+    cut = xp.concat([blocks[:, r:r + n, :] for r in range(R)], axis=2) if R > 1 else blocks
+    return xp.permute_dims(cut[:, :, :L], (1, 0, 2))
+
+
 def frame(x: Any, frame_length: int, hop: int, *, window: Any = None, pad: bool = True,
           synthesis: str = "ola") -> tuple[Any, FrameLayout]:
     r"""Cut signals into windowed frames: ``frames[m] = w * x[:, mH : mH + L]`` (flattened).
@@ -329,14 +347,7 @@ def frame(x: Any, frame_length: int, hop: int, *, window: Any = None, pad: bool 
     for a in signals:
         T = int(a.shape[1])
         n, before, after = _n_frames(T, frame_length, hop, bool(pad))
-        dev = device_of(a)
-        parts = [xp.zeros((n_channels, before), dtype=a.dtype, device=dev)] if before else []
-        parts += [a] + ([xp.zeros((n_channels, after), dtype=a.dtype, device=dev)]
-                        if after else [])
-        padded = xp.concat(parts, axis=1) if len(parts) > 1 else a
-        idx = (np.arange(n)[:, None] * hop + np.arange(frame_length)[None, :]).reshape(-1)
-        cut = xp.take(padded, xp.asarray(idx, device=dev), axis=1)  # (C, n * L)
-        cut = xp.permute_dims(xp.reshape(cut, (n_channels, n, frame_length)), (1, 0, 2))
+        cut = _cut(a, n, before, frame_length, hop, xp)  # (n, C, L)
         frames.append(xp.reshape(cut * w, (n, n_channels * frame_length)))
         pads.append((before, after))
         offsets.append(offsets[-1] + n)
