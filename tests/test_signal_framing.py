@@ -337,6 +337,18 @@ def test_any_learner_and_coding_method(learner, method, options):
     assert _snr_db(clean, est.inverse_transform(fc)) > 10.0
 
 
+def test_defaults_are_sparse_and_about_ten_passes():
+    x = _sines(n=8192)
+    est = FrameDecomposition(64, n_atoms=16, random_state=0).fit(x)  # hop 32: 257 frames
+    fc = est.transform(x)
+    assert fc.codes.shape[0] == 257
+    assert est.n_iter_ == max(10, -(-10 * 257 // 256))  # ~10 passes of batch_size 256
+    assert np.max(np.count_nonzero(fc.codes, axis=1)) <= 16 // 8
+    est = FrameDecomposition(64, n_atoms=16, learner="mod", max_iter=None, tol=0.0,
+                             random_state=0).fit(x[:1024])
+    assert est.n_iter_ == 50  # the learner's own default
+
+
 def test_float32_kept_and_random_state_reproducible():
     x = _sines(n=2048).astype(np.float32)
     a = FrameDecomposition(32, n_atoms=8, n_nonzero_coefs=3, max_iter=20, random_state=3)

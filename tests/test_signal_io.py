@@ -103,6 +103,12 @@ def test_clip_only_when_asked(tmp_path):
 
 
 # --------------------------------------------------------------------------- atomic write
+def test_written_file_has_the_usual_mode(tmp_path):
+    (tmp_path / "plain").write_bytes(b"")
+    write_wav(tmp_path / "a.wav", np.zeros(4), 8000)
+    assert os.stat(tmp_path / "a.wav").st_mode == os.stat(tmp_path / "plain").st_mode
+
+
 def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
     path = tmp_path / "out.wav"
     write_wav(path, np.zeros(10), 8000)

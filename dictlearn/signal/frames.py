@@ -22,6 +22,7 @@ The pipeline of :class:`FrameDecomposition`, for analysis window :math:`w`:
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +34,7 @@ from .._io import load_model, save_model
 from .._loop import Status
 from .._validation import check_array, check_positive_int
 from .._xp import device_of, get_namespace, to_namespace
-from ..learning import DictionaryLearning
+from ..learning import DictionaryLearning, learner_spec
 from .framing import FrameLayout, check_cola, frame, get_frame_window, overlap_add
 
 __all__ = ["FrameCodes", "FrameDecomposition"]
@@ -88,8 +89,8 @@ class FrameDecomposition(TransformerMixin, BaseEstimator):
         Penalty of the l1 methods (the learner's default when None; it is relative to the
         frames' scale, so set it, or use ``normalize=True`` for frames of unit norm).
     n_nonzero_coefs : int, optional
-        Nonzeros per frame for the greedy methods (default: 10% of ``n_channels * L``, at most
-        ``n_atoms``, as :class:`~dictlearn.DictionaryLearning`).
+        Nonzeros per frame for the greedy methods; default ``max(1, n_atoms // 8)`` (8 for
+        64 atoms).
     remove_mean : bool, default=True
         Take out each frame's windowed DC per channel (restored by ``inverse_transform``).
     normalize : bool, default=False
@@ -99,8 +100,10 @@ class FrameDecomposition(TransformerMixin, BaseEstimator):
     batch_size : int, default=256
         Mini-batch size of the online learners.
     max_iter : int, optional
-        Learner iterations (the learner's default when None: 1000 mini-batches for
-        ``"online"``, 50 sweeps for MOD and K-SVD).
+        Learner iterations; default: for the mini-batch learners (``"online"``,
+        ``"olshausen_field"``) about 10 passes over the frames,
+        ``max(10, ceil(10 * n_frames / batch_size))`` mini-batches; for MOD and K-SVD the
+        learner's default (50 sweeps).
     tol : float, default=1e-6
     coding_options : dict, optional
         Extra options of the coding method.
@@ -162,13 +165,20 @@ class FrameDecomposition(TransformerMixin, BaseEstimator):
         if self.sample_rate is not None:
             check_positive_int(self.sample_rate, "sample_rate")
 
-    def _learner(self) -> DictionaryLearning:
-        """The :class:`~dictlearn.DictionaryLearning` this decomposition learns and codes with."""
+    def _learner(self, n_frames: int = 0) -> DictionaryLearning:
+        """The :class:`~dictlearn.DictionaryLearning` this decomposition learns and codes with
+        (``n_frames``: the frames it learns from, for the default ``max_iter``)."""
+        n_atoms = check_positive_int(self.n_atoms, "n_atoms")
+        k = max(1, n_atoms // 8) if self.n_nonzero_coefs is None else self.n_nonzero_coefs
+        max_iter = self.max_iter
+        if max_iter is None and learner_spec(self.learner).minibatch:
+            batch = check_positive_int(self.batch_size, "batch_size")
+            max_iter = max(10, math.ceil(10 * n_frames / batch))
         return DictionaryLearning(
-            self.n_atoms, method=self.learner, coding_method=self.method, alpha=self.alpha,
-            n_nonzero_coefs=self.n_nonzero_coefs, batch_size=self.batch_size,
-            max_iter=self.max_iter, tol=self.tol, coding_options=self.coding_options,
-            random_state=self.random_state, verbose=self.verbose)
+            n_atoms, method=self.learner, coding_method=self.method, alpha=self.alpha,
+            n_nonzero_coefs=k, batch_size=self.batch_size, max_iter=max_iter, tol=self.tol,
+            coding_options=self.coding_options, random_state=self.random_state,
+            verbose=self.verbose)
 
     def _frames(self, x: Any) -> tuple[Any, FrameLayout, Any, Any]:
         """Frames of ``x`` with mean and gain taken out: ``(U, layout, means, gains)``."""
@@ -213,7 +223,7 @@ class FrameDecomposition(TransformerMixin, BaseEstimator):
             if hasattr(self, attr):
                 delattr(self, attr)
         U, layout, _, _ = self._frames(x)
-        learner = self._learner().fit(U)
+        learner = self._learner(int(U.shape[0])).fit(U)
         self.learner_ = learner
         self.components_ = learner.components_
         self.n_channels_ = layout.n_channels

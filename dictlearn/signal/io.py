@@ -248,6 +248,12 @@ def _wav_bytes(x: np.ndarray, sample_rate: int, sample_format: str) -> bytes:
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_wav(file: Any, data: Any, sample_rate: int, *, sample_format: str = "int16",
               clip: bool = False) -> Any:
     """Write samples in [-1, 1] to a WAV file, atomically.
@@ -305,6 +311,7 @@ def write_wav(file: Any, data: Any, sample_rate: int, *, sample_format: str = "i
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".wav", dir=folder)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a file gets the usual mode
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
             fh.flush()
