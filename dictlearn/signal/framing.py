@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import as_array, check_array, check_choice, check_positive_int
-from .._xp import device_of, get_namespace, to_namespace
+from .._xp import device_of, get_namespace, to_namespace, to_numpy
 
 __all__ = ["FrameLayout", "check_cola", "cola_hops", "frame", "get_frame_window",
            "overlap_add"]
@@ -133,8 +133,6 @@ def get_frame_window(window: Any, frame_length: int) -> tuple[np.ndarray, str]:
     else:
         a = as_array(window, "window")
         if not isinstance(a, np.ndarray):
-            from .._xp import to_numpy
-
             a = to_numpy(a)
         if a.ndim != 1 or a.shape[0] != frame_length:
             raise ValueError(f"window must be a 1-D array of length frame_length="
