@@ -11,6 +11,7 @@ from .coding import (
     reconstruct,
     register_csc_method,
 )
+from .lgcd import csc_lgcd
 
-__all__ = ["CSC_METHODS", "ConvOperator", "csc_encode", "csc_fista", "csc_method_spec",
+__all__ = ["CSC_METHODS", "ConvOperator", "csc_encode", "csc_fista", "csc_lgcd", "csc_method_spec",
            "csc_objective", "reconstruct", "register_csc_method"]
