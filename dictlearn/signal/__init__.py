@@ -18,12 +18,13 @@ from .frames import FrameCodes, FrameDecomposition
 from .framing import FrameLayout, check_cola, cola_hops, frame, get_frame_window, overlap_add
 from .io import SAMPLE_FORMATS, read_wav, resample, write_wav
 from .learning import learn_conv_dictionary
+from .lgcd import csc_lgcd
 
 __all__ = [
     "CSC_METHODS", "SAMPLE_FORMATS", "CSCProblem", "ConvOperator",
     "ConvolutionalDictionaryLearning", "ConvolutionalSparseCoder", "Decomposition",
     "FrameCodes", "FrameDecomposition", "FrameLayout", "Sound", "check_cola", "cola_hops",
-    "csc_encode", "csc_fista", "csc_method_spec", "csc_objective", "decompose", "eeg_sample",
+    "csc_encode", "csc_fista", "csc_lgcd", "csc_method_spec", "csc_objective", "decompose", "eeg_sample",
     "frame", "get_frame_window", "learn_conv_dictionary", "make_csc_problem", "make_sound",
     "overlap_add", "read_wav", "reconstruct", "register_csc_method", "resample",
     "write_decomposition", "write_wav",
