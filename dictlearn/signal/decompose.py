@@ -44,7 +44,7 @@ from .coding import csc_encode, reconstruct
 __all__ = ["DECOMPOSE_METHODS", "Decomposition", "decompose", "write_decomposition"]
 
 #: ``method`` → (CSC method for coding, penalty kind).
-DECOMPOSE_METHODS = {"cbpdn": ("fista", "l1"), "fista": ("fista", "l1"), "lgcd": ("lgcd", "l1"),
+DECOMPOSE_METHODS = {"cbpdn": ("lgcd", "l1"), "fista": ("fista", "l1"), "lgcd": ("lgcd", "l1"),
                      "mp": ("mp", "l0"), "omp": ("omp", "l0"), "frames": ("frames", "frames")}
 
 
