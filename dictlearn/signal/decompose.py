@@ -139,14 +139,15 @@ def _code_blocks(x: np.ndarray, atoms: np.ndarray, code_block, *, block: int,
 
 
 def _learn_atoms(x: np.ndarray, sample_rate: int, *, n_atoms: int, atom_length: int,
-                 alpha: float, train_seconds: float, max_iter: int, random_state: Any,
-                 verbose: bool) -> Any:
+                 alpha: float, method: str, train_seconds: float, max_iter: int,
+                 random_state: Any, verbose: bool) -> Any:
     from .estimators import ConvolutionalDictionaryLearning
 
     windows = _training_windows(x, max(8 * atom_length, min(x.shape[1], sample_rate // 2)),
                                 train_seconds, sample_rate)
     model = ConvolutionalDictionaryLearning(
         n_atoms=n_atoms, atom_length=atom_length, alpha_scale=alpha, max_iter=max_iter,
+        method=method, coding_options={"tol": 1e-3, "max_iter": 100},
         random_state=random_state, verbose=verbose, sample_rate=sample_rate)
     return model.fit(windows)
 
@@ -259,6 +260,7 @@ def decompose(x: Any, sample_rate: int, *, n_atoms: int = 16, atom_length_s: flo
                              f"Hz; it must be between 2 samples and the signal ({T} samples)")
         model = _learn_atoms(y, sample_rate, n_atoms=n_atoms, atom_length=L,
                              alpha=0.1 if alpha is None else alpha,
+                             method=coder if kind == "l1" else DECOMPOSE_METHODS["cbpdn"][0],
                              train_seconds=train_seconds, max_iter=max_iter,
                              random_state=random_state, verbose=verbose)
         D = np.asarray(model.components_, dtype=np.float64)
