@@ -2,6 +2,7 @@
 framing with exact overlap-add, and WAV in/out."""
 
 from ._conv import ConvOperator
+from .admm import csc_admm
 from .coding import (
     CSC_METHODS,
     csc_encode,
@@ -16,6 +17,7 @@ from .decompose import Decomposition, decompose, write_decomposition
 from .estimators import ConvolutionalDictionaryLearning, ConvolutionalSparseCoder
 from .frames import FrameCodes, FrameDecomposition
 from .framing import FrameLayout, check_cola, cola_hops, frame, get_frame_window, overlap_add
+from .greedy import csc_mp, csc_omp
 from .io import SAMPLE_FORMATS, read_wav, resample, write_wav
 from .learning import learn_conv_dictionary
 from .lgcd import csc_lgcd
@@ -34,11 +36,14 @@ __all__ = [
     "Sound",
     "check_cola",
     "cola_hops",
+    "csc_admm",
     "csc_encode",
     "csc_fista",
     "csc_lgcd",
     "csc_method_spec",
+    "csc_mp",
     "csc_objective",
+    "csc_omp",
     "decompose",
     "eeg_sample",
     "frame",
