@@ -164,7 +164,8 @@ def plot_conv_atoms(atoms: Any, *, sample_rate: float | None = None, n_cols: int
         ax.set_yticks([])
         ax.tick_params(labelsize=6)
         ax.set_xlabel("ms" if sample_rate else "samples", fontsize=6)
-    fig.tight_layout()
+    if hasattr(fig, "tight_layout"):
+        fig.tight_layout()
     return fig
 
 
@@ -205,5 +206,6 @@ def plot_activations(decomposition: Any, *, signal: Any = None, max_events: int 
     bottom.set_ylabel("atom")
     bottom.set_xlabel("time (s)")
     bottom.grid(True, axis="y", alpha=0.2)
-    fig.tight_layout()
+    if hasattr(fig, "tight_layout"):
+        fig.tight_layout()
     return fig
