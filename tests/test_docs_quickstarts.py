@@ -57,11 +57,47 @@ def _check_solvers(ns):
     assert ns["res"].codes.shape == ns["Z"].shape
 
 
+def _check_signal_decompose(ns):
+    s = ns["d"].summary
+    assert s["n_atoms"] == 8 and s["sample_rate"] == 8000 and s["seconds"] == 2.0
+    assert 0 < s["nonzero_fraction"] < 0.2
+
+
+def _check_signal_solvers(ns):
+    from dictlearn.signal import csc_objective
+
+    p = ns["p"]  # the lasso methods agree; MP used its budget
+    objectives = [float(csc_objective(p.X, p.atoms, ns["csc_encode"](
+        p.X, p.atoms, method=m, alpha=0.05, tol=1e-9, max_iter=5000), alpha=0.05)[0].sum())
+        for m in ("fista", "admm", "lgcd")]
+    assert max(objectives) <= min(objectives) * (1 + 1e-6)
+    assert int(np.count_nonzero(ns["Z"][0])) >= 1
+
+
+def max_shift_correlation(d, true):
+    """Largest normalised cross-correlation over shifts (either sign) of two atoms."""
+    d, true = np.ravel(d), np.ravel(true)
+    c = np.correlate(np.pad(d, len(true)), true, mode="valid")
+    return float(np.max(np.abs(c)) / (np.linalg.norm(d) * np.linalg.norm(true)))
+
+
+def _check_signal_learning(ns):
+    cdl, p = ns["cdl"], ns["p"]
+    assert ns["Z"].shape == (6, 3, 969) and cdl.components_.shape == (3, 1, 32)
+    for true in p.atoms:  # every planted atom is learned (up to a shift and the sign)
+        assert max(max_shift_correlation(d, true) for d in cdl.components_) > 0.95
+
+
 CASES = [("README.md", 0, _check_readme), ("docs/index.md", 0, _check_index),
-         ("docs/learning.md", 0, _check_learning), ("docs/solvers.md", 0, _check_solvers)]
+         ("docs/learning.md", 0, _check_learning), ("docs/solvers.md", 0, _check_solvers),
+         ("docs/signal.md", 0, _check_signal_decompose),
+         ("docs/signal.md", 1, _check_signal_solvers),
+         ("docs/signal.md", 2, _check_signal_learning),
+         ("docs/signal.md", 3, lambda ns: None)]
 
 
-@pytest.mark.parametrize(("page", "index", "check"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("page", "index", "check"), CASES,
+                         ids=[f"{c[0]}[{c[1]}]" for c in CASES])
 def test_quickstart_runs_and_is_sensible(page, index, check, tmp_path, monkeypatch,
                                          single_threaded_blas):
     monkeypatch.chdir(tmp_path)
