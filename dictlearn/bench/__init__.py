@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("dictlearn.bench.sweep", "encoding time against n_samples, n_atoms and dtype"),
     "learn": ("dictlearn.bench.learn", "online dictionary learning on natural-image patches"),
     "amortized": ("dictlearn.bench.amortized", "LISTA and autoencoders against ISTA/FISTA/OMP"),
+    "decompose": ("dictlearn.bench.decompose", "dictlearn decompose on 10 s of 16 kHz audio"),
     "csc": ("dictlearn.bench.csc", "convolutional sparse coding and CDL against SPORCO, alphacsc"),
 }
 
