@@ -322,8 +322,8 @@ def decompose(x: Any, sample_rate: int, *, n_atoms: int = 16, atom_length_s: flo
             alpha_used = 0.1 if alpha is None else alpha
 
         def code_block(seg):
-            Z = csc_encode(seg, D, method=coder, alpha=alpha_used * amax, tol=1e-4,
-                           max_iter=500)
+            Z = csc_encode(seg, D, method=coder, alpha=alpha_used * amax, tol=1e-3,
+                           max_iter=200)
             return debias(seg, D, np.asarray(Z)) if refit else Z
     events, recon = _code_blocks(y, D, code_block, block=block, progress=progress)
     progress.close()
