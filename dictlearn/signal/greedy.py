@@ -52,7 +52,9 @@ def _greedy(X: Any, atoms: Any, owner: str, n_nonzero_coefs: Any, tol: Any, posi
     n = X.shape[0]
     conv = xp.ones((n,), dtype=xp.bool, device=getattr(X, "device", None))
     n_iter = int(xp.max(used)) if n else 0
-    result = Result(xp.reshape(Z, (n, -1)), Status.converged, n_iter, used, conv, rr / xx)
+    tiny = float(xp.finfo(X.dtype).smallest_normal)
+    result = Result(xp.reshape(Z, (n, -1)), Status.converged, n_iter, used, conv,
+                    rr / xp.maximum(xx, tiny))
     return finish_codes(result, lead, op)
 
 
