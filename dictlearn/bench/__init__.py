@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("dictlearn.bench.sweep", "encoding time against n_samples, n_atoms and dtype"),
     "learn": ("dictlearn.bench.learn", "online dictionary learning on natural-image patches"),
     "amortized": ("dictlearn.bench.amortized", "LISTA and autoencoders against ISTA/FISTA/OMP"),
+    "csc": ("dictlearn.bench.csc", "convolutional sparse coding and CDL against SPORCO, alphacsc"),
 }
 
 

@@ -70,7 +70,8 @@ def change_criterion(tol: float):
     return criterion
 
 
-def _gap_criterion(tol: float, alpha: float, positive: bool):
+def gap_criterion(tol: float, alpha: float, positive: bool):
+    """The rule ``gap ≤ tol·F`` (plus a rounding floor) for a state with ``Z`` and ``ls``."""
     def criterion(state: PGState):
         xp = state.ls.xp
         F, gap, floor = state.ls.objective_and_gap(state.Z, alpha, positive)
@@ -184,7 +185,7 @@ def solve_proximal_gradient(ls: Any, Z0: Any, *, alpha: float, positive: bool,
         def step(s):
             return _ista_step(s, theta, prox)
 
-    criterion = _gap_criterion(tol, alpha, positive) if stop == "gap" else change_criterion(tol)
+    criterion = gap_criterion(tol, alpha, positive) if stop == "gap" else change_criterion(tol)
     return run_loop(state, step=step, criterion=criterion, codes=lambda s: s.Z, n_samples=n,
                     max_iter=max_iter, check_every=check_every, xp=xp, callback=callback,
                     check_initial=(stop == "gap"), record_history=record_history)
