@@ -69,10 +69,14 @@ class Updater:
     constraint : {"sphere", "ball"}
     positive : bool
         Non-negative atoms.
+    coherence_every : int or None
+        Look for duplicated atoms every this many iterations (None: every iteration for
+        batch learners, every 10th for mini-batch learners).
     """
 
     name = "updater"
     minibatch = False
+    coherence_every: int | None = None
     constraint = "sphere"
     positive = False
 
@@ -177,7 +181,7 @@ def learning_step(state: LearningState, X: Any, *, updater: Updater, coder: Codi
     D_new, Z, aux, usage = updater.update(D, X, Z, state.aux, xp=xp)
     if usage is None:
         usage = xp.sum(xp.astype(Z != 0, X.dtype), axis=0)
-    every = 10 if updater.minibatch else 1  # the k x k coherence check is not free
+    every = updater.coherence_every or (10 if updater.minibatch else 1)  # k x k: not free
     coh = max_coherence if (state.n_iter + 1) % every == 0 else None
     dead = updater.dead_mask(D_new, max_coherence=coh, xp=xp) | (usage <= 0)
     # "keep": unused atoms stay, zero-norm ones cannot be coded on and are resampled
