@@ -20,7 +20,7 @@ Examples
 --------
 >>> from dictlearn.kernels import available_kernels, resolve_engine
 >>> import numpy as np
->>> sorted(available_kernels())
+>>> sorted(available_kernels())  # doctest: +NORMALIZE_WHITESPACE
 ['code_statistics', 'codes_times_dictionary', 'lasso_cd_gram', 'lgcd_passes', 'omp_gram',
  'online_bcd']
 >>> resolve_engine("reference", np)
