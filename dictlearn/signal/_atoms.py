@@ -31,7 +31,7 @@ import numpy as np
 from ._statistics import shift_coherence, shift_time
 
 __all__ = ["centring_shifts", "energy_windows", "replacement_windows", "shift_atoms",
-           "shift_codes"]
+           "shift_codes", "uniform_windows"]
 
 NEW_ATOM_MAX_COHERENCE = 0.9  # a window this close to a live atom (up to a shift) is skipped
 MAX_TRIES = 50  # windows tried per replaced atom
@@ -41,6 +41,11 @@ def _window_energy(e: Any, L: int, xp: ModuleType) -> Any:
     """Energy of every window of ``L`` samples of ``e`` (n, T): (n, T − L + 1)."""
     c = xp.cumulative_sum(e, axis=1, include_initial=True)
     return c[:, L:] - c[:, :-L]
+
+
+def _coherence(cand: Any, atoms: list[Any], xp: ModuleType) -> float:
+    """The largest shift coherence of the window ``cand`` (C, L) with ``atoms``."""
+    return float(xp.max(shift_coherence(xp.stack([cand, *atoms]), xp=xp)[0, 1:]))
 
 
 def _centre_window(e: Any, s: int, L: int, xp: ModuleType, n_steps: int = 8) -> int:
@@ -61,12 +66,16 @@ def _centre_window(e: Any, s: int, L: int, xp: ModuleType, n_steps: int = 8) -> 
 
 
 def energy_windows(X3: Any, k: int, L: int, *, rng: np.random.Generator,
-                   xp: ModuleType) -> list[Any]:
-    r"""``k`` windows (C, L) of the signals ``X3`` (n, C, T), centred on events.
+                   xp: ModuleType) -> list[Any | None]:
+    r"""``k`` windows (C, L) of the signals ``X3`` (n, C, T), centred on events, no two alike.
 
     Window starts are drawn with probability proportional to the window's energy
     :math:`\sum_{c,l} x_{n,c}[s+l]^2`, then moved until the energy centroid is mid-window;
-    a window never overlaps one drawn before. Silent signals give uniform draws.
+    a window never overlaps one drawn before, and one within
+    :data:`NEW_ATOM_MAX_COHERENCE` (up to a shift) of a window taken is drawn again (at most
+    :data:`MAX_TRIES` times). None where no such window exists (fewer kinds of events than
+    ``k``, or silence): the caller starts those atoms from noise, so that they stay unused
+    and are replaced when new kinds of events come (online learning).
 
     Examples
     --------
@@ -85,17 +94,39 @@ def energy_windows(X3: Any, k: int, L: int, *, rng: np.random.Generator,
     signals = xp.arange(n, device=dev)[:, None]
     out = []
     for _ in range(k):
-        cum = xp.cumulative_sum(xp.reshape(w, (-1,)))
-        total = float(cum[-1])
-        if not total > 0:
-            i, s = int(rng.integers(n)), int(rng.integers(n_valid))
-        else:
+        cand = None
+        for _ in range(MAX_TRIES):
+            cum = xp.cumulative_sum(xp.reshape(w, (-1,)))
+            total = float(cum[-1])
+            if not total > 0:
+                break
             u = xp.asarray(rng.random() * total, dtype=cum.dtype, device=dev)
             i, s = divmod(min(int(xp.searchsorted(cum, u)), n * n_valid - 1), n_valid)
             s = _centre_window(e[i, :], s, L, xp)
-        out.append(X3[i, :, s:s + L])
-        w = xp.where((signals == i) & (shifts > s - L) & (shifts < s + L), 0.0, w)
+            w = xp.where((signals == i) & (shifts > s - L) & (shifts < s + L), 0.0, w)
+            window = X3[i, :, s:s + L]
+            if not [c for c in out if c is not None] or _coherence(
+                    window, [c for c in out if c is not None], xp) <= NEW_ATOM_MAX_COHERENCE:
+                cand = window
+                break
+        out.append(cand)
     return out
+
+
+def uniform_windows(X3: Any, k: int, L: int, *, rng: np.random.Generator) -> list[Any]:
+    """``k`` windows (C, L) of the signals ``X3`` (n, C, T) at uniformly random signals and
+    starts (alphacsc's ``"chunk"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [w.shape for w in uniform_windows(np.ones((2, 1, 50)), 2, 8, rng=np.random.default_rng(0))]
+    [(1, 8), (1, 8)]
+    """
+    n, T = int(X3.shape[0]), int(X3.shape[2])
+    rows = rng.integers(0, n, size=k)
+    starts = rng.integers(0, T - L + 1, size=k)
+    return [X3[int(i), :, int(s):int(s) + L] for i, s in zip(rows, starts, strict=True)]
 
 
 def replacement_windows(X3: Any, R: Any, live: list[Any], k: int, L: int, *,
@@ -130,8 +161,7 @@ def replacement_windows(X3: Any, R: Any, live: list[Any], k: int, L: int, *,
             cand = X3[i, :, s:s + L]
             if float(xp.sum(cand * cand)) <= tiny:
                 continue
-            if not live or float(xp.max(shift_coherence(xp.stack([cand, *live]), xp=xp)[0, 1:])
-                                 ) <= NEW_ATOM_MAX_COHERENCE:
+            if not live or _coherence(cand, live, xp) <= NEW_ATOM_MAX_COHERENCE:
                 patch = cand
                 break
         out.append(patch)

@@ -204,8 +204,13 @@ class ConvolutionalDictionaryLearning(TransformerMixin, BaseEstimator):
         Cut the signals into consecutive windows of this many samples before learning (for
         long recordings; lists of signals of different lengths are cut at the shortest
         length by default).
-    init : {"chunk", "random"} or array, default="chunk"
-        Random windows of the signals (alphacsc's default), Gaussian atoms or given atoms.
+    init : {"events", "chunk", "random"} or array, default="events"
+        Windows centred on the signals' events (drawn by energy, no two alike up to a
+        shift: the reliable start for transient events), uniformly random windows
+        (alphacsc's ``"chunk"``), Gaussian atoms or given atoms. ``alpha_scale`` is a
+        fraction of ``α_max`` on these initial atoms, so the same ``alpha_scale`` gives a
+        larger ``alpha_`` with ``"events"`` (atoms that match the events) than with
+        ``"chunk"``.
     coding_options : dict, optional
         Options of the CSC method (``max_iter``, ``tol``) during learning and ``transform``.
     dead_atoms : {"resample", "keep"}, default="resample"
@@ -240,7 +245,7 @@ class ConvolutionalDictionaryLearning(TransformerMixin, BaseEstimator):
                  alpha_scale: float = 0.1, method: str = "fista", max_iter: int = 50,
                  tol: float = 1e-4, rank1: bool = False, positive: bool = False,
                  forget: float | None = None, batch_size: int | None = None,
-                 window: int | None = None, init: Any = "chunk",
+                 window: int | None = None, init: Any = "events",
                  coding_options: dict[str, Any] | None = None, dead_atoms: str = "resample",
                  random_state: Any = None, verbose: bool = False,
                  callback: Callable[[Info], Any] | None = None,
@@ -380,7 +385,7 @@ class ConvolutionalDictionaryLearning(TransformerMixin, BaseEstimator):
         rs = params.get("random_state")
         params["random_state"] = int(rs) if isinstance(rs, numbers.Integral) else None
         if not isinstance(params.get("init"), str):
-            params["init"] = "chunk"
+            params["init"] = "events"
         st = self._state
         meta = {"n_iter_": int(self.n_iter_), "n_channels_": int(self.n_channels_),
                 "n_resampled_": int(self.n_resampled_),

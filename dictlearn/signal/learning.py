@@ -74,6 +74,7 @@ from ._atoms import (
     replacement_windows,
     shift_atoms,
     shift_codes,
+    uniform_windows,
 )
 from ._conv import ConvOperator
 from ._signals import prepare_signals, resolve_alpha, signal_windows
@@ -138,6 +139,9 @@ class ConvCodingStep:
                              positive=self.positive)[0]
 
 
+SHIFT_DUPLICATE = 0.95  # shift coherence above which two atoms are duplicates
+
+
 class ConvDictionaryUpdate(Updater):
     """The dictionary step of CDL (batch or online) and its geometry hooks.
 
@@ -193,8 +197,9 @@ class ConvDictionaryUpdate(Updater):
 
     def initial_dictionary(self, X: Any, n_atoms: int, *, init: Any, rng: np.random.Generator,
                            xp: ModuleType) -> Any:
-        """``"chunk"``: windows of the signals centred on events, drawn with probability
+        """``"events"``: windows of the signals centred on events, drawn with probability
         proportional to their energy (:func:`~dictlearn.signal._atoms.energy_windows`);
+        ``"chunk"``: windows at uniformly random signals and shifts (alphacsc's default);
         ``"random"``: Gaussian atoms; or an array (n_atoms, n_channels, atom_length); scaled
         to unit norm (rank-1: their leading singular pair)."""
         shape = (n_atoms, self.n_channels, self.atom_length)
@@ -205,12 +210,15 @@ class ConvDictionaryUpdate(Updater):
                 raise ValueError(f"init must have shape (n_atoms, n_channels, atom_length) = "
                                  f"{shape}; got {tuple(D.shape)}")
             return self._normalise(self._rank1(D, xp), xp)
-        check_choice(init, "init", {"chunk", "random"})
+        check_choice(init, "init", {"events", "chunk", "random"})
         D = self._gaussian(rng, n_atoms, X, xp)
-        if init == "chunk":
-            chunks = energy_windows(self._signals(X, xp), n_atoms, self.atom_length, rng=rng,
-                                    xp=xp)
-            C = xp.stack(chunks)
+        if init != "random":
+            X3 = self._signals(X, xp)
+            if init == "events":
+                chunks = energy_windows(X3, n_atoms, self.atom_length, rng=rng, xp=xp)
+            else:
+                chunks = uniform_windows(X3, n_atoms, self.atom_length, rng=rng)
+            C = xp.stack([D[j, ...] if c is None else c for j, c in enumerate(chunks)])
             empty = xp.sum(C * C, axis=(1, 2)) <= float(xp.finfo(X.dtype).smallest_normal)
             D = xp.where(empty[:, None, None], D, C)  # silent windows: Gaussian atoms
         return self._normalise(self._rank1(D, xp), xp)
@@ -220,10 +228,13 @@ class ConvDictionaryUpdate(Updater):
 
     def dead_mask(self, D: Any, *, max_coherence: float | None, xp: ModuleType) -> Any:
         """Zero-norm atoms, and with ``max_coherence`` the atoms that duplicate an atom of
-        lower index up to a shift (:func:`shift_coherence` above ``max_coherence``)."""
+        lower index up to a shift: :func:`shift_coherence` above ``max_coherence``, or above
+        :data:`SHIFT_DUPLICATE` (0.95) if lower — the best of all shifts is a closer match
+        than one cosine, and two atoms that close share their events."""
         dead = dead_atom_mask(xp.reshape(D, (D.shape[0], -1)), xp=xp)
         if max_coherence is None or int(D.shape[0]) < 2:
             return dead
+        max_coherence = min(float(max_coherence), SHIFT_DUPLICATE)
         K = int(D.shape[0])
         ar = xp.arange(K, device=getattr(D, "device", None))
         lower = ar[None, :] < ar[:, None]
@@ -326,7 +337,7 @@ def learn_conv_dictionary(X: Any, n_atoms: int, atom_length: int, *, alpha: floa
                           alpha_scale: float | None = 0.1, method: str = "fista",
                           positive: bool = False, rank1: bool = False, max_iter: int = 50,
                           tol: float = 1e-4, batch_size: int | None = None,
-                          forget: float | None = None, init: Any = "chunk",
+                          forget: float | None = None, init: Any = "events",
                           coding_options: dict[str, Any] | None = None,
                           dead_atoms: str = "resample", random_state: Any = None,
                           callback: Callable[[Info], Any] | None = None, verbose: bool = False,
@@ -355,7 +366,10 @@ def learn_conv_dictionary(X: Any, n_atoms: int, atom_length: int, *, alpha: floa
         Online learning with mini-batches of this many signals (windows); None: batch.
     forget : float, optional
         Online forgetting ρ (:func:`~dictlearn.learning.online.forgetting_weight`).
-    init : {"chunk", "random"} or array of shape (n_atoms, n_channels, atom_length)
+    init : {"events", "chunk", "random"} or array of shape (n_atoms, n_channels, atom_length)
+        Windows centred on the signals' events (drawn by energy, no two alike up to a
+        shift), uniformly random windows (alphacsc's ``"chunk"``), Gaussian atoms, or given
+        atoms.
     coding_options : dict, optional
         Options of the CSC method (``max_iter``, ``tol``, …).
     dead_atoms : {"resample", "keep"}
