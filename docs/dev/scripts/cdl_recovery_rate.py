@@ -7,7 +7,8 @@ Online: one 6000-sample recording, 42 events, window=500, 5 passes of partial_fi
 Success: every planted atom has a learned atom with max |normalised xcorr| over shifts >= 0.95.
 
 Run from a worktree root:
-    PYTHONPATH=. python docs/dev/scripts/cdl_recovery_rate.py [n_seeds] [batch|online|both] [init] [rs_offset]
+    PYTHONPATH=. python docs/dev/scripts/cdl_recovery_rate.py \
+        [n_seeds] [batch|online|both] [init] [rs_offset]
 init: "default" (the estimator's default; the code before branch cdl2 has no "events"), or
 "events" / "chunk" / "random"; rs_offset: random_state = seed + rs_offset (decoupled starts).
 

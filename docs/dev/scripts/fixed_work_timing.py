@@ -13,10 +13,10 @@ import time
 
 sys.path.insert(0, os.getcwd())  # the checkout under test, not an installed copy
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import dictlearn  # noqa: E402
-from dictlearn.datasets import make_sparse_problem  # noqa: E402
+import dictlearn
+from dictlearn.datasets import make_sparse_problem
 
 p = make_sparse_problem(10000, 64, 256, 5, snr_db=30, random_state=0)
 X, D = p.X, p.dictionary
