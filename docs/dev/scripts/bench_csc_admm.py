@@ -5,7 +5,8 @@ atom and shift, N(0,1) amplitudes), noise std 0.1, alpha = 0.1 * max alpha_max.
 SPORCO solves the same "valid" model with NoBndryCross=True (activations zero on the last L-1
 grid points, grid N = n_times = 16000 = our nfft), FastSolve=True, its default options
 otherwise. F* = the best objective of tight solves; the target is F <= F*(1 + 1e-4) for every
-signal. SPORCO (with AutoRho RsdlRatio=10, see RATIO): the first iteration count reaching the target (found by an untimed run
+signal. SPORCO (with AutoRho RsdlRatio=10, see RATIO): the first iteration count reaching
+the target (found by an untimed run
 with a callback), then timed with MaxMainIter set to it. Ours: (a) certified: the default
 gap rule with tol=1e-4 (gap <= 1e-4 F implies the target), (b) matched: as SPORCO's, the
 first iteration count reaching the target, timed with max_iter set to it and tol=0.
