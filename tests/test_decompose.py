@@ -147,3 +147,36 @@ def test_bad_parameters_are_named(sound):
         decompose(np.full(100, np.nan), 8000)
     with pytest.raises(ValueError, match="silence"):
         decompose(np.zeros(1000), 8000)
+
+
+@pytest.mark.parametrize("n_channels", [1, 2])
+def test_debias_is_least_squares_on_the_support(n_channels):
+    from dictlearn.kernels.conv_mp import cross_correlation_table, support_gram
+    from dictlearn.signal import csc_encode, make_csc_problem, reconstruct
+    from dictlearn.signal._conv import ConvOperator
+    from dictlearn.signal.decompose import debias
+
+    p = make_csc_problem(1, 500, 3, 24, n_channels=n_channels, n_events=8, separation=8,
+                         snr_db=20.0, random_state=3)
+    x, D = p.X[0], p.atoms
+    op = ConvOperator.build(D, x.shape[-1], xp=np)
+    alpha = 0.2 * float(np.max(np.abs(op.adjoint(x[None]))))
+    Z = np.asarray(csc_encode(x, D, method="lgcd", alpha=alpha, tol=1e-8))
+    Zr = debias(x, D, Z)
+    assert np.array_equal(Zr != 0, Z != 0) and not np.array_equal(Zr, Z)
+    # the residual is orthogonal to every shifted atom of the support: the normal equations
+    def residual(codes):
+        return x - np.reshape(reconstruct(codes, D), x.shape)
+    C = op.adjoint(residual(Zr)[None])[0]
+    assert np.max(np.abs(C[Z != 0])) <= 1e-9 * np.linalg.norm(x)
+    # ... so it is no larger than the lasso's residual
+    assert np.linalg.norm(residual(Zr)) < np.linalg.norm(residual(Z))
+    # the Gram matrix read from the table is the shifted atoms' inner products
+    k, t = np.nonzero(Z)
+    shifted = np.zeros((k.size, *x.shape))
+    for i in range(k.size):
+        shifted[i, :, t[i]:t[i] + D.shape[-1]] = D[k[i]]
+    direct = np.einsum("ict,jct->ij", shifted, shifted)
+    gram = support_gram(cross_correlation_table(D, xp=np), k, t, D.shape[-1])
+    np.testing.assert_allclose(gram, direct, atol=1e-12)
+    assert debias(x, D, np.zeros_like(Z)).sum() == 0

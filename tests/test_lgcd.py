@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import dictlearn
 from dictlearn.kernels import get_kernel
+from dictlearn.kernels.conv_mp import cross_correlation_table
 from dictlearn.signal import (
     ConvOperator,
     csc_encode,
@@ -19,7 +20,6 @@ from dictlearn.signal import (
     csc_objective,
     reconstruct,
 )
-from dictlearn.signal.lgcd import cross_correlations
 from tests._helpers import tonp
 
 NUMBA = dictlearn._xp.numba_enabled()
@@ -55,10 +55,10 @@ def _kkt(X, D, Z, alpha, positive=False):
     return max(off, on) / alpha
 
 
-def test_cross_correlations_match_direct_sums():
+def test_cross_correlation_table_matches_direct_sums():
     rng = np.random.default_rng(3)
     D = rng.standard_normal((3, 2, 5))
-    H = cross_correlations(D)
+    H = cross_correlation_table(D, xp=np)
     L = 5
     for k in range(3):
         for j in range(3):
@@ -76,7 +76,7 @@ def test_cross_correlations_match_direct_sums():
 def test_kernel_twins_give_the_same_iterates(n, ch, K, L, T, positive, n_passes, seed):
     X, D, _, alpha = _problem(n, ch, K, L, max(T, L + 1), n_events=3, seed=seed)
     op = ConvOperator.build(D, X.shape[-1], xp=np)
-    H = cross_correlations(D)
+    H = cross_correlation_table(D, xp=np)
     seg = 2 * L - 1
     n_seg = -(-op.n_times_valid // seg)
     outs = []

@@ -2,11 +2,12 @@
 SPORCO and alphacsc, on the same problem, to the same objective.
 
 **The problem.** A synthetic sound (no speech ships with SciPy or matplotlib): ``--seconds`` of
-mono audio at ``--sample-rate`` Hz made of ``--n-atoms`` events of ``--atom-length`` samples,
-a third each plucked strings (a few harmonics with exponential decay), clicks (a decaying
-noise burst) and chirps (a Hann-windowed linear chirp), unit-norm, placed at random times
-(``--events-per-second`` per atom, random signs and amplitudes in [0.5, 2]) plus white noise at
-``--snr-db``. The atoms are the planted ones; ``α = --alpha-frac × α_max`` (``α_max = ‖𝒟ᵀx‖∞``).
+mono audio at ``--sample-rate`` Hz made of ``--n-atoms`` events of ``--atom-length`` samples
+(:func:`dictlearn.signal.sound_atoms`: a third each plucked strings, clicks and chirps,
+unit-norm), ``--events-per-second`` per atom on average, each of a random atom at a random
+shift with a random sign and an amplitude in [1, 2] (:func:`dictlearn.signal.make_csc_problem`),
+plus white noise at ``--snr-db``. The atoms are the planted ones;
+``α = --alpha-frac × α_max`` (``α_max = ‖𝒟ᵀx‖∞``).
 
 **Same problem for everyone.** Our model is ``x = Σ_k d_k ∗ z_k`` with the full convolution of
 ``z_k`` of length ``n_times − L + 1`` (alphacsc's convention, alphacsc solves it as is). SPORCO's
@@ -62,43 +63,21 @@ PEERS = ("sporco ConvBPDN", "alphacsc lgcd")
 WRAP_WEIGHT = 10.0
 
 
-def _atoms(n_atoms: int, length: int, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
-    t = np.arange(length) / sample_rate
-    D = np.empty((n_atoms, length))
-    for k in range(n_atoms):
-        kind = k % 3
-        if kind == 0:  # plucked string: harmonics of f0 with a decay
-            f0 = rng.uniform(100, 800)
-            D[k] = sum(np.sin(2 * np.pi * h * f0 * t + rng.uniform(0, 2 * np.pi)) / h
-                       for h in range(1, 5)) * np.exp(-t * rng.uniform(20, 80) * 16000 / length)
-        elif kind == 1:  # click: a decaying noise burst
-            D[k] = rng.standard_normal(length) * np.exp(-np.arange(length) / (0.05 * length))
-        else:  # chirp under a Hann window
-            f1, f2 = rng.uniform(200, 2000, size=2)
-            D[k] = np.sin(2 * np.pi * (f1 * t + (f2 - f1) * t ** 2 / (2 * t[-1]))) * \
-                np.hanning(length)
-    return D / np.linalg.norm(D, axis=1, keepdims=True)
-
-
 def make_sound_problem(seconds: float, sample_rate: int, n_atoms: int, atom_length: int, *,
                        events_per_second: float = 2.0, snr_db: float = 20.0,
                        random_state: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(x, atoms, codes)``: the synthetic sound of the module docstring (mono, float64)."""
-    from ..signal import reconstruct
+    """``(x, atoms, codes)``: the planted sound of the module docstring (mono, float64):
+    :func:`~dictlearn.signal.make_csc_problem` on :func:`~dictlearn.signal.sound_atoms`."""
+    from ..signal import make_csc_problem, sound_atoms
 
     rng = np.random.default_rng(random_state)
-    D = _atoms(n_atoms, atom_length, sample_rate, rng)
+    D = sound_atoms(n_atoms, atom_length, sample_rate, random_state=rng)
     T = round(seconds * sample_rate)
-    Tv = T - atom_length + 1
-    Z = np.zeros((n_atoms, Tv))
-    n_ev = max(1, round(events_per_second * seconds))
-    for k in range(n_atoms):
-        pos = rng.choice(Tv, size=n_ev, replace=False)
-        Z[k, pos] = rng.uniform(0.5, 2.0, n_ev) * rng.choice([-1.0, 1.0], n_ev)
-    clean = reconstruct(Z, D)[0]
-    noise = rng.standard_normal(T)
-    noise *= np.linalg.norm(clean) / np.linalg.norm(noise) * 10 ** (-snr_db / 20)
-    return clean + noise, D, Z
+    n_events = n_atoms * max(1, round(events_per_second * seconds))
+    p = make_csc_problem(1, T, n_atoms, atom_length, atoms=D,
+                         n_events=min(n_events, T - atom_length + 1),
+                         separation=1, snr_db=snr_db, random_state=rng)
+    return p.X[0, 0], D[:, 0], p.codes[0]
 
 
 # --- the coders: fn(x, D, alpha, tol, positive) -> codes (n_atoms, n_times_valid) ---------

@@ -33,11 +33,14 @@ import numpy as np
 
 from . import register_kernel
 
-__all__ = ["conv_mp", "cross_correlation_table"]
+__all__ = ["conv_mp", "cross_correlation_table", "support_gram"]
 
 
 def cross_correlation_table(D: Any, *, xp: ModuleType) -> Any:
-    """``G[k, k', δ + L − 1] = Σ_c Σ_l d_{k,c}[l] d_{k',c}[l − δ]`` for ``|δ| < L``, by FFT.
+    """``G[k, k', δ + L − 1] = Σ_c Σ_l d_{k,c}[l] d_{k',c}[l − δ]`` for ``|δ| < L``, by FFT:
+    the inner product ``⟨S_t d_k, S_{t+δ} d_{k'}⟩`` of two shifted atoms. The one table of
+    the convolutional solvers (matching pursuit, OMP, LGCD and the support refit), in the
+    atoms' dtype.
 
     Examples
     --------
@@ -52,7 +55,27 @@ def cross_correlation_table(D: Any, *, xp: ModuleType) -> Any:
     # ⟨S_t d_k, S_{t+δ} d_k'⟩ = Σ_l d_k[l] d_k'[l − δ]: the correlation of d_k' with d_k
     P = xp.sum(Dh[:, None, :, :] * xp.conj(Dh)[None, :, :, :], axis=2)  # (K, K, F)
     g = xp.fft.irfft(P, n=n, axis=-1)  # index δ (mod n)
-    return xp.concat([g[..., n - (L - 1):], g[..., :L]], axis=-1)
+    return xp.astype(xp.concat([g[..., n - (L - 1):], g[..., :L]], axis=-1), D.dtype)
+
+
+def support_gram(G: np.ndarray, ks: Any, ts: Any, L: int) -> np.ndarray:
+    """The Gram matrix ``⟨S_{t_i} d_{k_i}, S_{t_j} d_{k_j}⟩`` of shifted atoms (host NumPy),
+    read from the table ``G`` of :func:`cross_correlation_table`: zero where the shifts are
+    ``L`` or more apart.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> G = cross_correlation_table(np.array([[[1.0, 2.0]]]), xp=np)
+    >>> support_gram(G, [0, 0, 0], [0, 1, 5], 2) + 0.0
+    array([[5., 2., 0.],
+           [2., 5., 0.],
+           [0., 0., 5.]])
+    """
+    ks, ts = np.asarray(ks, dtype=np.intp), np.asarray(ts, dtype=np.intp)
+    d = ts[None, :] - ts[:, None]
+    near = np.abs(d) < L
+    return np.where(near, G[ks[:, None], ks[None, :], np.where(near, d, 0) + L - 1], 0.0)
 
 
 def _cholesky_grow(Lc: np.ndarray, g: np.ndarray, gjj: float, cond_tol: float):
@@ -71,17 +94,6 @@ def _cholesky_grow(Lc: np.ndarray, g: np.ndarray, gjj: float, cond_tol: float):
 
 def _cho_solve(Lc: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.linalg.solve(Lc.T, np.linalg.solve(Lc, b))
-
-
-def _gram(G_host: np.ndarray, ks: list[int], ts: list[int], L: int) -> np.ndarray:
-    s = len(ks)
-    out = np.zeros((s, s))
-    for i in range(s):
-        for j in range(s):
-            d = ts[j] - ts[i]
-            if abs(d) < L:
-                out[i, j] = G_host[ks[i], ks[j], d + L - 1]
-    return out
 
 
 def _one(c: Any, G: Any, G_host: np.ndarray, xx: float, K: int, Tv: int, L: int,
@@ -144,7 +156,7 @@ def _one(c: Any, G: Any, G_host: np.ndarray, xx: float, K: int, Tv: int, L: int,
             ts = [ts[i] for i in keep]
             b_S = [b_S[i] for i in keep]
             gam = gam[keep]
-            Lc = np.linalg.cholesky(_gram(G_host, ks, ts, L)) if ks else np.zeros((0, 0))
+            Lc = np.linalg.cholesky(support_gram(G_host, ks, ts, L)) if ks else np.zeros((0, 0))
         rr = max(xx - float(np.dot(gam, np.asarray(b_S))), 0.0)
     if orthogonal:
         for i in range(len(ks)):
@@ -170,7 +182,7 @@ def _nonneg(G_host: np.ndarray, ks: list[int], ts: list[int], b_S: list[float],
         idx = np.nonzero(active)[0]
         new = np.zeros(len(ks))
         if idx.size:
-            Gs = _gram(G_host, [ks[m] for m in idx], [ts[m] for m in idx], L)
+            Gs = support_gram(G_host, [ks[m] for m in idx], [ts[m] for m in idx], L)
             new[idx] = _cho_solve(np.linalg.cholesky(Gs), b[idx])
     return np.where(active, new, 0.0)
 

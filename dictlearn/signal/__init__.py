@@ -12,7 +12,7 @@ from .coding import (
     reconstruct,
     register_csc_method,
 )
-from .data import CSCProblem, Sound, eeg_sample, make_csc_problem, make_sound
+from .data import CSCProblem, Sound, eeg_sample, make_csc_problem, make_sound, sound_atoms
 from .decompose import Decomposition, decompose, write_decomposition
 from .estimators import ConvolutionalDictionaryLearning, ConvolutionalSparseCoder
 from .frames import FrameCodes, FrameDecomposition
@@ -56,6 +56,7 @@ __all__ = [
     "reconstruct",
     "register_csc_method",
     "resample",
+    "sound_atoms",
     "write_decomposition",
     "write_wav",
 ]

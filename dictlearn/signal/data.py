@@ -15,7 +15,8 @@ import numpy as np
 from .._validation import check_nonneg_scalar, check_positive_int
 from .._xp import check_random_state
 
-__all__ = ["CSCProblem", "Sound", "eeg_sample", "make_csc_problem", "make_sound"]
+__all__ = ["CSCProblem", "Sound", "eeg_sample", "make_csc_problem", "make_sound",
+           "sound_atoms"]
 
 
 @dataclass(frozen=True)
@@ -50,13 +51,49 @@ def _smooth_atoms(n_atoms: int, n_channels: int, length: int, rng: np.random.Gen
     return D / np.linalg.norm(D.reshape(n_atoms, -1), axis=1)[:, None, None]
 
 
+def sound_atoms(n_atoms: int, atom_length: int, sample_rate: int, *,
+                random_state: Any = None) -> np.ndarray:
+    """Unit-norm atoms that sound like events, a third each: plucked strings (four
+    harmonics of a random fundamental in 100–800 Hz, exponentially decaying), clicks (a
+    decaying noise burst) and chirps (a Hann-windowed linear sweep between two random
+    frequencies in 200–2000 Hz). The atoms of ``python -m dictlearn.bench csc``'s planted
+    problem (with :func:`make_csc_problem`).
+
+    Examples
+    --------
+    >>> D = sound_atoms(3, 64, 8000, random_state=0)
+    >>> D.shape, bool(np.allclose(np.linalg.norm(D[:, 0], axis=1), 1.0))
+    ((3, 1, 64), True)
+    """
+    rng = check_random_state(random_state)
+    n_atoms = check_positive_int(n_atoms, "n_atoms")
+    length = check_positive_int(atom_length, "atom_length")
+    t = np.arange(length) / check_positive_int(sample_rate, "sample_rate")
+    D = np.empty((n_atoms, length))
+    for k in range(n_atoms):
+        kind = k % 3
+        if kind == 0:  # plucked string: harmonics of f0 with a decay
+            f0 = rng.uniform(100, 800)
+            D[k] = sum(np.sin(2 * np.pi * h * f0 * t + rng.uniform(0, 2 * np.pi)) / h
+                       for h in range(1, 5)) * np.exp(-t * rng.uniform(20, 80) * 16000 / length)
+        elif kind == 1:  # click: a decaying noise burst
+            D[k] = rng.standard_normal(length) * np.exp(-np.arange(length) / (0.05 * length))
+        else:  # chirp under a Hann window
+            f1, f2 = rng.uniform(200, 2000, size=2)
+            D[k] = np.sin(2 * np.pi * (f1 * t + (f2 - f1) * t ** 2 / (2 * t[-1]))) * \
+                np.hanning(length)
+    return (D / np.linalg.norm(D, axis=1, keepdims=True))[:, None, :]
+
+
 def make_csc_problem(n_signals: int = 1, n_times: int = 1000, n_atoms: int = 3,
                      atom_length: int = 32, *, n_channels: int = 1, n_events: int = 5,
                      separation: int | None = None, snr_db: float | None = 30.0,
                      atoms: Any = None, random_state: Any = None) -> CSCProblem:
     """Planted shift-invariant signals: ``n_events`` activations per signal at random shifts,
     at least ``separation`` samples apart (default ``atom_length``: the regime where
-    recovery can be tested, THEORY.md), amplitudes ±U(1, 2).
+    recovery can be tested, THEORY.md), amplitudes ±U(1, 2), each of a random atom. The
+    atoms are smooth windowed sinusoids, or ``atoms`` (n_atoms, [n_channels,] atom_length)
+    when given: their shape then sets ``n_atoms``, ``n_channels`` and ``atom_length``.
 
     Examples
     --------
@@ -67,6 +104,10 @@ def make_csc_problem(n_signals: int = 1, n_times: int = 1000, n_atoms: int = 3,
     rng = check_random_state(random_state)
     n_signals = check_positive_int(n_signals, "n_signals")
     n_events = check_positive_int(n_events, "n_events")
+    if atoms is not None:  # the given atoms fix the number of atoms and their length
+        atoms = np.asarray(atoms, dtype=np.float64)
+        atoms = atoms[:, None, :] if atoms.ndim == 2 else atoms
+        n_atoms, atom_length = atoms.shape[0], atoms.shape[-1]
     L = check_positive_int(atom_length, "atom_length")
     sep = L if separation is None else check_positive_int(separation, "separation")
     T = check_positive_int(n_times, "n_times")
@@ -76,7 +117,7 @@ def make_csc_problem(n_signals: int = 1, n_times: int = 1000, n_atoms: int = 3,
                          f"{n_valid} valid shifts (n_times={T}, atom_length={L})")
     D = _smooth_atoms(check_positive_int(n_atoms, "n_atoms"),
                       check_positive_int(n_channels, "n_channels"), L, rng) \
-        if atoms is None else np.asarray(atoms, dtype=np.float64)
+        if atoms is None else atoms
     K = D.shape[0]
     Z = np.zeros((n_signals, K, n_valid))
     for i in range(n_signals):

@@ -22,33 +22,18 @@ from .._loop import Info, Result, run_loop
 from .._validation import check_choice, check_positive_int
 from .._xp import device_of, get_namespace, to_device, to_namespace, to_numpy
 from ..kernels import ENGINES, call
+from ..kernels.conv_mp import cross_correlation_table
 from ..objectives import gap_residual
-from ._conv import ConvOperator, fft_length
+from ._conv import ConvOperator
 from .coding import check_csc_inputs, finish_codes, register_csc_method
 
-__all__ = ["cross_correlations", "csc_lgcd"]
+__all__ = ["csc_lgcd"]
 
 #: The first segment threshold (``stop="gap"``), relative to the largest first update.
 THR_START = 1e-2
-
-
-def cross_correlations(D: np.ndarray) -> np.ndarray:
-    """The atoms' cross-correlation table ``H`` (K, K, 2L − 1), by FFT (host NumPy):
-    ``H[k, j, s + L − 1] = Σ_c Σ_l d_{k,c}[l + s] d_{j,c}[l]`` for ``|s| ≤ L − 1``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> H = cross_correlations(np.array([[[1.0, 2.0]]]))
-    >>> np.round(H, 12) + 0.0
-    array([[[2., 5., 2.]]])
-    """
-    L = D.shape[2]
-    nfft = fft_length(2 * L - 1)
-    Dh = np.fft.rfft(D, n=nfft, axis=-1)
-    corr = np.fft.irfft(np.einsum("acf,bcf->abf", Dh, np.conj(Dh)), n=nfft, axis=-1)
-    H = np.concatenate([corr[..., nfft - L + 1:], corr[..., :L]], axis=-1)
-    return np.ascontiguousarray(H, dtype=D.dtype)
+#: A gap check once the passes since the last one have visited this many sweeps' worth of
+#: coordinates (see ``csc_lgcd``'s notes).
+SWEEPS_PER_CHECK = 1
 
 
 def _host(a: Any) -> np.ndarray:
@@ -106,7 +91,10 @@ def csc_lgcd(X: Any, atoms: Any, *, alpha: float = 0.1, positive: bool = False,
         change of a pass is at most ``tol·max|z|``.
     stop : {"gap", "change"}, default="gap"
     check_every : int, default=10
-        Passes between two checks of the stopping rule.
+        Passes between two checks of the stopping rule, at least. With ``stop="gap"`` a
+        check also waits until the passes since the last one have visited as many
+        coordinates as there are (late passes visit only the few segments still moving,
+        while a check reads every coordinate), so checks stay a bounded share of the work.
     callback : callable, optional
         Called with an :class:`~dictlearn.Info` after each check (``info.state.Z`` holds the
         codes of the signals still iterating); returning True stops.
@@ -131,13 +119,16 @@ def csc_lgcd(X: Any, atoms: Any, *, alpha: float = 0.1, positive: bool = False,
     of ``2L − 1`` samples (``L`` the atom length); a pass updates, in each segment in turn, the
     coordinate with the largest :math:`|z'_k[t] - z_k[t]|` and then ``c`` on the
     ``2L − 1`` shifts it reaches through the atoms' cross-correlations (computed once by FFT,
-    :func:`cross_correlations`) and the residual on ``L`` samples. A segment whose best change
-    is zero is skipped until a neighbouring update reaches it, so a pass costs little where the
-    signal is silent. Greedy selection makes each update the most useful one of its segment, and
-    the segments are independent enough that a pass costs ``O(n_atoms · n_times)`` (Moreau,
-    Gramfort & Oudre 2018 prove convergence to the lasso solution). The gap of
+    :func:`~dictlearn.kernels.conv_mp.cross_correlation_table`) and the residual on ``L``
+    samples. A segment whose best change is zero is skipped until a neighbouring update
+    reaches it, so a pass costs little where the signal is silent. Greedy selection makes each
+    update the most useful one of its segment, and the segments are independent enough that a
+    pass costs ``O(n_atoms · n_times)`` (Moreau, Gramfort & Oudre 2018 prove convergence to
+    the lasso solution). The gap of
     :func:`dictlearn.objectives.gap_residual` is computed from the maintained ``r`` and ``c``
-    at each check and from scratch (FFT) before a signal stops.
+    at each check and from scratch (FFT) before a signal stops. Between two checks the
+    passes visit at least one sweep's worth of coordinates (a count, not a time: the
+    iterates do not depend on the machine).
 
     References
     ----------
@@ -175,7 +166,7 @@ def csc_lgcd(X: Any, atoms: Any, *, alpha: float = 0.1, positive: bool = False,
             Z = np.maximum(Z, 0.0)
         R = np.ascontiguousarray(Xh - hop.apply(Z))
     C = np.ascontiguousarray(hop.adjoint(R))
-    H = cross_correlations(D)
+    H = np.ascontiguousarray(cross_correlation_table(D, xp=np))
     seg_len = 2 * L - 1
     n_seg = -(-Tv // seg_len)
     eps = float(np.finfo(Xh.dtype).eps)
@@ -191,12 +182,29 @@ def csc_lgcd(X: Any, atoms: Any, *, alpha: float = 0.1, positive: bool = False,
     state = _State(Z, C, R, np.ones((n, n_seg), dtype=bool), np.full(n, np.inf, Xh.dtype),
                    thr, Xh)
 
+    # A check reads every coordinate (the gap needs ‖𝒟ᵀr‖∞, ‖z‖₁ and ‖r‖²) while a late
+    # pass visits only the few active segments: a check runs once the passes since the last
+    # one have visited at least ``SWEEPS_PER_CHECK`` times as many coordinates as there are
+    # (and every ``check_every`` passes at most), so checks cost a bounded share of the work.
+    # The rule counts coordinates, not seconds: the iterates do not depend on the machine.
+    work = {"since": 0, "passes": 0, "last": None}
+
     def step(s: _State) -> _State:
+        work["since"] += int(np.count_nonzero(s.active)) * K * seg_len
+        work["passes"] += 1
         _, _, _, _, moved = call("lgcd_passes", engine, np, D, H, s.Z, s.C, s.R, s.active,
                                  alpha=alpha, positive=positive, n_passes=1, thr=s.thr,
                                  thr_min=thr_min, seg_len=seg_len)
         s.moved[...] = moved
         return s
+
+    def due(s: _State) -> bool:
+        last = work["last"]
+        if (last is None or work["passes"] >= max_iter or last[0].shape[0] != s.Z.shape[0]
+                or work["since"] >= SWEEPS_PER_CHECK * s.Z.size):
+            work["since"] = 0
+            return True
+        return False
 
     def gap(s: _State, rows: Any = slice(None)):
         m = s.X[rows].shape[0]
@@ -206,12 +214,16 @@ def csc_lgcd(X: Any, atoms: Any, *, alpha: float = 0.1, positive: bool = False,
         return g - (tol * F + 50 * eps * xx), g / np.maximum(F, tiny)
 
     def criterion_gap(s: _State):
+        if not due(s):  # not yet: the last figures, and no signal stops
+            excess, shown = work["last"]
+            return np.maximum(excess, tiny), shown
         excess, shown = gap(s)
         done = np.flatnonzero(excess <= 0)
         if done.size:  # certify from scratch: a fresh residual and correlations by FFT
             s.R[done] = s.X[done] - hop.apply(s.Z[done])
             s.C[done] = hop.adjoint(s.R[done])
             excess[done], shown[done] = gap(s, done)
+        work["last"] = (excess, shown)
         return excess, shown
 
     def criterion_change(s: _State):
