@@ -188,7 +188,7 @@ def _patches(args: argparse.Namespace, rng: np.random.Generator) -> tuple[list, 
 def run(args: argparse.Namespace) -> int:
     if args.quick:
         args.classes, args.steps, args.sae_epochs = args.classes[:2], 30, 3
-        args.n_atoms, args.n_patches, args.n_test_patches = 32, 600, 100
+        args.n_atoms, args.n_patches, args.n_test_patches = 32, 400, 80
     rng = np.random.default_rng(args.seed)
     t0 = time.perf_counter()
     digit_rows, digit_s = _digits(args, rng)
