@@ -118,6 +118,7 @@ class SparseOutlierDetector(OutlierMixin, BaseEstimator):
         Any coder or learner with ``fit(X)`` and ``transform(X)`` (codes) and either
         ``inverse_transform(codes)`` or ``components_``: :class:`~dictlearn.SparseCoder`,
         :class:`~dictlearn.DictionaryLearning`, :class:`~dictlearn.SparseAutoencoder`,
+        :class:`~dictlearn.LISTA` (``variant="step"``, trained without codes),
         scikit-learn's dictionary learners. It is cloned at ``fit``. Default:
         ``DictionaryLearning(method="mod", max_iter=20)`` (OMP codes, ``n_atoms = n_features``).
     weights : dict, optional

@@ -169,3 +169,28 @@ def test_code_statistics_by_hand():
     np.testing.assert_allclose(s["l1"], [3, 0])
     nll = -np.log([0.5 * 0.25 * 0.9, 0.5 * 0.75 * 0.9])
     np.testing.assert_allclose(s["rarity"], nll)
+
+
+def _lista_step(D):
+    from dictlearn import LISTA
+
+    return LISTA(D, 3, variant="step", alpha=0.05, max_epochs=2, random_state=0)
+
+
+def _sklearn_minibatch(D):
+    from sklearn.decomposition import MiniBatchDictionaryLearning
+
+    return MiniBatchDictionaryLearning(16, alpha=0.05, max_iter=1, batch_size=100,
+                                       random_state=0)
+
+
+@pytest.mark.parametrize("make", [_lista_step, _sklearn_minibatch], ids=["LISTA", "sklearn"])
+def test_other_coders_find_off_span_signals(make):
+    """Any estimator with fit/transform (and inverse_transform or components_) is a coder."""
+    rng = np.random.default_rng(6)
+    D, draw = _planted(rng)
+    det = SparseOutlierDetector(make(D), random_state=0).fit(draw(300, np.arange(16)))
+    normal = draw(100, np.arange(16))
+    odd = draw(50, np.arange(16)) + 0.5 * rng.standard_normal((50, 20))
+    assert np.all(np.isfinite(det.score_samples(normal)))
+    assert _auc(det, normal, odd, {"residual": 1.0}) > 0.9
