@@ -11,6 +11,7 @@ from ._loop import (
     TrainingDivergedWarning,
 )
 from .amortized import LISTA, SparseAutoencoder, compare_inference
+from .anomaly import SparseOutlierDetector
 from .coding import (
     METHODS,
     MethodSpec,
@@ -31,7 +32,8 @@ __version__ = "0.1.0"
 
 __all__ = ["LISTA", "METHODS", "ConvergenceWarning", "DictionaryLearning", "DictlearnWarning",
            "Info", "MethodSpec", "NonFiniteWarning", "Result", "SparseAutoencoder", "SparseCoder",
-           "Status", "TrainingDivergedWarning", "__version__", "compare_inference", "datasets",
+           "SparseOutlierDetector", "Status", "TrainingDivergedWarning", "__version__",
+           "compare_inference", "datasets",
            "dict_learning", "fista", "iht", "ista", "lasso", "lasso_duality_gap",
            "lasso_objective", "learning", "lipschitz_constant", "method_spec", "metrics", "omp",
            "register_method", "sparse_encode"]

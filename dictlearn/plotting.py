@@ -13,7 +13,7 @@ import numpy as np
 from ._xp import optional_import, to_numpy
 
 __all__ = ["new_figure", "plot_activations", "plot_atoms", "plot_conv_atoms", "plot_nmse_vs_steps",
-           "plot_nmse_vs_time"]
+           "plot_nmse_vs_time", "save_figure"]
 
 
 def _axes(ax: Any) -> Any:
@@ -124,6 +124,28 @@ def new_figure(**kwargs: Any) -> Any:
     """A matplotlib ``Figure`` not attached to pyplot (safe in scripts and servers: nothing
     to close, no display needed)."""
     return optional_import("matplotlib.figure").Figure(**kwargs)
+
+
+def save_figure(fig: Any, path: str, *, dpi: int = 120) -> str:
+    """Write ``fig`` to ``path`` (its folder created when missing) and return the path: how
+    every example saves its figure.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> fig = new_figure(figsize=(2, 2))
+    >>> _ = fig.add_subplot().plot([0, 1])
+    >>> path = save_figure(fig, os.path.join(tempfile.mkdtemp(), "sub", "line.png"))
+    >>> os.path.getsize(path) > 0
+    True
+    """
+    import os
+
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    return path
 
 
 def plot_conv_atoms(atoms: Any, *, sample_rate: float | None = None, n_cols: int | None = None,

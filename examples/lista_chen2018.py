@@ -64,7 +64,8 @@ def parse(argv):
     p.add_argument("--jobs", type=int, default=2, help="variants trained in parallel")
     p.add_argument("--float64", action="store_true", help="train in float64 (default float32)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="folder for results.json and nmse.png")
+    p.add_argument("--out", default=os.path.join("examples", "out", "lista_chen2018"),
+                   help="folder for results.json and nmse.png")
     a = p.parse_args(argv)
     if a.quick:
         a.m, a.n = 64, 128

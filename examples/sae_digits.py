@@ -8,6 +8,8 @@ penalty the atoms become localised strokes instead of the global blobs of a plai
 Usage::
 
     python examples/sae_digits.py [--quick] [--out FILE.png]
+
+Saves ``examples/out/sae_digits.png`` (the decoder rows without and with the penalty).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def run(argv=None) -> dict:
     p.add_argument("--n-atoms", type=int, default=64)
     p.add_argument("--alpha", type=float, default=0.05)
     p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--out", default=None)
+    p.add_argument("--out", default=os.path.join("examples", "out", "sae_digits.png"))
     a = p.parse_args(argv)
     from sklearn.datasets import load_digits
 
@@ -46,20 +48,13 @@ def run(argv=None) -> dict:
         print(f"alpha={alpha:<5g} relative reconstruction error {err:.3f}, "
               f"mean active units {l0:.1f} / {a.n_atoms}")
         out[alpha] = {"rel_error": err, "mean_l0": l0, "model": sae}
-    if a.out:
-        import matplotlib
+    from dictlearn.plotting import new_figure, plot_atoms, save_figure
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        from dictlearn.plotting import plot_atoms
-
-        fig, axes = plt.subplots(1, 2, figsize=(9, 4.5))
-        for ax, (alpha, r) in zip(axes, out.items(), strict=True):
-            plot_atoms(r["model"].components_, (8, 8), ax=ax)
-            ax.set_title(f"alpha = {alpha:g}: L0 = {r['mean_l0']:.1f}")
-        fig.savefig(a.out, dpi=120)
-        print(f"saved {a.out}")
+    fig = new_figure(figsize=(9, 4.5))
+    for ax, (alpha, r) in zip(fig.subplots(1, 2), out.items(), strict=True):
+        plot_atoms(r["model"].components_, (8, 8), ax=ax)
+        ax.set_title(f"alpha = {alpha:g}: L0 = {r['mean_l0']:.1f}")
+    print(f"saved {save_figure(fig, a.out)}")
     return out
 
 

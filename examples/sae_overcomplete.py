@@ -8,6 +8,8 @@ script re-encodes with FISTA on it to show that).
 Usage::
 
     python examples/sae_overcomplete.py [--quick] [--k 8]
+
+Saves ``examples/out/sae_overcomplete.png`` (the decoder rows of both models).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ def run(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true")
     p.add_argument("--k", type=int, default=8)
+    p.add_argument("--out", default=os.path.join("examples", "out", "sae_overcomplete.png"))
     a = p.parse_args(argv)
     from sklearn.datasets import load_digits
 
@@ -44,7 +47,14 @@ def run(argv=None) -> dict:
         err_f = float(np.sum((Xc - Zf @ sae.components_) ** 2) / np.sum((X - X.mean(0)) ** 2))
         print(f"d = {d:3d}: top-{a.k} encoder relative error {err:.3f}; FISTA (alpha=0.05) on "
               f"its decoder {err_f:.3f} with mean L0 {float((Zf != 0).sum(1).mean()):.1f}")
-        out[d] = {"rel_error": err, "fista_rel_error": err_f}
+        out[d] = {"rel_error": err, "fista_rel_error": err_f, "atoms": sae.components_}
+    from dictlearn.plotting import new_figure, plot_atoms, save_figure
+
+    fig = new_figure(figsize=(10, 4.5))
+    for ax, (d, r) in zip(fig.subplots(1, 2), out.items(), strict=True):
+        plot_atoms(r["atoms"], (8, 8), ax=ax)
+        ax.set_title(f"d = {d}, top-{a.k}: relative error {r['rel_error']:.3f}")
+    print(f"saved {save_figure(fig, a.out)}")
     return out
 
 

@@ -9,6 +9,8 @@ reconstruction error and the spread of L0 across samples.
 Usage::
 
     python examples/sae_topk_vs_soft.py [--quick] [--alpha 0.05]
+
+Saves ``examples/out/sae_topk_vs_soft.png`` (the L0 per sample of both models).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def _report(name, sae, X):
     l0 = (Z != 0).sum(axis=1)
     err = float(np.sum((X - sae.inverse_transform(Z)) ** 2) / np.sum((X - X.mean(0)) ** 2))
     print(f"  {name:10s} relative error {err:.3f}, L0 mean {l0.mean():.1f}, std {l0.std():.2f}")
-    return {"rel_error": err, "l0_mean": float(l0.mean()), "l0_std": float(l0.std())}
+    return {"rel_error": err, "l0_mean": float(l0.mean()), "l0_std": float(l0.std()), "l0": l0}
 
 
 def run(argv=None) -> dict:
@@ -37,6 +39,7 @@ def run(argv=None) -> dict:
     p.add_argument("--quick", action="store_true")
     p.add_argument("--alpha", type=float, default=0.05)
     p.add_argument("--n-atoms", type=int, default=128)
+    p.add_argument("--out", default=os.path.join("examples", "out", "sae_topk_vs_soft.png"))
     a = p.parse_args(argv)
     from sklearn.datasets import load_digits
 
@@ -51,6 +54,18 @@ def run(argv=None) -> dict:
                                        learning_rate=3e-3, max_epochs=epochs,
                                        random_state=0).fit(X)
     out["topk"] = _report(f"top-{k}", topk, X)
+    from dictlearn.plotting import new_figure, save_figure
+
+    fig = new_figure(figsize=(6, 3.5))
+    ax = fig.subplots()
+    top = int(max(out["soft"]["l0"].max(), k)) + 1
+    for name, label in (("soft", "soft (L1)"), ("topk", f"top-{k}")):
+        r = out[name]
+        ax.hist(r["l0"], bins=np.arange(top + 1) - 0.5, alpha=0.6,
+                label=f"{label}: relative error {r['rel_error']:.3f}")
+    ax.set(xlabel="active units per sample (L0)", ylabel="samples")
+    ax.legend(fontsize="small")
+    print(f"saved {save_figure(fig, a.out)}")
     return out
 
 

@@ -31,25 +31,33 @@ def test_lista_chen2018_quick(tmp_path):
     assert (tmp_path / "results.json").exists()
 
 
-def test_sae_digits_quick():
-    out = _load("sae_digits").run(["--quick"])
+def test_sae_digits_quick(tmp_path):
+    fig = tmp_path / "sae_digits.png"
+    out = _load("sae_digits").run([*["--quick"], "--out", str(fig)])
+    assert fig.stat().st_size > 5000  # the figure is written by default
     dense, sparse = out[0.0], out[0.05]
     assert sparse["mean_l0"] < 0.7 * dense["mean_l0"]
 
 
-def test_sae_kl_vs_l1_quick():
-    out = _load("sae_kl_vs_l1").run(["--quick", "--rho", "0.05"])
+def test_sae_kl_vs_l1_quick(tmp_path):
+    fig = tmp_path / "sae_kl_vs_l1.png"
+    out = _load("sae_kl_vs_l1").run([*["--quick", "--rho", "0.05"], "--out", str(fig)])
+    assert fig.stat().st_size > 5000  # the figure is written by default
     assert abs(out["kl"] - 0.05) < 0.2 * 0.05
     rates = list(out["l1"].values())
     assert rates[0] > rates[-1]  # the L1 rate moves with lambda
 
 
-def test_sae_overcomplete_quick():
-    out = _load("sae_overcomplete").run(["--quick"])
+def test_sae_overcomplete_quick(tmp_path):
+    fig = tmp_path / "sae_overcomplete.png"
+    out = _load("sae_overcomplete").run([*["--quick"], "--out", str(fig)])
+    assert fig.stat().st_size > 5000  # the figure is written by default
     assert out[128]["rel_error"] < out[64]["rel_error"]
 
 
-def test_sae_topk_vs_soft_quick():
-    out = _load("sae_topk_vs_soft").run(["--quick"])
+def test_sae_topk_vs_soft_quick(tmp_path):
+    fig = tmp_path / "sae_topk_vs_soft.png"
+    out = _load("sae_topk_vs_soft").run([*["--quick"], "--out", str(fig)])
+    assert fig.stat().st_size > 5000  # the figure is written by default
     assert out["topk"]["l0_std"] == pytest.approx(0.0)
     assert out["topk"]["l0_mean"] == pytest.approx(round(out["soft"]["l0_mean"]))
