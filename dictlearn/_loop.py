@@ -314,7 +314,9 @@ def run_loop(state: Any, *, step: Callable[[Any], Any], criterion: Callable[[Any
     a value that is ``<= 0`` exactly when the row has converged (solvers subtract their
     tolerance) together with a display value, and ``codes(state)``; the state offers
     ``take(rows)`` to keep only some rows. The rows are checked every ``check_every`` steps
-    (never the objective on every step just to stop): converged rows leave the working set,
+    (never the objective on every step just to stop; a ``criterion`` that returns ``None``
+    defers the check to a later block, when a check would cost more than the steps since
+    the last one, but never at ``max_iter``): converged rows leave the working set,
     rows that met a non-finite value are stopped with their last finite codes and
     ``Status.nonfinite``, and ``callback(Info)`` sees the rows still iterating.
     """
@@ -340,7 +342,12 @@ def run_loop(state: Any, *, step: Callable[[Any], Any], criterion: Callable[[Any
         for _ in range(k):
             st = step(st)
         n_steps += k
-        excess, shown = criterion(st)
+        checked = criterion(st)
+        if checked is None:  # the solver defers this check: nothing is decided this block
+            if n_steps >= max_iter:
+                raise RuntimeError("a criterion may not defer its check at max_iter")
+            return st, Info(n_steps, st, history=history, rows=rows, criterion=shown)
+        excess, shown = checked
         ok = finite(codes(st), xp=xp, axis=1) & xp.isfinite(excess)
         if not bool(xp.all(ok)):
             nonfinite = True

@@ -151,3 +151,40 @@ def test_progress_is_silent_unless_enabled(capsys):
     err = capsys.readouterr().err
     assert "loud [########................] epoch 1/3  train 0.5  val 0.25" in err
     assert "[loud] a note\n" in err
+
+
+class _Halving:
+    """A toy per-row iteration for ``run_loop``: each step halves ``z``."""
+
+    def __init__(self, z):
+        self.z = z
+
+    def take(self, rows):
+        return _Halving(np.take(self.z, rows, axis=0))
+
+
+def test_run_loop_criterion_may_defer_its_check():
+    from dictlearn._loop import run_loop
+
+    calls = {"real": 0, "blocks": 0}
+
+    def criterion(s):
+        calls["blocks"] += 1
+        if calls["blocks"] % 3:  # two blocks of three are deferred
+            return None
+        calls["real"] += 1
+        crit = np.max(np.abs(s.z), axis=1)
+        return crit - 1e-3, crit
+
+    z0 = np.array([[1.0, 2.0], [1e-2, 0.0]])
+    res = run_loop(_Halving(z0.copy()), step=lambda s: _Halving(s.z / 2), criterion=criterion,
+                   codes=lambda s: s.z, n_samples=2, max_iter=300, check_every=2, xp=np)
+    assert res.status.value == "converged" and calls["real"] < calls["blocks"]
+    # rows stop only at a real check (every third block of two steps)
+    assert res.n_iter_per_sample.tolist() == [12, 6]
+    assert np.all(np.max(np.abs(res.codes), axis=1) <= 1e-3)
+
+    with pytest.raises(RuntimeError, match="max_iter"):
+        run_loop(_Halving(z0.copy()), step=lambda s: _Halving(s.z / 2),
+                 criterion=lambda s: None, codes=lambda s: s.z, n_samples=2, max_iter=4,
+                 check_every=2, xp=np)

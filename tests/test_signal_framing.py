@@ -428,3 +428,19 @@ def test_decomposition_bad_input():
         FrameDecomposition(32, sample_rate=8000.5).fit(x)
     with pytest.raises(ValueError, match="NaN"):
         est.transform(np.where(np.arange(1024) == 5, np.nan, x))
+
+
+def test_frame_decomposition_on_array_api_strict():
+    """Fit, code and resynthesise on array-api-strict's default device: the same numbers as
+    NumPy, the caller's array type back. (Its second device waits on the learners running
+    there, issue 9.)"""
+    xs = pytest.importorskip("array_api_strict")
+    host = np.random.default_rng(5).standard_normal(600)
+    x = xs.asarray(host)
+    kw = {"n_atoms": 8, "n_nonzero_coefs": 3, "max_iter": 5, "random_state": 0}
+    a = FrameDecomposition(32, **kw).fit(host)
+    b = FrameDecomposition(32, **kw).fit(x)
+    np.testing.assert_allclose(tonp(b.components_), np.asarray(a.components_), atol=1e-10)
+    y = b.inverse_transform(b.transform(x))
+    assert isinstance(y, type(x))
+    np.testing.assert_allclose(tonp(y), a.inverse_transform(a.transform(host)), atol=1e-10)

@@ -214,9 +214,8 @@ def csc_lgcd(X: Any, atoms: Any, *, alpha: float = 0.1, positive: bool = False,
         return g - (tol * F + 50 * eps * xx), g / np.maximum(F, tiny)
 
     def criterion_gap(s: _State):
-        if not due(s):  # not yet: the last figures, and no signal stops
-            excess, shown = work["last"]
-            return np.maximum(excess, tiny), shown
+        if not due(s):  # not yet: the loop decides nothing this block
+            return None
         excess, shown = gap(s)
         done = np.flatnonzero(excess <= 0)
         if done.size:  # certify from scratch: a fresh residual and correlations by FFT
