@@ -48,3 +48,18 @@ def test_quick_build_writes_the_page(tmp_path):
     assert (tmp_path / "docs" / "img" / "gallery_sae_topk_vs_soft.png").stat().st_size > 5000
     with pytest.raises(SystemExit):
         g.main(["--only", "no_such_example", "--docs", str(tmp_path)])
+
+
+def test_only_updates_its_sections_and_keeps_the_others():
+    g = _gallery()
+    text = (ROOT / "docs" / "gallery.md").read_text()
+    e = g.ENTRIES[1]
+    out = g.update(text, [e], [{"cmd": "CMD", "stdout": "OUT", "seconds": 1.0,
+                                "image": "img/x.png"}])
+    assert out.count("\n## ") == text.count("\n## ")
+    assert "CMD" in out and "OUT" in out
+    for other in g.ENTRIES:
+        if other is not e:
+            assert f"## {other.title}" in out
+    assert out.split(f"## {g.ENTRIES[0].title}")[1].split("\n## ")[0] == \
+        text.split(f"## {g.ENTRIES[0].title}")[1].split("\n## ")[0]

@@ -3,7 +3,7 @@ numbers it printed.
 
     python docs/dev/scripts/gallery.py              # the settings of ENTRIES (about 15 min)
     python docs/dev/scripts/gallery.py --quick      # every example with --quick (a check)
-    python docs/dev/scripts/gallery.py --only denoise sae_digits --docs /tmp/site
+    python docs/dev/scripts/gallery.py --only denoise sae_digits   # update those sections
 
 Each example runs as the page shows it (``PYTHONPATH=. python examples/NAME.py ARGS``), in a
 fresh process with one BLAS thread, from the folder ``--workdir`` (default: the repository, so
@@ -17,6 +17,7 @@ import argparse
 import dataclasses
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -103,10 +104,23 @@ def page(entries: list[Entry], results: list[dict], quick: bool) -> str:
         "",
     ]
     for e, r in zip(entries, results, strict=True):
-        lines += [f"## {e.title}", "", "```bash", r["cmd"], "```", "",
-                  f"![{e.title}]({r['image']})", "",
-                  f"Printed ({r['seconds']:.0f} s):", "", "```text", r["stdout"], "```", ""]
+        lines += section(e, r)
     return "\n".join(lines)
+
+
+def section(e: Entry, r: dict) -> list[str]:
+    return [f"## {e.title}", "", "```bash", r["cmd"], "```", "", f"![{e.title}]({r['image']})",
+            "", f"Printed ({r['seconds']:.0f} s):", "", "```text", r["stdout"], "```", ""]
+
+
+def update(existing: str, entries: list[Entry], results: list[dict]) -> str:
+    """``existing`` with the sections of ``entries`` replaced (``--only``: the other
+    examples' sections are kept as they were)."""
+    parts = re.split(r"(?m)^(?=## )", existing)
+    new = {f"## {e.title}": "\n".join(section(e, r)) + "\n"
+           for e, r in zip(entries, results, strict=True)}
+    out = [new.pop(part.split("\n", 1)[0], part) for part in parts]
+    return "".join(out + list(new.values()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,7 +143,11 @@ def main(argv: list[str] | None = None) -> int:
                       timeout=a.timeout)
         print(f"{e.name}: {r['seconds']:.1f} s", flush=True)
         results.append(r)
-    (docs / "gallery.md").write_text(page(entries, results, a.quick))
+    target = docs / "gallery.md"
+    if a.only is not None and target.exists():
+        target.write_text(update(target.read_text(), entries, results))
+    else:
+        target.write_text(page(entries, results, a.quick))
     print(f"wrote {docs / 'gallery.md'}")
     return 0
 
