@@ -415,6 +415,9 @@ class SparseAutoencoder(TransformerMixin, BaseEstimator):
     @classmethod
     def load(cls, file: Any) -> SparseAutoencoder:
         """Read a model written by :meth:`save` (NumPy arrays, ``allow_pickle=False``)."""
-        sae, meta, arrays = load_model(file, cls, cls._schema)
+        return load_model(file, cls, cls._schema, cls._restore)
+
+    def _restore(self, meta: dict[str, Any], arrays: dict[str, Any]) -> SparseAutoencoder:
+        sae = self
         sae.params_, sae.n_features_in_ = arrays, int(meta["n_features_in"])
         return restore_trained(sae, meta)

@@ -472,7 +472,10 @@ class LISTA(TransformerMixin, BaseEstimator):
     @classmethod
     def load(cls, file: Any) -> LISTA:
         """Read a network written by :meth:`save` (NumPy arrays, ``allow_pickle=False``)."""
-        net, meta, arrays = load_model(file, cls, cls._schema)
+        return load_model(file, cls, cls._schema, cls._restore)
+
+    def _restore(self, meta: dict[str, Any], arrays: dict[str, Any]) -> LISTA:
+        net = self
         D = net.dictionary = arrays.pop("dictionary")
         xp = get_namespace(D)
         shared = net._shared(D, xp, L=meta.get("lipschitz"), W_tilde=arrays.pop("W_tilde", None))

@@ -32,6 +32,7 @@ import numpy as np
 from .._loop import Info, Progress, Result, finite, iterate
 from .._validation import check_array, check_choice, check_nonneg_scalar, check_positive_int
 from .._xp import check_random_state, get_namespace
+from ..coding._scale import Scale
 from ._coding import CodingStep, make_coder
 from .atoms import dead_atom_mask, init_dictionary, project_atoms, resample_atoms
 
@@ -264,6 +265,10 @@ def fit_dictionary(X: Any, n_atoms: int, *, updater: Updater, coder: CodingStep,
     rng = check_random_state(random_state)
     n, m = X.shape
     device = getattr(X, "device", None)
+    # learn on X / s (coding/_scale.py): the dictionary is that of X, codes and objectives
+    # come back in X's units; a resumed state keeps the units it was learned in (s = 1)
+    sc = Scale.of(X, xp) if state is None else Scale(1.0, xp)
+    X, coder = sc.down(X), coder.scaled(sc)
     if state is None:
         state = start_state(X, n_atoms, updater=updater, init=init, rng=rng, xp=xp)
     elif tuple(state.dictionary.shape) != updater.dictionary_shape(n_atoms, m):
@@ -304,7 +309,9 @@ def fit_dictionary(X: Any, n_atoms: int, *, updater: Updater, coder: CodingStep,
 
     state, status, _, _ = iterate(state, step, max_iter=max_iter, stop=stop, callback=callback,
                                   progress=Progress(max_iter, updater.name, verbose), xp=xp)
-    codes = None if updater.minibatch else run["Z"]
+    codes = None if updater.minibatch else sc.up(run["Z"])
+    for record in state.history if sc.scaled else ():
+        record["objective"] = float(sc.up(record["objective"], 2))
     return Result(codes, status, state.n_iter, history=state.history, state=state)
 
 

@@ -306,8 +306,10 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
     @classmethod
     def load(cls, file: Any) -> DictionaryLearning:
         """Load a model saved by :meth:`save` (NumPy arrays; ``partial_fit`` can resume)."""
-        est, meta, arrays = load_model(file, cls, cls._schema)
-        m = int(meta["n_features_in_"])
+        return load_model(file, cls, cls._schema, cls._restore)
+
+    def _restore(self, meta: dict[str, Any], arrays: dict[str, Any]) -> DictionaryLearning:
+        est, m = self, int(meta["n_features_in_"])
         record = type(est._state_template(m))
         aux = record(**{k[len("aux__"):]: v for k, v in arrays.items() if k.startswith("aux__")},
                      **meta["aux"])

@@ -1,0 +1,137 @@
+"""Scale invariance (dictlearn/coding/_scale.py): results for ``c·X`` are ``c`` times the results
+for ``X`` over the floating range, for every coding method and learner; where the codes are not
+representable, a clear ``ValueError``."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import dictlearn
+from dictlearn import DictionaryLearning
+from dictlearn.coding._scale import SAFE_EXPONENT, Scale
+from dictlearn.datasets import make_sparse_problem
+
+_P = make_sparse_problem(12, 10, 15, 3, random_state=0)
+
+#: method -> options at c = 1 and how each option scales with c (its power)
+CODING = {
+    "ista": ({"alpha": 0.1, "tol": 1e-12, "max_iter": 5000}, {"alpha": 1}),
+    "fista": ({"alpha": 0.1, "tol": 1e-12}, {"alpha": 1}),
+    "lasso": ({"alpha": 0.1, "tol": 1e-12}, {"alpha": 1}),
+    "iht": ({"n_nonzero_coefs": 3}, {}),
+    "omp": ({"n_nonzero_coefs": 3}, {}),
+    "cauchy": ({"alpha": 0.05, "sigma": 0.3, "tol": 1e-12, "max_iter": 5000},
+               {"alpha": 2, "sigma": 1}),
+}
+_EXPONENT = st.floats(-150.0, 150.0)  # c = 10**e
+
+
+def _scaled(opts, powers, c):
+    return {k: v * c ** powers[k] if k in powers else v for k, v in opts.items()}
+
+
+def test_every_registered_method_is_covered():
+    assert set(CODING) | {"lasso_cd"} == set(dictlearn.METHODS)
+
+
+@pytest.mark.parametrize("method", list(CODING))
+@settings(deadline=None, max_examples=12)
+@given(e=_EXPONENT)
+def test_coding_is_scale_invariant(method, e):
+    opts, powers = CODING[method]
+    c = 10.0 ** e
+    ref = dictlearn.sparse_encode(_P.X, _P.dictionary, method=method, **opts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warnings either
+        got = dictlearn.sparse_encode(_P.X * c, _P.dictionary, method=method,
+                                      **_scaled(opts, powers, c))
+    np.testing.assert_allclose(got / c, ref, rtol=1e-7, atol=1e-7 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("method", ["fista", "iht", "omp"])
+def test_powers_of_two_are_exact(method):
+    opts, powers = CODING[method]
+    ref = dictlearn.sparse_encode(_P.X, _P.dictionary, method=method, **opts)
+    for k in (-1000, -400, 400, 1000):
+        c = 2.0 ** k
+        got = dictlearn.sparse_encode(_P.X * c, _P.dictionary, method=method,
+                                      **_scaled(opts, powers, c))
+        np.testing.assert_array_equal(got / c, ref)
+
+
+def test_the_issue_cases_no_longer_return_zeros():
+    X, D = _P.X, _P.dictionary
+    for res in (dictlearn.fista(X * 1e300, D, alpha=1e299), dictlearn.ista(X * 1e300, D,
+                                                                          alpha=1e299),
+                dictlearn.iht(X * 1e300, D, n_nonzero_coefs=3),
+                dictlearn.iht(X * 1e-200, D, n_nonzero_coefs=3),
+                dictlearn.fista(X * 1e-200, D, alpha=1e-201)):
+        assert res.status is dictlearn.Status.converged
+        assert np.count_nonzero(res.codes) > 0
+    assert dictlearn.lasso(X * 1e300, D, alpha=1e299).status is dictlearn.Status.converged
+
+
+def test_unrepresentable_codes_raise():
+    # codes ~ 1e-300 / 1e30 underflow: refused, not zeros
+    with pytest.raises(ValueError, match="not representable in float64: they underflow"):
+        dictlearn.fista(_P.X * 1e-300, _P.dictionary * 1e30, alpha=1e-320)
+    with pytest.raises(ValueError, match="not representable in float64: they overflow"):
+        dictlearn.omp(_P.X * 1e300, _P.dictionary * 1e-30, n_nonzero_coefs=3)
+
+
+def test_the_scale_is_one_in_the_safe_range_and_a_power_of_two_outside():
+    assert Scale.of(np.full((1, 1), 2.0 ** SAFE_EXPONENT), np).s == 1.0
+    s = Scale.of(np.full((1, 1), 3e-200), np).s
+    assert np.frexp(s)[0] == 0.5 and 1.0 <= 3e-200 / s < 2.0
+
+
+#: learner -> parameters at c = 1 and how they scale with c
+LEARNERS = {
+    "mod": ({"alpha": 0.1}, {"alpha": 1}),
+    "ksvd": ({"n_nonzero_coefs": 2}, {}),
+    "online": ({"alpha": 0.1}, {"alpha": 1}),
+    "olshausen_field": ({"alpha": 0.022, "sigma": 0.316}, {"alpha": 2, "sigma": 1}),
+}
+_L = make_sparse_problem(60, 8, 10, 2, random_state=0)
+
+
+def _learn(method, c):
+    opts, powers = LEARNERS[method]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        return DictionaryLearning(10, method=method, max_iter=4, batch_size=20, random_state=0,
+                                  **_scaled(opts, powers, c)).fit(_L.X * c)
+
+
+def test_every_learner_is_covered():
+    assert set(LEARNERS) == set(dictlearn.learning.LEARNERS)
+
+
+@pytest.mark.parametrize("method", list(LEARNERS))
+@settings(deadline=None, max_examples=5)
+@given(k=st.integers(-498, 498).filter(lambda k: abs(k) > SAFE_EXPONENT + 2))
+def test_learners_give_one_dictionary_over_the_extreme_range(method, k):
+    """Outside the safe range every learner learns on ``X / s`` with the same scaled problem
+    for all powers of two: the same dictionary bit for bit, codes scaling exactly."""
+    ref = _learn(method, 2.0 ** 200)
+    est = _learn(method, 2.0 ** k)
+    np.testing.assert_array_equal(est.components_, ref.components_)
+    norms = np.linalg.norm(est.components_, axis=1)
+    assert np.all(np.isfinite(norms)) and norms.max() < 10  # no atoms of norm 1e17
+
+
+@pytest.mark.parametrize("method", ["mod", "ksvd"])
+@settings(deadline=None, max_examples=5)
+@given(e=_EXPONENT)
+def test_batch_learners_are_scale_invariant(method, e):
+    """MOD and K-SVD are scale-invariant algorithms: any ``c`` gives the dictionary of ``X``."""
+    c = 10.0 ** e
+    ref, est = _learn(method, 1.0), _learn(method, c)
+    np.testing.assert_allclose(est.components_, ref.components_, atol=5e-3)
+    Z = est.transform(_L.X * c) / c
+    np.testing.assert_allclose(Z, ref.transform(_L.X), atol=5e-3 * np.abs(Z).max())
