@@ -135,3 +135,17 @@ def test_batch_learners_are_scale_invariant(method, e):
     np.testing.assert_allclose(est.components_, ref.components_, atol=5e-3)
     Z = est.transform(_L.X * c) / c
     np.testing.assert_allclose(Z, ref.transform(_L.X), atol=5e-3 * np.abs(Z).max())
+
+
+def test_autoencoder_names_the_input_scale():
+    """Training depends on the scale of X (the biases move by about learning_rate per step):
+    a diverged training at a tiny scale says so, and an X whose loss is not representable is
+    refused up front."""
+    with pytest.warns(dictlearn.TrainingDivergedWarning,
+                      match=r"X has max \|X\| = \S+e-08, far from 1"):
+        est = dictlearn.SparseAutoencoder(8, max_epochs=3, batch_size=20,
+                                          random_state=0).fit(_L.X * 1e-8)
+    assert est.status_ is dictlearn.Status.diverged
+    for c in (1e-300, 1e300):
+        with pytest.raises(ValueError, match="not representable in float64"):
+            dictlearn.SparseAutoencoder(8).fit(_L.X * c)

@@ -266,9 +266,12 @@ def fit_dictionary(X: Any, n_atoms: int, *, updater: Updater, coder: CodingStep,
     n, m = X.shape
     device = getattr(X, "device", None)
     # learn on X / s (coding/_scale.py): the dictionary is that of X, codes and objectives
-    # come back in X's units; a resumed state keeps the units it was learned in (s = 1)
-    sc = Scale.of(X, xp) if state is None else Scale(1.0, xp)
-    X, coder = sc.down(X), coder.scaled(sc)
+    # come back in X's units; a resumed state keeps the units it was learned in (s = 1), as
+    # does a coding step that does not say how its parameters scale
+    scalable = state is None and hasattr(coder, "scaled")
+    sc = Scale.of(X, xp) if scalable else Scale(1.0, xp)
+    X = sc.down(X)
+    coder = coder.scaled(sc) if scalable else coder
     if state is None:
         state = start_state(X, n_atoms, updater=updater, init=init, rng=rng, xp=xp)
     elif tuple(state.dictionary.shape) != updater.dictionary_shape(n_atoms, m):
