@@ -73,7 +73,7 @@ BAD_INPUTS = [
     ("k-too-large", encode(method="omp", n_nonzero_coefs=99), ValueError, "n_nonzero_coefs"),
     ("k-zero", encode(method="iht", n_nonzero_coefs=0), ValueError,
      "n_nonzero_coefs must be >= 1"),
-    # --- scales (dictlearn/coding/_scale.py)
+    # --- scales (dictlearn/_scale.py)
     ("codes-underflow", fista(X * 1e-300, D * 1e30, alpha=1e-320), ValueError,
      "not representable in float64: they underflow"),
     ("codes-overflow", encode(X * 1e300, D * 1e-30, method="omp", n_nonzero_coefs=2),

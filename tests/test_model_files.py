@@ -261,3 +261,10 @@ def test_a_coder_file_with_a_zero_atom_is_refused(cls, tmp_path):
     bad = _rewrite(path, tmp_path / "bad.npz", zero_row)
     with pytest.raises(ValueError, match=r"bad\.npz' is damaged: .*zero-norm atoms"):
         cls.load(bad)
+
+
+def test_a_learner_file_with_a_bad_scale_is_refused(tmp_path):
+    path = _fit(DictionaryLearning).save(tmp_path / "m")
+    bad = _rewrite(path, tmp_path / "bad.npz", _json_set("meta", "scale", 3.0))
+    with pytest.raises(ValueError, match=r"bad\.npz' is damaged: .*scale 3.0 is not a power"):
+        DictionaryLearning.load(bad)

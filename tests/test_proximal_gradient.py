@@ -182,7 +182,7 @@ def test_history_is_recorded():
 
 def test_huge_float32_signals_are_scaled_not_overflowed():
     """‖x‖² overflows float32: the solver codes X / s (a power of two) and scales back
-    (dictlearn/coding/_scale.py) instead of stopping with ``nonfinite``."""
+    (dictlearn/_scale.py) instead of stopping with ``nonfinite``."""
     rng = np.random.default_rng(0)
     D = rng.standard_normal((8, 4)).astype(np.float32)
     X = np.full((3, 4), 3e19, dtype=np.float32)

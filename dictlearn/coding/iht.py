@@ -13,10 +13,10 @@ from typing import Any
 
 from .._linalg import spectral_norm_sq
 from .._loop import Info, Result, run_loop
+from .._scale import Scale
 from .._validation import check_coding_inputs, check_positive_int
 from ..prox import get_prox, top_k, top_k_mask
 from ._registry import register_method
-from ._scale import Scale
 from .proximal_gradient import change_criterion
 from .step import LeastSquares
 
@@ -155,7 +155,7 @@ def iht(X: Any, dictionary: Any, *, n_nonzero_coefs: int | None = None, normaliz
         K = check_positive_int(n_nonzero_coefs, "n_nonzero_coefs", upper=k, upper_name="n_atoms")
     check_every = check_positive_int(check_every, "check_every")
     positive = bool(positive)
-    sc = Scale.of(X, xp)  # solve on X / s (coding/_scale.py): scale-invariant
+    sc = Scale.of(X, xp)  # solve on X / s (dictlearn/_scale.py): scale-invariant
     X, init = sc.down(X), sc.down(init)
     Z0 = xp.zeros((n, k), dtype=X.dtype, device=getattr(X, "device", None)) \
         if init is None else init

@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from .._loop import Result, Status
+from .._scale import Scale
 from .._validation import check_choice, check_coding_inputs, check_nonneg_scalar
 from ..kernels import ENGINES, call
 from ._registry import register_method
-from ._scale import Scale
 
 __all__ = ["lasso"]
 
@@ -93,7 +93,7 @@ def lasso(X: Any, dictionary: Any, *, alpha: float = 1.0, positive: bool = False
     alpha = check_nonneg_scalar(alpha, "alpha")
     check_choice(engine, "engine", set(ENGINES))
     positive = bool(positive)
-    sc = Scale.of(X, xp)  # solve on X / s (coding/_scale.py): scale-invariant
+    sc = Scale.of(X, xp)  # solve on X / s (dictlearn/_scale.py): scale-invariant
     X, init, alpha = sc.down(X), sc.down(init), sc.down(alpha)
     if positive and init is not None:
         init = xp.maximum(init, 0.0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._loop import Result, Status
+from .._scale import Scale
 from .._validation import (
     check_choice,
     check_nonneg_scalar,
@@ -19,7 +20,6 @@ from .._validation import (
 from .._xp import eps
 from ..kernels import ENGINES, call
 from ._registry import register_method
-from ._scale import Scale
 
 __all__ = ["omp"]
 
@@ -117,7 +117,7 @@ def omp(X: Any, dictionary: Any, *, n_nonzero_coefs: int | None = None, tol: flo
     positive = bool(positive)
     cond = eps(xp, X.dtype) ** 0.5 if cond_tol is None else check_nonneg_scalar(
         cond_tol, "cond_tol")
-    sc = Scale.of(X, xp)  # solve on X / s (coding/_scale.py); tol bounds ‖r‖²: s² units
+    sc = Scale.of(X, xp)  # solve on X / s (dictlearn/_scale.py); tol bounds ‖r‖²: s² units
     X, tol = sc.down(X), sc.down(tol, 2)
     Z, used, rr = call("omp_gram", engine, xp, X, D, n_nonzero_coefs=K,
                        tol=-1.0 if tol is None else tol, positive=positive, cond_tol=cond)

@@ -13,10 +13,10 @@ from typing import Any
 
 from .._linalg import spectral_norm_sq
 from .._loop import Info, Result, run_loop
+from .._scale import Scale
 from .._validation import check_choice, check_coding_inputs, check_nonneg_scalar, check_positive_int
 from ..prox import get_prox
 from ._registry import register_method
-from ._scale import Scale
 from .step import LeastSquares
 
 __all__ = ["fista", "ista", "proximal_gradient", "solve_proximal_gradient"]
@@ -141,7 +141,7 @@ def proximal_gradient(X: Any, dictionary: Any, *, alpha: float = 1.0, accelerati
     alpha = check_nonneg_scalar(alpha, "alpha")
     check_every = check_positive_int(check_every, "check_every")
     check_choice(stop, "stop", {"gap", "change"})
-    sc = Scale.of(X, xp)  # solve on X / s (coding/_scale.py): scale-invariant
+    sc = Scale.of(X, xp)  # solve on X / s (dictlearn/_scale.py): scale-invariant
     X, init, alpha = sc.down(X), sc.down(init), sc.down(alpha)
     n, k = X.shape[0], D.shape[0]
     if lipschitz is None:

@@ -92,7 +92,7 @@ class CodingStep:
         return sparse_encode(X, D, method=self.method, **opts)
 
     def scaled(self, sc: Any) -> CodingStep:
-        """The coding step of the signals ``X / s`` (:class:`~dictlearn.coding._scale.Scale`):
+        """The coding step of the signals ``X / s`` (:class:`~dictlearn._scale.Scale`):
         ``alpha / s`` (l1), ``alpha / s²`` and ``sigma / s`` (Cauchy), OMP's ``tol / s²``."""
         if not sc.scaled:
             return self

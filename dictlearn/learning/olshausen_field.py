@@ -37,6 +37,7 @@ import numpy as np
 
 from .._linalg import spectral_norm_sq
 from .._loop import Info, Result, run_loop
+from .._scale import Scale
 from .._validation import (
     check_array,
     check_choice,
@@ -45,7 +46,6 @@ from .._validation import (
     check_signals_dictionary,
 )
 from ..coding import register_method
-from ..coding._scale import Scale
 from ..coding.step import LeastSquares
 from ..objectives import cauchy_prior_grad
 from ._driver import LearningState, Updater, learn
@@ -122,7 +122,7 @@ def cauchy_encode(X: Any, dictionary: Any, *, alpha: float = 0.022, sigma: float
     check_every = check_positive_int(check_every, "check_every")
     n, k = X.shape[0], D.shape[0]
     init = None if init is None else check_array(init, "init", like=X, shape=(n, k))
-    sc = Scale.of(X, xp)  # solve on X / s (coding/_scale.py): α in s², σ in s units
+    sc = Scale.of(X, xp)  # solve on X / s (dictlearn/_scale.py): α in s², σ in s units
     X, init, alpha, sigma = sc.down(X), sc.down(init), sc.down(alpha, 2), sc.down(sigma)
     L = spectral_norm_sq(D, xp=xp) + 2.0 * alpha / sigma**2
     ls = LeastSquares.build(X, D, L, xp=xp)

@@ -8,10 +8,12 @@ Every coding problem is homogeneous in the signals. For ``c > 0``,
 - Cauchy prior: :math:`z^\star(cX, c^2\alpha, c\sigma) = c\,z^\star(X, \alpha, \sigma)`.
 
 A method solves the problem of ``X / s`` (parameters scaled by the same law) and multiplies the
-codes by ``s``, with ``s = 1`` when :math:`2^{-32} \le \max|X| \le 2^{32}` and otherwise the
-power of two :math:`2^{\lfloor\log_2 \max|X|\rfloor}`. Dividing by a power of two is exact, so
-the result for ``c·X`` is ``c`` times the result for ``X`` (to rounding; bit for bit when ``c``
-is a power of two) over the whole floating range. Where the codes themselves are not
+codes by ``s``: ``s = 1`` while :math:`2^{-32} \le \max|X| \le 2^{32}` (:data:`SAFE_EXPONENT`;
+results there are those of the method as written), and otherwise the power of two
+:math:`2^{\lfloor\log_2 \max|X|\rfloor}` (so that :math:`1 \le \max|X / s| < 2`). Dividing by a
+power of two is exact, so outside the safe range the result for ``c·X`` is ``c`` times the
+result for ``X`` (to rounding, bit for bit when ``c`` is a power of two) up to the ends of the
+floating range. Where the codes themselves are not
 representable (``s·z`` overflows, or a non-zero code underflows to zero) the method raises a
 ``ValueError`` rather than returning zeros or infinities.
 
@@ -21,15 +23,20 @@ Callbacks see the solver's own state: on the scaled problem (codes ``z / s``).
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["SAFE_EXPONENT", "Scale"]
+__all__ = ["SAFE_EXPONENT", "Scale", "scale_invariant"]
 
-#: ``s = 1`` while ``max|X|`` is within ``2**±SAFE_EXPONENT``.
+#: ``s = 1`` while ``max|X|`` is within ``2**±SAFE_EXPONENT``: a method's own constants (ADMM's
+#: penalty rule, Olshausen–Field's step sizes, SPORCO-identical iterates) keep their meaning
+#: for data of ordinary scale.
 SAFE_EXPONENT = 32
 
 
@@ -41,10 +48,10 @@ class Scale:
     --------
     >>> import numpy as np
     >>> sc = Scale.of(np.array([[3e200, -1.0]]), np)
-    >>> sc.s == 2.0 ** 666, float(sc.down(3e200)) < 2.0
+    >>> sc.s == 2.0 ** 665, 1.0 <= float(sc.down(3e200)) < 2.0
     (True, True)
-    >>> Scale.of(np.array([[3.0]]), np).s
-    1.0
+    >>> Scale.of(np.array([[3.0]]), np).s, Scale.of(np.array([[3e-9]]), np).s
+    (1.0, 1.0)
     """
 
     s: float = 1.0
@@ -103,3 +110,42 @@ class Scale:
                 f"in {codes.dtype}: they {'overflow' if big else 'underflow to zero'}; "
                 "rescale X (and alpha) before coding")
         return dataclasses.replace(res, codes=codes, criterion=crit)
+
+
+def scale_invariant(powers: dict[str, int]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate a coding method ``fn(X, atoms, **options) -> Result`` with the scaling rule:
+    outside the safe range it runs on ``X / s`` with each option in ``powers`` divided by
+    ``s**power`` (its default too) and returns the codes times ``s``; inside it, and for any
+    ``X`` that fails validation, it calls ``fn`` unchanged (which then raises its own error).
+
+    For methods whose inputs go through a shared preamble that cannot return the scale (the
+    convolutional methods of :mod:`dictlearn.signal`); the dictionary methods apply
+    :class:`Scale` inline.
+    """
+    from ._validation import as_array, check_array
+    from ._xp import get_namespace
+
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        defaults = {name: p.default for name, p in inspect.signature(fn).parameters.items()
+                    if name in powers and p.default is not inspect.Parameter.empty}
+
+        @functools.wraps(fn)
+        def wrapper(X: Any, atoms: Any, **options: Any) -> Any:
+            try:
+                Xc = check_array(X, "X", ndim=(1, 2, 3))
+            except (TypeError, ValueError):
+                return fn(X, atoms, **options)
+            sc = Scale.of(Xc, get_namespace(Xc))
+            if not sc.scaled:
+                return fn(X, atoms, **options)
+            opts = {**defaults, **options}
+            for name, power in powers.items():
+                value = opts.get(name)
+                if value is not None and not isinstance(value, bool):
+                    opts[name] = sc.down(as_array(value, name) if name == "init" else value,
+                                         power)
+            return sc.result(fn(sc.down(Xc), atoms, **opts), owner=fn.__name__)
+
+        return wrapper
+
+    return deco
