@@ -230,3 +230,27 @@ def test_partial_fit_keeps_the_scale_of_its_first_batch(method, tmp_path):
         objective = [h["objective"] for h in est.history_]
         np.testing.assert_allclose(np.array(objective) / c ** 2,
                                    [h["objective"] / 2.0 ** 600 for h in ref.history_])
+
+
+@pytest.mark.parametrize("device", ["CPU_DEVICE", "device1"])
+def test_scaling_stays_in_the_callers_namespace_and_device(device):
+    """array-api-strict on both its devices: codes of 2^700·X on the caller's device, exactly
+    2^700 times those of X; convolutional codes too."""
+    xs = pytest.importorskip("array_api_strict")
+    from dictlearn._xp import device_of
+    from dictlearn.signal import csc_encode
+
+    dev, cpu = xs.Device(device), xs.Device("CPU_DEVICE")
+    c = 2.0 ** 700
+    X, Dx = xs.asarray(_P.X * c, device=dev), xs.asarray(_P.dictionary, device=dev)
+    for method, opts, powers in (("fista", *CODING["fista"]), ("omp", *CODING["omp"])):
+        Z = dictlearn.sparse_encode(X, Dx, method=method, **_scaled(opts, powers, c))
+        assert device_of(Z) == dev
+        ref = dictlearn.sparse_encode(xs.asarray(_P.X, device=dev), Dx, method=method, **opts)
+        np.testing.assert_array_equal(np.asarray(Z.to_device(cpu)) / c,
+                                      np.asarray(ref.to_device(cpu)))
+    atoms = xs.asarray(_ATOMS, device=dev)
+    z = csc_encode(xs.asarray(_X1 * c, device=dev), atoms, method="mp", n_nonzero_coefs=6)
+    assert device_of(z) == dev
+    ref = csc_encode(xs.asarray(_X1, device=dev), atoms, method="mp", n_nonzero_coefs=6)
+    np.testing.assert_array_equal(np.asarray(z.to_device(cpu)) / c, np.asarray(ref.to_device(cpu)))
