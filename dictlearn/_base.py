@@ -7,10 +7,11 @@ minimal base provides ``get_params``/``set_params`` and ``fit_transform``.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any
 
-__all__ = ["BaseEstimator", "TransformerMixin", "store_params"]
+__all__ = ["BaseEstimator", "TransformerMixin", "keep_fit_on_error", "store_params"]
 
 try:  # pragma: no cover - exercised with and without scikit-learn
     from sklearn.base import BaseEstimator, TransformerMixin
@@ -46,3 +47,19 @@ def store_params(est: Any, args: dict[str, Any]) -> None:
     for name, value in args.items():
         if name != "self":
             setattr(est, name, value)
+
+
+def keep_fit_on_error(fit: Any) -> Any:
+    """Decorate a ``fit`` that sets attributes as it goes: when it raises (Ctrl-C, a callback
+    that raises), the estimator's attributes are put back as they were before the call, so
+    it keeps its last complete fit (or stays unfitted), never half-updated."""
+    @functools.wraps(fit)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        before = dict(vars(self))
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+    return wrapper

@@ -42,7 +42,8 @@ import numpy as np
 from ._loop import Status
 from ._xp import to_numpy
 
-__all__ = ["FORMAT", "VERSION", "load_model", "restore_trained", "save_model", "trained_meta"]
+__all__ = ["FORMAT", "VERSION", "FixedArrayModel", "load_model", "restore_trained", "save_model",
+           "trained_meta"]
 
 #: The ``__format__`` entry of every model file.
 FORMAT = "dictlearn-model"
@@ -201,9 +202,14 @@ def _check_arrays(name: str, arrays: dict[str, np.ndarray],
             raise ValueError(f"{name} is damaged: array {key!r} contains NaN or infinity")
 
 
-def load_model(file: Any, cls: type, schema: Callable[[Any, dict[str, Any]], dict[str, tuple]]
-               ) -> tuple[Any, dict[str, Any], dict[str, np.ndarray]]:
-    """Read a model file of class ``cls`` written by :func:`save_model`, and check it.
+def load_model(file: Any, cls: type, schema: Callable[[Any, dict[str, Any]], dict[str, tuple]],
+               restore: Callable[[Any, dict[str, Any], dict[str, np.ndarray]], Any]) -> Any:
+    """Read a model file of class ``cls`` written by :func:`save_model`, check it, and
+    rebuild the estimator.
+
+    The one loader of every estimator: readable, header, parameters, fitted scalars, arrays
+    (names, real dtype, shapes, finite), then ``restore``; every failure is a ``ValueError``
+    that names the file once.
 
     Parameters
     ----------
@@ -212,14 +218,18 @@ def load_model(file: Any, cls: type, schema: Callable[[Any, dict[str, Any]], dic
     cls : type
         The estimator class; ``cls(**params)`` rebuilds the estimator.
     schema : callable
-        ``schema(estimator, meta)`` checks the parameters (raising ``ValueError`` or
-        ``TypeError``) and returns ``{array name: expected shape}`` (``None`` for any length).
+        ``schema(estimator, meta)`` checks the parameters and fitted scalars (raising
+        ``ValueError``, ``TypeError`` or ``KeyError``) and returns ``{array name: expected
+        shape}`` (``None`` for any length).
+    restore : callable
+        ``restore(estimator, meta, arrays)`` sets the fitted attributes from the checked
+        scalars and arrays (host NumPy) and returns the estimator; its ``ValueError``,
+        ``TypeError`` and ``KeyError`` are reported as a damaged file too.
 
     Returns
     -------
-    estimator, meta, arrays
-        The unfitted estimator with the saved parameters, the fitted scalars and the arrays
-        (host NumPy).
+    estimator
+        ``restore``'s result.
 
     Raises
     ------
@@ -234,9 +244,67 @@ def load_model(file: Any, cls: type, schema: Callable[[Any, dict[str, Any]], dic
         shapes = schema(est, meta)
     except (TypeError, ValueError, KeyError) as exc:
         raise ValueError(f"{name} holds parameters or fitted attributes that a {cls_name} "
-                         f"refuses: {exc}") from exc
+                         f"refuses: {_reason(exc)}") from exc
     _check_arrays(name, entries, shapes)
-    return est, meta, entries
+    try:
+        return restore(est, meta, entries)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ValueError(f"{name} is damaged: its fitted attributes do not make a "
+                         f"{cls_name}: {_reason(exc)}") from exc
+
+
+def _reason(exc: BaseException) -> str:
+    """A short reason: a ``KeyError`` names the missing entry."""
+    if isinstance(exc, KeyError):
+        return f"missing entry {exc.args[0]!r}"
+    return str(exc)
+
+
+class FixedArrayModel:
+    """``save``/``load`` of an estimator whose model is one array parameter (the fixed
+    dictionary of :class:`~dictlearn.SparseCoder`, the atoms of a convolutional coder).
+
+    The array is saved as the entry named like the parameter, its shape in ``meta``, the other
+    parameters in ``params``; nothing is fitted. A subclass names the parameter in
+    ``_model_array``, checks its other parameters in ``_check_params()`` and the array in
+    ``_checked_array()`` (returning it), which saving and loading both call.
+    """
+
+    _model_array = "dictionary"
+
+    def _check_params(self) -> None:
+        raise NotImplementedError
+
+    def _checked_array(self) -> Any:
+        raise NotImplementedError
+
+    def save(self, file: Any) -> Any:
+        """Write the parameters and the array (``.npz``, no pickle; see
+        :func:`dictlearn._io.save_model`). Returns the path written (``.npz`` appended when
+        missing), or ``file`` for a file object."""
+        self._check_params()
+        A = np.asarray(to_numpy(self._checked_array()))
+        params = {**self.get_params(), self._model_array: None}  # type: ignore[attr-defined]
+        return save_model(file, type(self).__name__, params, {"shape": list(A.shape)},
+                          {self._model_array: A})
+
+    @classmethod
+    def load(cls, file: Any) -> Any:
+        """Read an estimator written by :meth:`save` (its array as host NumPy)."""
+        return load_model(file, cls, cls._fixed_schema, cls._fixed_restore)
+
+    def _fixed_schema(self, meta: dict[str, Any]) -> dict[str, tuple]:
+        self._check_params()
+        shape = meta["shape"]
+        if not (isinstance(shape, list) and shape
+                and all(isinstance(s, int) and s > 0 for s in shape)):
+            raise ValueError(f"its shape {shape!r} is not a list of positive ints")
+        return {self._model_array: tuple(shape)}
+
+    def _fixed_restore(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
+        setattr(self, self._model_array, arrays[self._model_array])
+        self._checked_array()
+        return self
 
 
 def trained_params(est: Any, *, as_arrays: tuple[str, ...] = ()) -> dict[str, Any]:

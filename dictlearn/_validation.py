@@ -42,6 +42,8 @@ def as_array(x: Any, name: str) -> Any:
         x = np.asarray(x)
     if isinstance(x, np.ndarray) and x.dtype == object:
         try:
+            if any(v is None for v in x.flat):  # NumPy would make None a NaN
+                raise TypeError("None is not a number")
             x = x.astype(np.float64)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"{name} must be a numeric array; its object entries are not "

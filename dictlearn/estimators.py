@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from ._base import BaseEstimator, TransformerMixin, store_params
+from ._io import FixedArrayModel
 from ._loop import warn_status
-from ._validation import as_array, check_array
+from ._validation import as_array, check_array, check_nonneg_scalar, check_positive_int
 from ._xp import get_namespace, to_namespace
 from .coding import method_spec, sparse_encode
 
 __all__ = ["SparseCoder"]
 
 
-class SparseCoder(TransformerMixin, BaseEstimator):
+class SparseCoder(FixedArrayModel, TransformerMixin, BaseEstimator):
     """Sparse coding on a fixed dictionary, as a scikit-learn transformer.
 
     ``fit`` only validates; ``transform`` calls :func:`dictlearn.sparse_encode` with the
@@ -53,6 +54,13 @@ class SparseCoder(TransformerMixin, BaseEstimator):
     >>> coder = SparseCoder(np.eye(3), alpha=0.1)
     >>> np.round(coder.fit_transform(np.array([[1.0, -0.05, 0.3]])), 6)
     array([[0.9, 0. , 0.2]])
+
+    ``save``/``load`` keep the parameters and the dictionary in a model file (``.npz``):
+
+    >>> import io
+    >>> buf = io.BytesIO(); _ = coder.save(buf); _ = buf.seek(0)
+    >>> SparseCoder.load(buf).get_params()["alpha"]
+    0.1
     """
 
     def __init__(self, dictionary: Any, *, method: str = "fista", alpha: float = 1.0,
@@ -67,6 +75,18 @@ class SparseCoder(TransformerMixin, BaseEstimator):
         names = ("alpha", "n_nonzero_coefs", "max_iter", "tol", "positive")
         return {k: getattr(self, k) for k in names
                 if spec.accepts(k) and getattr(self, k) is not None}
+
+    def _check_params(self) -> None:
+        """The parameters but the dictionary (saving and loading check them)."""
+        self._options()
+        for name in ("alpha", "tol"):
+            check_nonneg_scalar(getattr(self, name), name)
+        check_positive_int(self.max_iter, "max_iter")
+        if self.n_nonzero_coefs is not None:
+            check_positive_int(self.n_nonzero_coefs, "n_nonzero_coefs")
+
+    def _checked_array(self) -> Any:
+        return check_array(self.dictionary, "dictionary", atoms=True)
 
     def fit(self, X: Any, y: Any = None) -> SparseCoder:
         """Validate ``X`` and the parameters; the dictionary is fixed, so nothing is learned.

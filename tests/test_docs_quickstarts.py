@@ -94,12 +94,19 @@ def _check_anomaly(ns):
     assert set(np.unique(ns["det"].predict(ns["test"]))) == {-1, 1}
 
 
+def _check_api_model_files(ns):
+    back = ns["back"]  # the loaded coder has the saved parameters and dictionary
+    assert back.get_params()["alpha"] == 0.1
+    np.testing.assert_array_equal(back.dictionary, np.eye(3))
+
+
 CASES = [("README.md", 0, _check_readme), ("docs/index.md", 0, _check_index),
          ("docs/learning.md", 0, _check_learning), ("docs/solvers.md", 0, _check_solvers),
          ("docs/signal.md", 0, _check_signal_decompose),
          ("docs/signal.md", 1, _check_signal_solvers),
          ("docs/signal.md", 2, _check_signal_learning),
-         ("docs/signal.md", 3, lambda ns: None), ("docs/anomaly.md", 0, _check_anomaly)]
+         ("docs/signal.md", 3, lambda ns: None), ("docs/anomaly.md", 0, _check_anomaly),
+         ("docs/api.md", 0, _check_api_model_files)]
 
 
 @pytest.mark.parametrize(("page", "index", "check"), CASES,

@@ -16,6 +16,7 @@ from dictlearn import (
     DictlearnWarning,
     Info,
     NonFiniteWarning,
+    Result,
     SparseCoder,
     Status,
     TrainingDivergedWarning,
@@ -110,20 +111,50 @@ def test_dictionary_learning_status_after_fit_and_partial_fit(prob):
     assert est.status_ is Status.max_iter_reached
 
 
+@pytest.fixture
+def nan_coding(monkeypatch):
+    """The "fista" coding step made to return NaN codes (a coding failure no scaling fixes)."""
+    import dataclasses
+
+    from dictlearn.coding._registry import SPECS
+
+    def nan_codes(X, dictionary, **options):
+        Z = np.full((X.shape[0], dictionary.shape[0]), np.nan)
+        return Result(Z, Status.nonfinite, 1)
+
+    monkeypatch.setitem(SPECS, "fista", dataclasses.replace(SPECS["fista"], fn=nan_codes))
+
+
 @pytest.mark.parametrize("method", ["mod", "online"])
-def test_nonfinite_learning_ends_with_status_and_one_warning(prob, method):
-    est = DictionaryLearning(12, method=method, max_iter=5, random_state=0)
+def test_nonfinite_learning_ends_with_status_and_one_warning(prob, method, nan_coding):
+    est = DictionaryLearning(12, method=method, coding_method="fista", alpha=0.1, max_iter=5,
+                             random_state=0)
     with np.errstate(all="ignore"), pytest.warns(DictlearnWarning) as rec:
-        est.fit(prob.X * 1e300)  # finite input whose squares overflow
+        est.fit(prob.X)
     assert est.status_ is Status.nonfinite
     assert len(rec) == 1 and issubclass(rec[0].category, NonFiniteWarning)
     assert "nonfinite" in str(rec[0].message)
     assert np.all(np.isfinite(est.components_))  # the last good dictionary is kept
-    part = DictionaryLearning(12, method=method, random_state=0)
+    part = DictionaryLearning(12, method=method, coding_method="fista", alpha=0.1,
+                              random_state=0)
     with np.errstate(all="ignore"), pytest.warns(NonFiniteWarning) as rec:
-        part.partial_fit(prob.X * 1e300)
+        part.partial_fit(prob.X)
     assert part.status_ is Status.nonfinite and len(rec) == 1
     assert np.all(np.isfinite(part.components_))
+
+
+@pytest.mark.parametrize("method", ["mod", "online"])
+def test_signals_whose_squares_overflow_are_learned_on_a_scaled_copy(prob, method):
+    """Finite input whose squares overflow: learning runs on X / s (dictlearn/_scale.py)."""
+    ref = DictionaryLearning(12, method=method, alpha=0.1 * 2.0 ** 100, max_iter=5,
+                             random_state=0)
+    est = DictionaryLearning(12, method=method, alpha=0.1 * 2.0 ** 1000, max_iter=5,
+                             random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est.fit(prob.X * 2.0 ** 1000)
+    assert est.status_ is not Status.nonfinite
+    assert np.array_equal(est.components_, ref.fit(prob.X * 2.0 ** 100).components_)
 
 
 def test_one_progress_display_for_learning_and_training(prob, capsys):

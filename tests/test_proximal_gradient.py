@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -178,14 +180,18 @@ def test_history_is_recorded():
     assert its == sorted(its)
 
 
-def test_overflow_stops_with_nonfinite_status_not_nan():
+def test_huge_float32_signals_are_scaled_not_overflowed():
+    """‖x‖² overflows float32: the solver codes X / s (a power of two) and scales back
+    (dictlearn/_scale.py) instead of stopping with ``nonfinite``."""
     rng = np.random.default_rng(0)
     D = rng.standard_normal((8, 4)).astype(np.float32)
-    X = np.full((3, 4), 3e19, dtype=np.float32)  # ‖x‖² overflows float32
-    with np.errstate(over="ignore", invalid="ignore"):  # NumPy warns; the solver must not fail
-        res = fista(X, D, alpha=0.1)
-    assert res.status is Status.nonfinite
-    assert np.all(np.isfinite(res.codes))
+    X = np.full((3, 4), 3e19, dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and NumPy has nothing to warn about
+        res = fista(X, D, alpha=0.1 * 3e19)
+    ref = fista(X / np.float32(3e19), D, alpha=0.1)
+    assert res.status is Status.converged and res.codes.dtype == np.float32
+    np.testing.assert_allclose(res.codes / np.float32(3e19), ref.codes, rtol=1e-4, atol=1e-5)
 
 
 def test_results_stay_in_the_callers_namespace(xp, dtype_name):

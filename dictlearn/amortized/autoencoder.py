@@ -268,6 +268,7 @@ class SparseAutoencoder(TransformerMixin, BaseEstimator):
         self._check_params()
         X = check_array(X, "X", owner="SparseAutoencoder")
         xp = get_namespace(X)
+        scale_note = _input_scale_note(X, xp)
         rng = check_random_state(self.random_state)
         params = self._init_params(X, xp, rng)
         tr, va = split_rows(X.shape[0], self.validation_fraction, rng)
@@ -323,7 +324,8 @@ class SparseAutoencoder(TransformerMixin, BaseEstimator):
         self.history_, self.n_epochs_ = res.history, res.n_epochs
         self.n_features_in_ = int(X.shape[1])
         self.rho_hat_ = kl_state.get("rho_hat")
-        warn_status("SparseAutoencoder", res.status, detail=f"learning_rate={self.learning_rate}")
+        warn_status("SparseAutoencoder", res.status, detail=f"learning_rate={self.learning_rate}"
+                    + (scale_note if res.status is Status.diverged else ""))
         return self
 
     def _resample(self, p, Xtr, dead, xp, rng):
@@ -415,6 +417,29 @@ class SparseAutoencoder(TransformerMixin, BaseEstimator):
     @classmethod
     def load(cls, file: Any) -> SparseAutoencoder:
         """Read a model written by :meth:`save` (NumPy arrays, ``allow_pickle=False``)."""
-        sae, meta, arrays = load_model(file, cls, cls._schema)
+        return load_model(file, cls, cls._schema, cls._restore)
+
+    def _restore(self, meta: dict[str, Any], arrays: dict[str, Any]) -> SparseAutoencoder:
+        sae = self
         sae.params_, sae.n_features_in_ = arrays, int(meta["n_features_in"])
         return restore_trained(sae, meta)
+
+
+def _input_scale_note(X: Any, xp: Any) -> str:
+    """The input-scale cause of a diverged training, for its warning ("" when ``X``'s scale is
+    near 1). Refuses (``ValueError``) an ``X`` beyond the fourth root of the dtype's range
+    (the loss and the optimiser's squared gradients would overflow or underflow)."""
+    m = float(xp.max(xp.abs(X)))
+    fi = xp.finfo(X.dtype)
+    # the loss is quadratic in X and Adam squares its gradients: fourth roots, with a margin
+    lo, hi = float(fi.smallest_normal) ** 0.25 * 2.0 ** 8, float(fi.max) ** 0.25 / 2.0 ** 8
+    if not lo <= m <= hi:
+        raise ValueError(f"X has max |X| = {m:.3g}: the training loss and the optimiser's "
+                         f"squared gradients are not representable in {X.dtype} (train on X "
+                         "of max |X| in "
+                         f"[{lo:.1e}, {hi:.1e}]; standardise X, e.g. X / X.std())")
+    if 1e-3 <= m <= 1e3:
+        return ""
+    return (f"; X has max |X| = {m:.3g}, far from 1: the optimiser moves the biases by about "
+            "learning_rate per step in X's units, so training depends on the scale of X; "
+            "standardise X (e.g. X / X.std())")

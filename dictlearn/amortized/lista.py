@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .._base import BaseEstimator, TransformerMixin, store_params
+from .._base import BaseEstimator, TransformerMixin, keep_fit_on_error, store_params
 from .._io import load_model, restore_trained, save_model, trained_meta, trained_params
 from .._linalg import spectral_norm_sq
 from .._loop import Status, warn_status
@@ -274,6 +274,7 @@ class LISTA(TransformerMixin, BaseEstimator):
                      for k in (flat if keys is None else keys)}
 
     # ------------------------------------------------------------------ fit
+    @keep_fit_on_error
     def fit(self, X: Any, Z_target: Any = None, *, sampler: Callable[..., Any] | None = None,
             epoch_size: int | None = None) -> LISTA:
         """Train the network on signals ``X`` (and target codes ``Z_target`` if given).
@@ -472,7 +473,10 @@ class LISTA(TransformerMixin, BaseEstimator):
     @classmethod
     def load(cls, file: Any) -> LISTA:
         """Read a network written by :meth:`save` (NumPy arrays, ``allow_pickle=False``)."""
-        net, meta, arrays = load_model(file, cls, cls._schema)
+        return load_model(file, cls, cls._schema, cls._restore)
+
+    def _restore(self, meta: dict[str, Any], arrays: dict[str, Any]) -> LISTA:
+        net = self
         D = net.dictionary = arrays.pop("dictionary")
         xp = get_namespace(D)
         shared = net._shared(D, xp, L=meta.get("lipschitz"), W_tilde=arrays.pop("W_tilde", None))

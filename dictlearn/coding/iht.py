@@ -13,6 +13,7 @@ from typing import Any
 
 from .._linalg import spectral_norm_sq
 from .._loop import Info, Result, run_loop
+from .._scale import Scale
 from .._validation import check_coding_inputs, check_positive_int
 from ..prox import get_prox, top_k, top_k_mask
 from ._registry import register_method
@@ -154,6 +155,8 @@ def iht(X: Any, dictionary: Any, *, n_nonzero_coefs: int | None = None, normaliz
         K = check_positive_int(n_nonzero_coefs, "n_nonzero_coefs", upper=k, upper_name="n_atoms")
     check_every = check_positive_int(check_every, "check_every")
     positive = bool(positive)
+    sc = Scale.of(X, xp)  # solve on X / s (dictlearn/_scale.py): scale-invariant
+    X, init = sc.down(X), sc.down(init)
     Z0 = xp.zeros((n, k), dtype=X.dtype, device=getattr(X, "device", None)) \
         if init is None else init
     if normalized:
@@ -169,7 +172,7 @@ def iht(X: Any, dictionary: Any, *, n_nonzero_coefs: int | None = None, normaliz
         def step(s: IHTState) -> IHTState:  # the shared step (either form) with the top-k map
             return IHTState(prox(s.ls.forward(s.Z), 0.0, xp=xp), s.Z, s.ls)
 
-    return run_loop(IHTState(Z0, Z0, ls), step=step, criterion=change_criterion(tol),
-                    codes=lambda s: s.Z,
-                    n_samples=n, max_iter=max_iter, check_every=check_every, xp=xp,
-                    callback=callback, record_history=record_history)
+    return sc.result(run_loop(IHTState(Z0, Z0, ls), step=step, criterion=change_criterion(tol),
+                              codes=lambda s: s.Z, n_samples=n, max_iter=max_iter,
+                              check_every=check_every, xp=xp, callback=callback,
+                              record_history=record_history), owner="iht")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._loop import Result, Status
+from .._scale import Scale
 from .._validation import check_choice, check_coding_inputs, check_nonneg_scalar
 from ..kernels import ENGINES, call
 from ._registry import register_method
@@ -92,12 +93,14 @@ def lasso(X: Any, dictionary: Any, *, alpha: float = 1.0, positive: bool = False
     alpha = check_nonneg_scalar(alpha, "alpha")
     check_choice(engine, "engine", set(ENGINES))
     positive = bool(positive)
+    sc = Scale.of(X, xp)  # solve on X / s (dictlearn/_scale.py): scale-invariant
+    X, init, alpha = sc.down(X), sc.down(init), sc.down(alpha)
     if positive and init is not None:
         init = xp.maximum(init, 0.0)
     Z, it, crit, conv = call("lasso_cd_gram", engine, xp, X, D, init, alpha=alpha,
                              positive=positive, tol=tol, max_iter=max_iter)
     status = Status.converged if bool(xp.all(conv)) else Status.max_iter_reached
-    return Result(Z, status, int(xp.max(it)), it, conv, crit)
+    return sc.result(Result(Z, status, int(xp.max(it)), it, conv, crit), owner="lasso")
 
 
 register_method("lasso", penalty="l1", backends=("array-api", "numba"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._loop import Result, Status
+from .._scale import Scale
 from .._validation import (
     check_choice,
     check_nonneg_scalar,
@@ -116,8 +117,11 @@ def omp(X: Any, dictionary: Any, *, n_nonzero_coefs: int | None = None, tol: flo
     positive = bool(positive)
     cond = eps(xp, X.dtype) ** 0.5 if cond_tol is None else check_nonneg_scalar(
         cond_tol, "cond_tol")
+    sc = Scale.of(X, xp)  # solve on X / s (dictlearn/_scale.py); tol bounds ‖r‖²: s² units
+    X, tol = sc.down(X), sc.down(tol, 2)
     Z, used, rr = call("omp_gram", engine, xp, X, D, n_nonzero_coefs=K,
                        tol=-1.0 if tol is None else tol, positive=positive, cond_tol=cond)
     conv = xp.ones((n,), dtype=xp.bool, device=getattr(X, "device", None))
     n_iter = int(xp.max(used)) if n else 0
-    return Result(Z, Status.converged, n_iter, used, conv, rr)
+    return sc.result(Result(Z, Status.converged, n_iter, used, conv, rr), owner="omp",
+                     criterion_power=2)

@@ -13,6 +13,7 @@ from typing import Any
 
 from .._linalg import spectral_norm_sq
 from .._loop import Info, Result, run_loop
+from .._scale import Scale
 from .._validation import check_choice, check_coding_inputs, check_nonneg_scalar, check_positive_int
 from ..prox import get_prox
 from ._registry import register_method
@@ -140,6 +141,8 @@ def proximal_gradient(X: Any, dictionary: Any, *, alpha: float = 1.0, accelerati
     alpha = check_nonneg_scalar(alpha, "alpha")
     check_every = check_positive_int(check_every, "check_every")
     check_choice(stop, "stop", {"gap", "change"})
+    sc = Scale.of(X, xp)  # solve on X / s (dictlearn/_scale.py): scale-invariant
+    X, init, alpha = sc.down(X), sc.down(init), sc.down(alpha)
     n, k = X.shape[0], D.shape[0]
     if lipschitz is None:
         L = spectral_norm_sq(D, xp=xp)
@@ -148,10 +151,10 @@ def proximal_gradient(X: Any, dictionary: Any, *, alpha: float = 1.0, accelerati
     ls = LeastSquares.build(X, D, L, xp=xp, form=form)
     Z0 = xp.zeros((n, k), dtype=X.dtype, device=getattr(X, "device", None)) if init is None \
         else init
-    return solve_proximal_gradient(
+    return sc.result(solve_proximal_gradient(
         ls, Z0, alpha=alpha, positive=positive, acceleration=acceleration, restart=restart,
         stop=stop, tol=tol, max_iter=max_iter, check_every=check_every, callback=callback,
-        record_history=record_history)
+        record_history=record_history), owner="fista" if acceleration else "ista")
 
 
 def solve_proximal_gradient(ls: Any, Z0: Any, *, alpha: float, positive: bool,

@@ -13,7 +13,7 @@ minimise, so that the driver reports the matching objective per sample:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..coding import METHODS, MethodSpec, method_spec, sparse_encode
@@ -90,6 +90,23 @@ class CodingStep:
         if init is not None and self.accepts("init"):
             opts["init"] = init
         return sparse_encode(X, D, method=self.method, **opts)
+
+    def scaled(self, sc: Any) -> CodingStep:
+        """The coding step of the signals ``X / s`` (:class:`~dictlearn._scale.Scale`):
+        ``alpha / s`` (l1), ``alpha / s²`` and ``sigma / s`` (Cauchy), OMP's ``tol / s²``."""
+        if not sc.scaled:
+            return self
+        opts = dict(self.options)
+        alpha = self.alpha
+        if self.penalty == "l1":
+            alpha = sc.down(alpha)
+        elif self.penalty == "cauchy":
+            alpha = sc.down(alpha, 2)
+            if "sigma" in opts:
+                opts["sigma"] = sc.down(opts["sigma"])
+        elif self.spec.greedy and opts.get("tol") is not None:
+            opts["tol"] = sc.down(opts["tol"], 2)  # a bound on ‖x − zD‖²
+        return replace(self, alpha=alpha, options=opts)
 
     def objective(self, X: Any, D: Any, Z: Any, *, xp: Any) -> Any:
         """Per-sample objective the codes minimise, shape (n_samples,)."""

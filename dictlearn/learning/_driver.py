@@ -30,13 +30,15 @@ from typing import Any
 import numpy as np
 
 from .._loop import Info, Progress, Result, finite, iterate
+from .._scale import Scale
 from .._validation import check_array, check_choice, check_nonneg_scalar, check_positive_int
 from .._xp import check_random_state, get_namespace
 from ._coding import CodingStep, make_coder
 from .atoms import dead_atom_mask, init_dictionary, project_atoms, resample_atoms
 
 __all__ = ["LearningState", "NoState", "Updater", "alternation_value", "fit_dictionary",
-           "learn", "learning_step", "split_record", "start_state"]
+           "learn", "learning_scale", "learning_step", "split_record", "start_state",
+           "unscale_history"]
 
 DEAD_ATOM_POLICIES = ("resample", "keep")
 
@@ -142,6 +144,10 @@ class LearningState:
         :class:`NoState`).
     n_iter, n_samples_seen, n_resampled : int
     history : list of dict
+    scale : float
+        The power of two the signals are divided by while learning
+        (:mod:`dictlearn._scale`): the statistics in ``aux`` are in those units;
+        resuming divides new signals by it too.
     """
 
     dictionary: Any
@@ -150,6 +156,7 @@ class LearningState:
     n_samples_seen: int = 0
     n_resampled: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
+    scale: float = 1.0
 
 
 def start_state(X: Any, n_atoms: int, *, updater: Updater, init: Any,
@@ -264,13 +271,18 @@ def fit_dictionary(X: Any, n_atoms: int, *, updater: Updater, coder: CodingStep,
     rng = check_random_state(random_state)
     n, m = X.shape
     device = getattr(X, "device", None)
+    sc = learning_scale(X, state, coder, xp=xp)
+    X = sc.down(X)
+    coder = coder.scaled(sc) if sc.scaled else coder
     if state is None:
         state = start_state(X, n_atoms, updater=updater, init=init, rng=rng, xp=xp)
+        state = dataclasses.replace(state, scale=sc.s)
     elif tuple(state.dictionary.shape) != updater.dictionary_shape(n_atoms, m):
         raise ValueError(
             f"the saved state's dictionary has shape {tuple(state.dictionary.shape)}; "
             f"expected {updater.dictionary_shape(n_atoms, m)}"
         )
+    n_before = state.n_iter
     minibatch = updater.minibatch and n > batch_size
     steps_per_epoch = max(1, math.ceil(n / batch_size)) if updater.minibatch else 1
     exact = 1e3 * float(xp.finfo(X.dtype).eps) ** 2 * float(xp.mean(xp.sum(X * X, axis=1)))
@@ -304,8 +316,26 @@ def fit_dictionary(X: Any, n_atoms: int, *, updater: Updater, coder: CodingStep,
 
     state, status, _, _ = iterate(state, step, max_iter=max_iter, stop=stop, callback=callback,
                                   progress=Progress(max_iter, updater.name, verbose), xp=xp)
-    codes = None if updater.minibatch else run["Z"]
+    codes = None if updater.minibatch else sc.up(run["Z"])
+    unscale_history(state.history[-state.n_iter + n_before:] if state.n_iter > n_before
+                    else [], sc)
     return Result(codes, status, state.n_iter, history=state.history, state=state)
+
+
+def learning_scale(X: Any, state: LearningState | None, coder: Any, *,
+                   xp: ModuleType) -> Scale:
+    """The scale learning divides the signals by (:mod:`dictlearn._scale`): that of
+    ``X`` for a new run, the state's for a resumed one, 1 for a coding step that does not say
+    how its parameters scale (no ``scaled`` method)."""
+    if not hasattr(coder, "scaled"):
+        return Scale(1.0, xp)
+    return Scale.of(X, xp) if state is None else Scale(float(state.scale), xp)
+
+
+def unscale_history(records: list[dict[str, Any]], sc: Scale) -> None:
+    """Put the objectives of ``records`` (learned on ``X / s``) back in ``X``'s units."""
+    for record in records if sc.scaled else ():
+        record["objective"] = float(sc.up(record["objective"], 2))
 
 
 def alternation_value(state: LearningState, obj: float, *, xp: ModuleType) -> float:

@@ -29,9 +29,11 @@ from ._driver import (
     LearningState,
     alternation_value,
     fit_dictionary,
+    learning_scale,
     learning_step,
     split_record,
     start_state,
+    unscale_history,
 )
 from ._registry import UpdaterParams, learner_spec
 
@@ -221,9 +223,13 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
         upd, coder = self._parts(X.shape[1])
         if not hasattr(self, "_rng"):
             self._rng = check_random_state(self.random_state)
+        # the signals divided by the scale of the first batch (dictlearn/_scale.py)
+        sc = learning_scale(X, None if first else self._state, coder, xp=xp)
+        X, coder = sc.down(X), coder.scaled(sc)
         if first:
             state = start_state(X, self._n_atoms(X.shape[1]), updater=upd, init=self.init,
                                 rng=self._rng, xp=xp)
+            state = dataclasses.replace(state, scale=sc.s)
             self.n_features_in_ = int(X.shape[1])
         else:
             state, arrays = self._state, split_record(self._state.aux)[0]
@@ -233,6 +239,7 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
                                                       for k, v in arrays.items()}))
         new, _, obj = learning_step(state, X, updater=upd, coder=coder, xp=xp,
                                     dead_atoms=self.dead_atoms, rng=self._rng)
+        unscale_history(new.history[-1:], sc)
         ok = finite(alternation_value(new, obj, xp=xp))
         self._set_fitted(new if ok else state)  # the non-finite rule: keep the last good
         self.status_ = Status.max_iter_reached if ok else Status.nonfinite
@@ -298,7 +305,7 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
                 "n_resampled_": int(self.n_resampled_),
                 "n_samples_seen": int(self._state.n_samples_seen),
                 "history_": _jsonable_history(self.history_), "aux": scalars,
-                "status_": self.status_.value}
+                "status_": self.status_.value, "scale": float(self._state.scale)}
         arrays = {"components_": self.components_,
                   **{f"aux__{k}": v for k, v in arrays.items()}}
         return save_model(file, type(self).__name__, params, meta, arrays)
@@ -306,14 +313,19 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
     @classmethod
     def load(cls, file: Any) -> DictionaryLearning:
         """Load a model saved by :meth:`save` (NumPy arrays; ``partial_fit`` can resume)."""
-        est, meta, arrays = load_model(file, cls, cls._schema)
-        m = int(meta["n_features_in_"])
+        return load_model(file, cls, cls._schema, cls._restore)
+
+    def _restore(self, meta: dict[str, Any], arrays: dict[str, Any]) -> DictionaryLearning:
+        est, m = self, int(meta["n_features_in_"])
         record = type(est._state_template(m))
         aux = record(**{k[len("aux__"):]: v for k, v in arrays.items() if k.startswith("aux__")},
                      **meta["aux"])
+        scale = float(meta.get("scale", 1.0))
+        if not (math.isfinite(scale) and scale > 0 and math.frexp(scale)[0] == 0.5):
+            raise ValueError(f"its scale {scale!r} is not a power of two")
         state = LearningState(arrays["components_"], aux, int(meta["n_iter_"]),
                               int(meta["n_samples_seen"]), int(meta["n_resampled_"]),
-                              list(meta["history_"]))
+                              list(meta["history_"]), scale)
         est.n_features_in_ = m
         est._set_fitted(state)
         est.status_ = Status(meta.get("status_", "max_iter_reached"))

@@ -37,6 +37,7 @@ import numpy as np
 
 from .._linalg import spectral_norm_sq
 from .._loop import Info, Result, run_loop
+from .._scale import Scale
 from .._validation import (
     check_array,
     check_choice,
@@ -121,6 +122,8 @@ def cauchy_encode(X: Any, dictionary: Any, *, alpha: float = 0.022, sigma: float
     check_every = check_positive_int(check_every, "check_every")
     n, k = X.shape[0], D.shape[0]
     init = None if init is None else check_array(init, "init", like=X, shape=(n, k))
+    sc = Scale.of(X, xp)  # solve on X / s (dictlearn/_scale.py): α in s², σ in s units
+    X, init, alpha, sigma = sc.down(X), sc.down(init), sc.down(alpha, 2), sc.down(sigma)
     L = spectral_norm_sq(D, xp=xp) + 2.0 * alpha / sigma**2
     ls = LeastSquares.build(X, D, L, xp=xp)
     dev = getattr(X, "device", None)
@@ -142,8 +145,9 @@ def cauchy_encode(X: Any, dictionary: Any, *, alpha: float = 0.022, sigma: float
         tiny = float(xp.finfo(zn.dtype).smallest_normal)
         return dn - tol * zn, dn / xp.maximum(zn, tiny)
 
-    return run_loop(state, step=step, criterion=criterion, codes=lambda s: s.Z, n_samples=n,
-                    max_iter=max_iter, check_every=check_every, xp=xp, callback=callback)
+    return sc.result(run_loop(state, step=step, criterion=criterion, codes=lambda s: s.Z,
+                              n_samples=n, max_iter=max_iter, check_every=check_every, xp=xp,
+                              callback=callback), owner="cauchy")
 
 
 @dataclass(frozen=True)

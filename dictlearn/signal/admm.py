@@ -38,6 +38,7 @@ from types import ModuleType
 from typing import Any
 
 from .._loop import Info, Result, run_loop
+from .._scale import scale_invariant
 from .._validation import check_choice, check_nonneg_scalar, check_positive_int
 from ..coding.proximal_gradient import gap_criterion
 from ..prox import get_prox
@@ -173,6 +174,7 @@ def _residual_criterion(tol: float):
 
 
 @register_csc_method("admm", penalty="l1", iterative=True, aliases=("cbpdn",))
+@scale_invariant({"alpha": 1, "init": 1})  # dictlearn/_scale.py
 def csc_admm(X: Any, atoms: Any, *, alpha: float = 0.1, positive: bool = False,
              init: Any = None, max_iter: int = 1000, tol: float = 1e-6, stop: str = "gap",
              check_every: int = 10, rho: float | None = None, relax: float = 1.8,

@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from .._loop import Info, Result
+from .._scale import scale_invariant
 from .._validation import (
     check_array,
     check_choice,
@@ -69,6 +70,7 @@ def finish_codes(result: Result, lead: tuple[int, ...], op: ConvOperator) -> Res
 
 
 @register_csc_method("fista", penalty="l1", iterative=True)
+@scale_invariant({"alpha": 1, "init": 1})  # dictlearn/_scale.py
 def csc_fista(X: Any, atoms: Any, *, alpha: float = 0.1, positive: bool = False,
               init: Any = None, max_iter: int = 1000, tol: float = 1e-6, stop: str = "gap",
               check_every: int = 10, restart: bool = True, lipschitz: float | None = None,

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._base import BaseEstimator, TransformerMixin, store_params
-from .._io import load_model, save_model
+from .._io import FixedArrayModel, load_model, save_model
 from .._loop import Info, Status, finite, warn_status
 from .._validation import as_array, check_array, check_choice, check_positive_int
 from .._xp import check_random_state, get_namespace, to_namespace
@@ -92,7 +92,7 @@ def _reconstruct(Z: Any, D: Any) -> Any:
     return reconstruct(Z, to_namespace(D, get_namespace(Z), Z))
 
 
-class ConvolutionalSparseCoder(TransformerMixin, BaseEstimator):
+class ConvolutionalSparseCoder(FixedArrayModel, TransformerMixin, BaseEstimator):
     r"""Convolutional sparse coding on fixed atoms, as a transformer.
 
     ``transform`` solves, per signal, ``min_z ½‖x − Σ_k d_k ∗ z_k‖² + α Σ_k ‖z_k‖₁``
@@ -134,6 +134,16 @@ class ConvolutionalSparseCoder(TransformerMixin, BaseEstimator):
                  positive: bool = False, max_iter: int = 1000, tol: float = 1e-6,
                  sample_rate: float | None = None) -> None:
         store_params(self, locals())
+
+    _model_array = "atoms"
+
+    def _check_params(self) -> None:
+        """The parameters but the atoms (saving and loading check them)."""
+        self._options()
+        _check_rate(self.sample_rate, self.sample_rate, type(self).__name__)
+
+    def _checked_array(self) -> Any:
+        return check_array(self.atoms, "atoms", atoms=True, ndim=(2, 3))
 
     def _atoms(self) -> Any:
         D = check_array(self.atoms, "atoms", atoms=True, ndim=(2, 3))
@@ -400,9 +410,13 @@ class ConvolutionalDictionaryLearning(TransformerMixin, BaseEstimator):
     @classmethod
     def load(cls, file: Any) -> ConvolutionalDictionaryLearning:
         """Load a model written by :meth:`save` (NumPy arrays; ``partial_fit`` resumes)."""
-        est, meta, arrays = load_model(file, cls, cls._schema)
+        return load_model(file, cls, cls._schema, cls._restore)
+
+    def _restore(self, meta: dict[str, Any], arrays: dict[str, Any]
+                 ) -> ConvolutionalDictionaryLearning:
+        est = self
         if not float(meta["aux"]["alpha"]) >= 0:
-            raise ValueError(f"{file!r} is damaged: its alpha is {meta['aux']['alpha']!r}")
+            raise ValueError(f"its alpha is {meta['aux']['alpha']!r}")
         aux = ConvStatistics(arrays["aux__ztz"], arrays["aux__ztX"], int(meta["aux"]["t"]),
                              float(meta["aux"]["alpha"]))
         est._set_fitted(LearningState(arrays["components_"], aux, int(meta["n_iter_"]),

@@ -269,6 +269,7 @@ class FrameDecomposition(TransformerMixin, BaseEstimator):
     # ----------------------------------------------------------------- persistence
     def _schema(self, meta: dict[str, Any]) -> dict[str, tuple]:
         self._check_params()
+        self._learner()._parts(int(meta["n_features_in_"]))  # the learner and coder too
         Status(meta["status_"])
         m = int(meta["n_features_in_"])
         if m != int(meta["n_channels_"]) * int(self.frame_length):
@@ -296,7 +297,10 @@ class FrameDecomposition(TransformerMixin, BaseEstimator):
     @classmethod
     def load(cls, file: Any) -> FrameDecomposition:
         """Load a model written by :meth:`save` (host NumPy atoms)."""
-        est, meta, arrays = load_model(file, cls, cls._schema)
+        return load_model(file, cls, cls._schema, cls._restore)
+
+    def _restore(self, meta: dict[str, Any], arrays: dict[str, Any]) -> FrameDecomposition:
+        est = self
         if meta.get("window_is_array"):
             est.window = arrays["window"]
         elif isinstance(est.window, list):

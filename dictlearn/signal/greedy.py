@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._loop import Result, Status
+from .._scale import scale_invariant
 from .._validation import check_choice, check_nonneg_scalar, check_positive_int
 from ..kernels import ENGINES, call
 from ..kernels.conv_mp import cross_correlation_table
@@ -59,6 +60,7 @@ def _greedy(X: Any, atoms: Any, owner: str, n_nonzero_coefs: Any, tol: Any, posi
 
 
 @register_csc_method("mp", penalty="l0", greedy=True, backends=("array-api", "numba"))
+@scale_invariant({})  # dictlearn/_scale.py (tol is relative)
 def csc_mp(X: Any, atoms: Any, *, n_nonzero_coefs: int | None = None, tol: float | None = None,
            positive: bool = False, engine: str = "auto") -> Result:
     r"""Convolutional matching pursuit: greedy picks of (atom, shift), MPTK style.
@@ -104,6 +106,7 @@ def csc_mp(X: Any, atoms: Any, *, n_nonzero_coefs: int | None = None, tol: float
 
 
 @register_csc_method("omp", penalty="l0", greedy=True, backends=("array-api", "numba"))
+@scale_invariant({})  # dictlearn/_scale.py (tol is relative)
 def csc_omp(X: Any, atoms: Any, *, n_nonzero_coefs: int | None = None,
             tol: float | None = None, positive: bool = False, engine: str = "auto") -> Result:
     r"""Convolutional orthogonal matching pursuit: MP's picks, least-squares refits.

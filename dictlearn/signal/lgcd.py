@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._loop import Info, Result, run_loop
+from .._scale import scale_invariant
 from .._validation import check_choice, check_positive_int
 from .._xp import device_of, get_namespace, to_device, to_namespace, to_numpy
 from ..kernels import ENGINES, call
@@ -65,6 +66,7 @@ class _State:
 
 
 @register_csc_method("lgcd", penalty="l1", iterative=True, backends=("array-api", "numba"))
+@scale_invariant({"alpha": 1, "init": 1})  # dictlearn/_scale.py
 def csc_lgcd(X: Any, atoms: Any, *, alpha: float = 0.1, positive: bool = False,
              init: Any = None, max_iter: int = 1000, tol: float = 1e-6, stop: str = "gap",
              check_every: int = 10, callback: Callable[[Info], Any] | None = None,
