@@ -13,6 +13,7 @@ along each atom).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from types import ModuleType
@@ -35,12 +36,13 @@ from .._xp import check_random_state, get_namespace, to_namespace, to_numpy
 from ..objectives import code_mse, lasso_loss, nmse
 from ..prox import PROXES, get_prox
 from ._common import check_training, split_rows, take_rows
+from .diagnose import warn_layers
 from .optim import get_optimizer
 from .train import train
 from .unrolled import Layer, unrolled_forward, unrolled_vjp
 from .variants import VARIANTS, LayerWeights, Shared, flatten, unflatten
 
-__all__ = ["LISTA", "VARIANTS", "alista_weight"]
+__all__ = ["LISTA", "VARIANTS", "alista_lipschitz", "alista_weight"]
 
 #: The maps a ``lista``/``cp``/``step`` layer may use: the row-wise proximal maps without
 #: parameters of the one prox table.
@@ -52,7 +54,7 @@ def alista_weight(dictionary: Any) -> np.ndarray:
 
     ``W̃ = argmin ‖W̃ᵀ A‖_F²`` subject to ``w̃_iᵀ a_i = 1`` for every atom ``a_i`` (the
     columns of ``A = Dᵀ``): a quadratic with one linear constraint per column, solved in
-    closed form by ``w̃_i = M⁻¹ a_i / (a_iᵀ M⁻¹ a_i)`` with ``M = A Aᵀ = Dᵀ D``.
+    closed form by ``w̃_i = M⁺ a_i / (a_iᵀ M⁺ a_i)`` with ``M = A Aᵀ = Dᵀ D``.
 
     References
     ----------
@@ -71,7 +73,54 @@ def alista_weight(dictionary: Any) -> np.ndarray:
     D = np.asarray(to_numpy(dictionary), dtype=np.float64)
     A = D.T
     Minv_A = np.linalg.pinv(A @ A.T, hermitian=True) @ A
-    return Minv_A / np.sum(A * Minv_A, axis=0, keepdims=True)
+    lev = np.sum(A * Minv_A, axis=0, keepdims=True)
+    if np.any(lev <= 1e3 * np.finfo(np.float64).eps):
+        raise ValueError("dictionary: ALISTA's weight needs nonzero atoms; atoms "
+                         f"{np.flatnonzero(lev[0] <= 1e3 * np.finfo(np.float64).eps).tolist()[:5]}"
+                         " are zero")
+    return Minv_A / lev
+
+
+def alista_lipschitz(dictionary: Any, W_tilde: Any = None) -> float:
+    r"""The largest eigenvalue ``L̃`` of ``D W̃`` (n_atoms, n_atoms): ALISTA's step bound.
+
+    With ``P = Aᵀ M⁺ A``, the orthogonal projector on the row space of ``A = Dᵀ``, and
+    ``C = diag(P)`` (the atoms' leverage scores), ``W̃ = M⁺ A C⁻¹`` and
+    ``D W̃ = P C⁻¹``: similar to the symmetric ``C^{-1/2} P C^{-1/2}``, so its eigenvalues
+    are real and non-negative and ``L̃ = ‖P C^{-1/2}‖₂²``. An ALISTA layer
+    ``η_θ(Z + γ (X − Z D) W̃)`` is then a proximal-gradient step in the metric ``C`` on
+
+    ``½ ‖Z D − X‖²_{M⁺} + (θ/γ) Σ_i c_i |z_i|``,
+
+    which decreases that objective at every layer when ``γ ≤ 1/L̃`` (and diverges for any
+    ``γ > 2/L̃`` on signals outside a sparse support: ``L̃ ≈ n_atoms/n_features`` for
+    unit-norm atoms, so the unit step ``γ = 1`` of the reference code diverges on a
+    dictionary more than 2× overcomplete).
+
+    Examples
+    --------
+    >>> from dictlearn.datasets import random_dictionary
+    >>> D = random_dictionary(64, 16, random_state=0)    # 4x overcomplete
+    >>> 3.0 < alista_lipschitz(D) < 6.0
+    True
+    """
+    D = np.asarray(to_numpy(dictionary), dtype=np.float64)
+    Wt = alista_weight(D) if W_tilde is None else np.asarray(to_numpy(W_tilde), np.float64)
+    # nonzero eigenvalues of D W̃ (k x k) are those of W̃ D (m x m), a smaller matrix
+    return float(np.max(np.linalg.eigvals(Wt @ D).real))
+
+
+def _warn_if_not_unit_norm(D: Any) -> None:
+    """ALISTA's weight assumes unit-norm atoms (Liu et al. 2019 normalise ``A``'s columns)."""
+    norms = np.linalg.norm(np.asarray(to_numpy(D), dtype=np.float64), axis=1)
+    if np.max(np.abs(norms - 1.0)) > 1e-3:
+        warnings.warn(
+            f"LISTA(variant='alista'): the dictionary's atom norms range from {norms.min():.3g} "
+            f"to {norms.max():.3g}; ALISTA's analytic weight assumes unit-norm atoms, and "
+            "without them its untrained network solves a lasso whose l1 weights follow the "
+            "atoms' leverage scores, not the plain lasso of ISTA (its codes can be several dB "
+            "worse). Normalise the atoms (dictlearn.prox.project_unit_sphere_rows) "
+            "and rescale the codes, or use variant='cp'.", UserWarning, stacklevel=4)
 
 
 class LISTA(TransformerMixin, BaseEstimator):
@@ -98,6 +147,10 @@ class LISTA(TransformerMixin, BaseEstimator):
     batch_size : int, default=64
     max_epochs : int, default=50
         Epochs (per stage with ``layerwise=True``).
+    layer_loss : {"last", "all"}, default="last"
+        Where the loss is measured: on the output of the last (trained) layer only, or the mean
+        of the losses of every layer's output, for users who read intermediate layers
+        (``transform(X, n_layers=k)``): the last-layer loss gives no guarantee on them.
     layerwise : bool, default=False
         Train in K stages, stage ``k`` fitting the loss at the output of layer ``k`` (the
         progressive protocol of Chen et al. 2018). With ``max_epochs >= 3`` each stage is
@@ -120,6 +173,11 @@ class LISTA(TransformerMixin, BaseEstimator):
         ``.theta``, ``.gamma``; ``None`` where the variant does not learn one).
     status_ : Status
         ``converged`` (early stopping), ``max_iter_reached``, ``stopped`` or ``diverged``.
+    layer_losses_ : dict
+        ``"trained"`` and ``"untrained"``: the validation loss (the training rows when there is
+        no validation set) after each layer, of the trained network and of its initialisation.
+        A :class:`~dictlearn.amortized.diagnose.DepthWarning` with these figures is raised when
+        a trained layer is worse than untrained or than an earlier layer.
     history_ : list of dict
         ``epoch``, ``train_loss``, ``val_loss`` (and ``stage``) per epoch.
     n_epochs_ : int
@@ -161,7 +219,8 @@ class LISTA(TransformerMixin, BaseEstimator):
     def __init__(self, dictionary: Any, n_layers: int = 16, *, variant: str = "lista",
                  alpha: float = 0.1, prox: str = "soft", loss: str = "auto",
                  optimizer: Any = "adam", learning_rate: float = 1e-3, batch_size: int = 64,
-                 max_epochs: int = 50, layerwise: bool = False, validation_fraction: float = 0.1,
+                 max_epochs: int = 50, layer_loss: str = "last", layerwise: bool = False,
+                 validation_fraction: float = 0.1,
                  n_iter_no_change: int | None = 5, tol: float = 1e-4,
                  support_fraction: float = 0.012, support_max: float = 0.13,
                  divergence_retries: int = 0, random_state: Any = None, verbose: bool = False,
@@ -174,6 +233,7 @@ class LISTA(TransformerMixin, BaseEstimator):
         check_choice(self.variant, "variant", set(VARIANTS))
         check_choice(self.prox, "prox", set(_PROXES))
         check_choice(self.loss, "loss", {"auto", "mse", "nmse", "lasso"})
+        check_choice(self.layer_loss, "layer_loss", {"last", "all"})
         check_nonneg_scalar(self.alpha, "alpha")
         for name in ("support_fraction", "support_max"):
             check_nonneg_scalar(getattr(self, name), name, upper=1)
@@ -200,11 +260,16 @@ class LISTA(TransformerMixin, BaseEstimator):
         """What every layer shares; ``L`` and ALISTA's ``W̃`` are computed when not given."""
         if L is None:
             L = spectral_norm_sq(D, xp=xp)
-        if W_tilde is None and VARIANTS[self.variant].analytic_weight:
-            W_tilde = to_namespace(alista_weight(D), xp, D)
+        L_tilde = None
+        if VARIANTS[self.variant].analytic_weight:
+            _warn_if_not_unit_norm(D)
+            if W_tilde is None:
+                W_tilde = to_namespace(alista_weight(D), xp, D)
+            L_tilde = alista_lipschitz(D, W_tilde)
         fractions = tuple(min((k + 1) * self.support_fraction, self.support_max)
                           for k in range(self.n_layers))
-        return Shared(D, float(L), float(self.alpha), get_prox(self.prox), fractions, W_tilde)
+        return Shared(D, float(L), float(self.alpha), get_prox(self.prox), fractions, W_tilde,
+                      L_tilde)
 
     def _set_network(self, shared: Shared, weights: tuple[LayerWeights, ...]) -> None:
         self.D_, self._net, self.params_ = shared.D, shared, weights
@@ -255,16 +320,27 @@ class LISTA(TransformerMixin, BaseEstimator):
             counts[min(2, (e - 1) * 3 // self.max_epochs)] += 1
         return [(True, 1.0, counts[0]), (False, 0.2, counts[1]), (False, 0.02, counts[2])]
 
+    def _layer_terms(self, kind, Zs, Xb, Tb, xp, *, value_only=False):
+        """The loss (and the gradient per layer) of ``layer_loss``: the last layer's, or the
+        mean over layers (``None`` gradients where the loss does not see a layer)."""
+        seen = range(len(Zs)) if self.layer_loss == "all" else [len(Zs) - 1]
+        val, grads = 0.0, [None] * len(Zs)
+        for k in seen:
+            v, g = self._loss_value_grad(kind, Zs[k], Xb, Tb, xp)
+            val += float(v) / len(seen)
+            grads[k] = g / len(seen) if len(seen) > 1 else g
+        return val if value_only else (val, grads)
+
     def _loss_and_grads(self, weights, Xb, Tb, kind, n_layers, xp, last_only=False,
                         keys=None) -> tuple[float, dict[tuple[int, str], Any]]:
-        """Loss at layer ``n_layers`` and its gradient, flat by ``(layer, name)``, for every
-        weight (zeros beyond that layer, and before it with ``last_only``) or for ``keys``."""
+        """Loss at layer ``n_layers`` (or the mean over layers 1..``n_layers``) and its
+        gradient, flat by ``(layer, name)``, for every weight (zeros beyond that layer, and
+        before it with ``last_only``) or for ``keys``."""
         lays = self._layers(weights, n_layers)
         Zs, Vs = unrolled_forward(Xb, lays, D=self.D_, xp=xp)
-        val, g = self._loss_value_grad(kind, Zs[-1], Xb, Tb, xp)
+        val, gs = self._layer_terms(kind, Zs, Xb, Tb, xp)
         first = n_layers - 1 if last_only else 0
-        gl = unrolled_vjp(Xb, lays, Zs, Vs, [None] * (n_layers - 1) + [g], D=self.D_, xp=xp,
-                          first=first)
+        gl = unrolled_vjp(Xb, lays, Zs, Vs, gs, D=self.D_, xp=xp, first=first)
         v = VARIANTS[self.variant]
         grads = flatten([v.grads(gl[i], weights[i], self._net, xp) for i in range(first,
                                                                                  n_layers)])
@@ -346,7 +422,7 @@ class LISTA(TransformerMixin, BaseEstimator):
                 def vl(p, stage=stage, base=weights):
                     Zs, _ = unrolled_forward(Xva, self._layers(unflatten(base, p), stage),
                                              D=D, xp=xp)
-                    return self._loss_value_grad(kind, Zs[-1], Xva, Tva, xp)[0]
+                    return self._layer_terms(kind, Zs, Xva, Tva, xp, value_only=True)
 
                 def cb(info, offset=offset, base=weights):
                     return self.callback(replace(info, iteration=offset + info.iteration,
@@ -376,7 +452,30 @@ class LISTA(TransformerMixin, BaseEstimator):
         self._set_network(shared, weights)
         self.status_, self.history_, self.n_epochs_ = status, history, epochs
         warn_status("LISTA", status, detail=f"learning_rate={self.learning_rate}")
+        self._check_depth(kind, shared, *((Xva, Tva) if Xva is not None else (Xtr, Ttr)), xp)
         return self
+
+    def _check_depth(self, kind, shared, Xc, Tc, xp) -> None:
+        """``layer_losses_`` on the validation rows, and a DepthWarning if a trained layer is
+        worse than untrained or than an earlier one."""
+        def per_layer(weights):
+            Zs, _ = unrolled_forward(Xc, self._layers(weights, shared=shared), D=shared.D, xp=xp)
+            return [float(self._loss_value_grad(kind, Z, Xc, Tc, xp)[0]) for Z in Zs]
+
+        self.layer_losses_ = {"trained": per_layer(self.params_),
+                              "untrained": per_layer(self._init_weights(shared, xp))}
+        advice = ("The loss sees only the last layer: pass layer_loss='all' if you read "
+                  "intermediate layers" if self.layer_loss == "last" else "")
+        advice = "; ".join(a for a in (
+            advice, "train longer or with a smaller learning_rate "
+            f"(now {self.learning_rate:g}, {self.n_epochs_} epochs, status "
+            f"{self.status_.value})",
+            "use layerwise=True" if not self.layerwise else "",
+            f"with support selection (variant={self.variant!r}) a smaller support_fraction "
+            f"(now {self.support_fraction:g} per layer, up to {self.support_max:g}) when codes "
+            "are sparser than that" if self.variant in ("ss", "alista") else "") if a) + "."
+        warn_layers(f"LISTA-{self.variant}", f"{kind} loss", self.layer_losses_["trained"],
+                    self.layer_losses_["untrained"], advice=advice, stacklevel=4)
 
     def _draw(self, sampler, n, rng, xp, like, supervised):
         """One fresh mini-batch from ``sampler``, checked and moved next to ``like``."""
