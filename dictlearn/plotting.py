@@ -34,6 +34,16 @@ _LABEL = {"nmse_db": "code NMSE (dB)", "recon_nmse_db": "reconstruction NMSE (dB
           "objective": "mean lasso objective"}
 
 
+def _curve(ax: Any, rows: list, xs: list, metric: str, style: str, name: str) -> None:
+    """One method's curve; a method without this metric (an autoencoder's codes on its own
+    dictionary have no code NMSE) still gets a legend entry saying so."""
+    ys = [r[metric] for r in rows]
+    if not any(math.isfinite(y) for y in ys):
+        ax.plot([], [], style, label=f"{name} (no {_LABEL.get(metric, metric)})")
+        return
+    ax.plot(xs, ys, style, label=name)
+
+
 def plot_nmse_vs_steps(table: Any, *, metric: str = "auto", ax: Any = None) -> Any:
     """NMSE against iterations (ISTA/FISTA) and layers (LISTA); autoencoders as points.
 
@@ -60,10 +70,9 @@ def plot_nmse_vs_steps(table: Any, *, metric: str = "auto", ax: Any = None) -> A
     metric = _metric(table, metric)
     for name in table.methods():
         rows = table.select(name)
-        xs = [r["steps"] for r in rows]
-        ys = [r[metric] for r in rows]
         style = "o" if len(rows) == 1 else ("-" if rows[0]["family"] == "lista" else "--")
-        ax.plot(xs, ys, style, label=name)
+        _curve(ax, rows, [r["steps"] for r in rows], metric, style, name)
+    ax.xaxis.set_major_locator(optional_import("matplotlib.ticker").MaxNLocator(integer=True))
     ax.set_xlabel("iterations / layers")
     ax.set_ylabel(_LABEL.get(metric, metric))
     ax.legend(fontsize="small")
@@ -77,8 +86,8 @@ def plot_nmse_vs_time(table: Any, *, metric: str = "auto", ax: Any = None) -> An
     metric = _metric(table, metric)
     for name in table.methods():
         rows = table.select(name)
-        ax.plot([r["time_per_sample_s"] for r in rows], [r[metric] for r in rows],
-                "o" if len(rows) == 1 else ".-", label=name)
+        _curve(ax, rows, [r["time_per_sample_s"] for r in rows], metric,
+               "o" if len(rows) == 1 else ".-", name)
     ax.set_xscale("log")
     ax.set_xlabel("time per sample (s)")
     ax.set_ylabel(_LABEL.get(metric, metric))

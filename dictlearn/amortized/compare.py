@@ -325,7 +325,7 @@ def compare_inference(X: Any, dictionary: Any, methods: Sequence[Any] = ("ista",
         table.rows.extend(rows)
         last = max(rows, key=lambda r: r["steps"])
         code = coders[-1][1]
-        for b, (t, _) in zip(sizes, _timed([lambda Xb=batches[b]: code(Xb) for b in sizes],
+        for b, (t, _) in zip(sizes, _timed([lambda Xb=batches[b], c=code: c(Xb) for b in sizes],
                                              repeat), strict=True):
             table.timings.append({"method": label, "steps": last["steps"], "batch_size": b,
                                   "nmse_db": last["nmse_db"],

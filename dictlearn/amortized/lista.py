@@ -13,7 +13,6 @@ along each atom).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from types import ModuleType
@@ -36,6 +35,7 @@ from .._xp import check_random_state, get_namespace, to_namespace, to_numpy
 from ..objectives import code_mse, lasso_loss, nmse
 from ..prox import PROXES, get_prox
 from ._common import check_training, split_rows, take_rows
+from .alista import alista_lipschitz, alista_weight, warn_if_not_unit_norm
 from .diagnose import warn_layers
 from .optim import get_optimizer
 from .train import train
@@ -47,80 +47,6 @@ __all__ = ["LISTA", "VARIANTS", "alista_lipschitz", "alista_weight"]
 #: The maps a ``lista``/``cp``/``step`` layer may use: the row-wise proximal maps without
 #: parameters of the one prox table.
 _PROXES = tuple(n for n, m in PROXES.items() if m.is_prox and not m.needs and not m.batchwise)
-
-
-def alista_weight(dictionary: Any) -> np.ndarray:
-    r"""ALISTA's analytic weight ``W̃`` (n_features, n_atoms), computed on the host.
-
-    ``W̃ = argmin ‖W̃ᵀ A‖_F²`` subject to ``w̃_iᵀ a_i = 1`` for every atom ``a_i`` (the
-    columns of ``A = Dᵀ``): a quadratic with one linear constraint per column, solved in
-    closed form by ``w̃_i = M⁺ a_i / (a_iᵀ M⁺ a_i)`` with ``M = A Aᵀ = Dᵀ D``.
-
-    References
-    ----------
-    Liu, Chen, Wang & Yin (2019), ALISTA: Analytic weights are as good as learned weights in
-    LISTA, ICLR.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from dictlearn.datasets import random_dictionary
-    >>> D = random_dictionary(12, 6, random_state=0)
-    >>> Wt = alista_weight(D)
-    >>> bool(np.allclose(np.sum(D.T * Wt, axis=0), 1.0))   # diag(W̃ᵀ A) = 1
-    True
-    """
-    D = np.asarray(to_numpy(dictionary), dtype=np.float64)
-    A = D.T
-    Minv_A = np.linalg.pinv(A @ A.T, hermitian=True) @ A
-    lev = np.sum(A * Minv_A, axis=0, keepdims=True)
-    if np.any(lev <= 1e3 * np.finfo(np.float64).eps):
-        raise ValueError("dictionary: ALISTA's weight needs nonzero atoms; atoms "
-                         f"{np.flatnonzero(lev[0] <= 1e3 * np.finfo(np.float64).eps).tolist()[:5]}"
-                         " are zero")
-    return Minv_A / lev
-
-
-def alista_lipschitz(dictionary: Any, W_tilde: Any = None) -> float:
-    r"""The largest eigenvalue ``L̃`` of ``D W̃`` (n_atoms, n_atoms): ALISTA's step bound.
-
-    With ``P = Aᵀ M⁺ A``, the orthogonal projector on the row space of ``A = Dᵀ``, and
-    ``C = diag(P)`` (the atoms' leverage scores), ``W̃ = M⁺ A C⁻¹`` and
-    ``D W̃ = P C⁻¹``: similar to the symmetric ``C^{-1/2} P C^{-1/2}``, so its eigenvalues
-    are real and non-negative and ``L̃ = ‖P C^{-1/2}‖₂²``. An ALISTA layer
-    ``η_θ(Z + γ (X − Z D) W̃)`` is then a proximal-gradient step in the metric ``C`` on
-
-    ``½ ‖Z D − X‖²_{M⁺} + (θ/γ) Σ_i c_i |z_i|``,
-
-    which decreases that objective at every layer when ``γ ≤ 1/L̃`` (and diverges for any
-    ``γ > 2/L̃`` on signals outside a sparse support: ``L̃ ≈ n_atoms/n_features`` for
-    unit-norm atoms, so the unit step ``γ = 1`` of the reference code diverges on a
-    dictionary more than 2× overcomplete).
-
-    Examples
-    --------
-    >>> from dictlearn.datasets import random_dictionary
-    >>> D = random_dictionary(64, 16, random_state=0)    # 4x overcomplete
-    >>> 3.0 < alista_lipschitz(D) < 6.0
-    True
-    """
-    D = np.asarray(to_numpy(dictionary), dtype=np.float64)
-    Wt = alista_weight(D) if W_tilde is None else np.asarray(to_numpy(W_tilde), np.float64)
-    # nonzero eigenvalues of D W̃ (k x k) are those of W̃ D (m x m), a smaller matrix
-    return float(np.max(np.linalg.eigvals(Wt @ D).real))
-
-
-def _warn_if_not_unit_norm(D: Any) -> None:
-    """ALISTA's weight assumes unit-norm atoms (Liu et al. 2019 normalise ``A``'s columns)."""
-    norms = np.linalg.norm(np.asarray(to_numpy(D), dtype=np.float64), axis=1)
-    if np.max(np.abs(norms - 1.0)) > 1e-3:
-        warnings.warn(
-            f"LISTA(variant='alista'): the dictionary's atom norms range from {norms.min():.3g} "
-            f"to {norms.max():.3g}; ALISTA's analytic weight assumes unit-norm atoms, and "
-            "without them its untrained network solves a lasso whose l1 weights follow the "
-            "atoms' leverage scores, not the plain lasso of ISTA (its codes can be several dB "
-            "worse). Normalise the atoms (dictlearn.prox.project_unit_sphere_rows) "
-            "and rescale the codes, or use variant='cp'.", UserWarning, stacklevel=4)
 
 
 class LISTA(TransformerMixin, BaseEstimator):
@@ -269,7 +195,7 @@ class LISTA(TransformerMixin, BaseEstimator):
             L = spectral_norm_sq(D, xp=xp)
         L_tilde = None
         if VARIANTS[self.variant].analytic_weight:
-            _warn_if_not_unit_norm(D)
+            warn_if_not_unit_norm(D)
             if W_tilde is None:
                 W_tilde = to_namespace(alista_weight(D), xp, D)
             L_tilde = alista_lipschitz(D, W_tilde)
