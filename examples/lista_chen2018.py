@@ -122,6 +122,7 @@ def _train_one(job: dict) -> dict:
         net = dictlearn.LISTA(D, a["layers"], variant=job["variant"], alpha=a["lam"],
                               learning_rate=a["lr"], batch_size=a["batch_size"],
                               max_epochs=3, layerwise=True, n_iter_no_change=None,
+                              support_fraction=0.012, support_max=0.13,
                               divergence_retries=3, random_state=job["seed"])
         t0 = time.perf_counter()
         net.fit(Xva, Zva, sampler=draw, epoch_size=steps * a["batch_size"])

@@ -34,6 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                 repeat=(3, "timed runs per entry (median, after one warm-up run)"))
     p.add_argument("--batch-sizes", nargs="*", type=int, default=[],
                    help="also time every method at these batch sizes (error vs time per signal)")
+    for name in ("support-fraction", "support-max"):
+        p.add_argument(f"--{name}", default="auto",
+                       help="support selection of ss and alista: a share, or 'auto'")
     p.add_argument("--untrained", action="store_true",
                    help="also list every variant untrained (its initialisation) per layer")
     p.add_argument("--plot", default=None, help="save the figures to this file")
@@ -49,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"problem: D {D.shape[0]} atoms x {D.shape[1]} features, {args.n_train} training / "
           f"{args.n_test} test signals, {args.n_nonzero}-sparse, {args.snr_db:g} dB SNR, "
           f"alpha={args.alpha:g}, K={args.layers}")
+    support = {k: (v if v == "auto" else float(v)) for k, v in (
+        ("support_fraction", args.support_fraction), ("support_max", args.support_max))}
     methods: list = ["ista", "fista", "omp", "lasso"]
     if args.untrained:
         methods += [(f"lista-{v} (untrained)", LISTA(D, args.layers, variant=v, alpha=args.alpha)
@@ -56,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
     for v in args.variants:
         t0 = time.perf_counter()
         net = LISTA(D, args.layers, variant=v, alpha=args.alpha, max_epochs=args.epochs,
-                    learning_rate=args.lr, batch_size=args.batch_size, random_state=args.seed)
+                    learning_rate=args.lr, batch_size=args.batch_size, random_state=args.seed,
+                    **support)
         net.fit(Xtr, None if v == "step" else Ztr)
         print(f"  trained lista-{v}: {net.n_epochs_} epochs, {net.status_.value}, "
               f"{time.perf_counter() - t0:.1f} s")
