@@ -48,17 +48,18 @@ def main(argv=None):
             net = dictlearn.LISTA(D, K, variant=variant, alpha=0.4,
                                   support_fraction=0.012, support_max=0.13).initialize(X)
             w = net.params_
-            step = _median_ms(lambda: net._loss_and_grads(w, X, T, "mse", K, np), args.repeat)
+            step = _median_ms(lambda net=net, w=w, X=X, T=T: net._loss_and_grads(
+                w, X, T, "mse", K, np), args.repeat)
             Z = rng.standard_normal((b, n)).astype(dt)
             V = rng.standard_normal((b, n)).astype(dt)
             W = rng.standard_normal((m, n)).astype(dt)
             S = rng.standard_normal((n, n)).astype(dt)
             if variant == "lista":
-                def floor():
+                def floor(X=X, Z=Z, V=V, W=W, S=S):
                     for _ in range(K):
                         X @ W, Z @ S, X.T @ V, Z.T @ V, V @ S.T
             else:
-                def floor():
+                def floor(X=X, Z=Z, V=V, W=W, D=D):
                     for _ in range(K):
                         R = X - Z @ D
                         R @ W, R.T @ V, (V @ W.T) @ D.T
