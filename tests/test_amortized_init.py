@@ -96,11 +96,11 @@ def test_untrained_alista_decreases_its_objective_on_any_dictionary(
         warnings.simplefilter("ignore", UserWarning)
         net = LISTA(D, 12, variant="alista", alpha=alpha, support_fraction=0.0)
         layers = net.initialize(p.X).transform_layers(p.X)
-    Lt = alista_lipschitz(D)
+    Lt, L = alista_lipschitz(D), np.linalg.norm(D, 2) ** 2
     assert np.isclose(float(net.params_[0].gamma[0]), 1 / Lt)
-    assert np.isclose(float(net.params_[0].theta[0]), alpha / Lt)
-    F = [_weighted_objective(np.zeros_like(layers[0]), p.X, D, 1 / Lt, alpha / Lt)]
-    F += [_weighted_objective(Z, p.X, D, 1 / Lt, alpha / Lt) for Z in layers]
+    assert np.isclose(float(net.params_[0].theta[0]), alpha / L)
+    F = [_weighted_objective(np.zeros_like(layers[0]), p.X, D, 1 / Lt, alpha / L)]
+    F += [_weighted_objective(Z, p.X, D, 1 / Lt, alpha / L) for Z in layers]
     for a, b in itertools.pairwise(F):
         assert np.all(b <= a + 1e-9 * (1 + np.abs(a)))
 

@@ -5,8 +5,9 @@ weights learned and the others tied to the dictionary. A :class:`Variant` says, 
 
 - ``learned``: the names of the weights of one layer (fields of :class:`LayerWeights`);
 - ``init``: their starting values from the dictionary (K steps of ISTA for ``lista``, ``cp``,
-  ``step``; for ALISTA ``γ = 1/L̃``, ``θ = α/L̃`` with ``L̃`` the largest eigenvalue of
-  ``D W̃``: K steps of ISTA in the metric that ``W̃`` defines, convergent on any dictionary);
+  ``step``; for ALISTA ``γ = 1/L̃``, ``θ = α/L`` with ``L̃`` the largest eigenvalue of
+  ``D W̃``: K proximal-gradient steps in the metric that ``W̃`` defines, convergent on any
+  dictionary);
 - ``layer``: the :class:`~dictlearn.amortized.unrolled.Layer` (``W``, ``θ``, map, ``S``) the
   weights make;
 - ``grads``: how the gradients of that layer (``W̄``, ``S̄``, ``θ̄``, from
@@ -182,10 +183,11 @@ VARIANTS: dict[str, Variant] = {
         ),
         Variant(
             "alista", ("gamma", "theta"),
-            # γ = 1/L̃, θ = α/L̃: ISTA in the metric W̃ defines (see alista_lipschitz); the
-            # reference code's γ = 1 diverges on a dictionary more than 2x overcomplete
+            # γ = 1/L̃ (the largest step of a convergent layer, see alista_lipschitz; the
+            # reference code's γ = 1 diverges on a dictionary more than 2x overcomplete) and the
+            # reference code's threshold θ = α/L (ISTA's)
             lambda s, xp: LayerWeights(gamma=_scalar(1.0 / s.L_tilde, s.D, xp),
-                                       theta=_scalar(s.alpha / s.L_tilde, s.D, xp)),
+                                       theta=_theta0(s, xp)),
             lambda w, s, k, xp: Layer(w.gamma * s.W_tilde, w.theta, _support(s, k)),
             _alista_grads,
             analytic_weight=True,
