@@ -123,3 +123,22 @@ def test_l1_alpha_saturates_under_adam_but_not_below_its_range():
     assert np.mean((big != 0) != (huge != 0)) < 1e-3 and np.allclose(big, huge, atol=1e-3)
     l0 = [np.mean(np.sum(codes(a) != 0, axis=1)) for a in (0.0, 0.1, 1.0)]
     assert l0[0] > l0[1] > l0[2]
+
+
+def test_layerwise_warm_start_copies_the_trained_previous_layer(small):
+    p = small
+    from dictlearn.amortized.variants import LayerWeights
+
+    w = tuple(LayerWeights(gamma=np.array([g]), theta=np.array([t]))
+              for g, t in ((0.9, 0.1), (0.5, 0.3), (0.5, 0.3)))
+    warm = LISTA(p.dictionary, 3, variant="alista", layerwise=True, layerwise_init="previous")
+    out = warm._start_layer(w, 2)
+    assert out[1] is w[0] and out[0] is w[0] and out[2] is w[2]
+    assert warm._start_layer(w, 1) == w
+    cold = LISTA(p.dictionary, 3, variant="alista", layerwise=True)
+    assert cold._start_layer(w, 2) == w
+    net = LISTA(p.dictionary, 3, variant="alista", layerwise=True, layerwise_init="previous",
+                max_epochs=1, random_state=0).fit(p.X, p.codes)
+    assert len(net.layer_losses_["trained"]) == 3
+    with pytest.raises(ValueError, match="layerwise_init"):
+        LISTA(p.dictionary, 2, layerwise_init="next").fit(p.X, p.codes)
