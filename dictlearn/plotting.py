@@ -34,6 +34,27 @@ _LABEL = {"nmse_db": "code NMSE (dB)", "recon_nmse_db": "reconstruction NMSE (dB
           "objective": "mean lasso objective"}
 
 
+def _curve(ax: Any, rows: list, xs: list, metric: str, style: str, name: str,
+           color: Any) -> None:
+    """One method's curve (dotted for an untrained network); a method without this metric (an
+    autoencoder's codes on its own dictionary have no code NMSE) still gets a legend entry
+    saying so."""
+    ys = [r[metric] for r in rows]
+    if name.endswith("(untrained)") and len(rows) > 1:
+        style = ":"
+    if not any(math.isfinite(y) for y in ys):
+        ax.plot([], [], style, color=color, label=f"{name} (no {_LABEL.get(metric, metric)})")
+        return
+    ax.plot(xs, ys, style, color=color, label=name)
+
+
+def _colors(table: Any) -> list:
+    """One colour per method: tab10, or tab20 beyond ten methods."""
+    n = len(table.methods())
+    cmap = optional_import("matplotlib.pyplot").get_cmap("tab10" if n <= 10 else "tab20")
+    return [cmap(i % cmap.N) for i in range(n)]
+
+
 def plot_nmse_vs_steps(table: Any, *, metric: str = "auto", ax: Any = None) -> Any:
     """NMSE against iterations (ISTA/FISTA) and layers (LISTA); autoencoders as points.
 
@@ -58,12 +79,11 @@ def plot_nmse_vs_steps(table: Any, *, metric: str = "auto", ax: Any = None) -> A
     """
     ax = _axes(ax)
     metric = _metric(table, metric)
-    for name in table.methods():
+    for name, color in zip(table.methods(), _colors(table), strict=True):
         rows = table.select(name)
-        xs = [r["steps"] for r in rows]
-        ys = [r[metric] for r in rows]
         style = "o" if len(rows) == 1 else ("-" if rows[0]["family"] == "lista" else "--")
-        ax.plot(xs, ys, style, label=name)
+        _curve(ax, rows, [r["steps"] for r in rows], metric, style, name, color)
+    ax.xaxis.set_major_locator(optional_import("matplotlib.ticker").MaxNLocator(integer=True))
     ax.set_xlabel("iterations / layers")
     ax.set_ylabel(_LABEL.get(metric, metric))
     ax.legend(fontsize="small")
@@ -75,10 +95,10 @@ def plot_nmse_vs_time(table: Any, *, metric: str = "auto", ax: Any = None) -> An
     """NMSE against wall-clock time per sample (log scale), one curve per method."""
     ax = _axes(ax)
     metric = _metric(table, metric)
-    for name in table.methods():
+    for name, color in zip(table.methods(), _colors(table), strict=True):
         rows = table.select(name)
-        ax.plot([r["time_per_sample_s"] for r in rows], [r[metric] for r in rows],
-                "o" if len(rows) == 1 else ".-", label=name)
+        _curve(ax, rows, [r["time_per_sample_s"] for r in rows], metric,
+               "o" if len(rows) == 1 else ".-", name, color)
     ax.set_xscale("log")
     ax.set_xlabel("time per sample (s)")
     ax.set_ylabel(_LABEL.get(metric, metric))

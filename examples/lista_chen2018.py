@@ -63,6 +63,9 @@ def parse(argv):
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--jobs", type=int, default=2, help="variants trained in parallel")
     p.add_argument("--float64", action="store_true", help="train in float64 (default float32)")
+    p.add_argument("--warm-start", action="store_true",
+                   help="start each new layer from the trained previous one "
+                   "(LISTA(layerwise_init='previous'); the reference code starts it afresh)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=os.path.join("examples", "out", "lista_chen2018"),
                    help="folder for results.json and nmse.png")
@@ -123,6 +126,8 @@ def _train_one(job: dict) -> dict:
         net = dictlearn.LISTA(D, a["layers"], variant=job["variant"], alpha=a["lam"],
                               learning_rate=a["lr"], batch_size=a["batch_size"],
                               max_epochs=3, layerwise=True, n_iter_no_change=None,
+                              support_fraction=0.012, support_max=0.13,
+                              layerwise_init="previous" if a["warm_start"] else "dictionary",
                               divergence_retries=3, random_state=job["seed"])
         t0 = time.perf_counter()
         net.fit(Xva, Zva, sampler=draw, epoch_size=steps * a["batch_size"])

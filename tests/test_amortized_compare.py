@@ -103,3 +103,81 @@ def test_any_registered_method_is_compared_by_its_metadata(fitted):
     assert exact["steps"] == ref.n_iter
     assert exact["nmse_db"] == pytest.approx(nmse_db(ref.codes, Z))
     assert all(r["l0"] <= 3 for r in t.select("iht") + t.select("omp"))
+
+
+def test_every_method_appears_in_the_plots_and_the_bench_figure_keeps_its_labels(fitted,
+                                                                                  tmp_path):
+    mpl = pytest.importorskip("matplotlib")
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from dictlearn.bench import main
+    from dictlearn.plotting import plot_nmse_vs_steps, plot_nmse_vs_time
+
+    p, te, net, sae = fitted
+    t = compare_inference(p.X[te], p.dictionary, ["ista", net, sae], Z_true=p.codes[te],
+                          iterations=3, repeat=1)
+    for plot in (plot_nmse_vs_steps, plot_nmse_vs_time):
+        ax = plot(t)
+        labels = [x.get_text() for x in ax.get_legend().get_texts()]
+        assert labels[:2] == ["ista", "lista-cp"] and labels[2].startswith("sae-topk (no code")
+        plt.close(ax.figure)
+    out = tmp_path / "fig.png"
+    assert main(["amortized", "--n-train", "200", "--n-test", "40", "--n-features", "16",
+                 "--n-atoms", "32", "--n-nonzero", "2", "--layers", "2", "--epochs", "1",
+                 "--variants", "cp", "--sae-k", "2", "--repeat", "1", "--plot", str(out)]) == 0
+    img = plt.imread(out)
+    # saved with bbox_inches="tight": the x-labels sit inside the image, whose bottom rows
+    # are therefore not all background (a cut label left the figure's lower margin empty)
+    assert img.shape[0] > 100 and np.any(img[-int(0.06 * img.shape[0]):, :, :3] < 0.5)
+
+
+class _SlowFirstCall(LISTA):
+    """A LISTA whose first transform costs 0.3 s (as a numba compilation would)."""
+
+    def transform(self, X, n_layers=None):
+        import time
+
+        if not getattr(self, "_warm", False):
+            time.sleep(0.3)
+            self._warm = True
+        return super().transform(X, n_layers)
+
+
+def test_timing_excludes_the_first_call_and_grows_with_the_steps(fitted):
+    from dictlearn.amortized.compare import AMORTIZED
+
+    p, te = fitted[0], fitted[1]
+    X = p.X[te]
+    slow = _SlowFirstCall(p.dictionary, 2, variant="cp").initialize(X)
+    AMORTIZED[_SlowFirstCall] = AMORTIZED[LISTA]
+    try:
+        t = compare_inference(X, p.dictionary, [slow], iterations=2, repeat=1)
+    finally:
+        del AMORTIZED[_SlowFirstCall]
+    assert max(r["time_per_sample_s"] for r in t.rows) * X.shape[0] < 0.1
+    big = make_sparse_problem(400, 64, 256, 5, random_state=0)
+    t = compare_inference(big.X, big.dictionary, ["ista"], Z_true=big.codes,
+                          iterations=[1, 8, 32], repeat=3)
+    times = [r["time_per_sample_s"] for r in t.select("ista")]
+    assert times[0] < times[1] < times[2]
+
+
+def test_improving_column_and_timings_at_batch_sizes(fitted):
+    p, te, net, _ = fitted
+    X, Z = p.X[te], p.codes[te]
+    t = compare_inference(X, p.dictionary, ["ista", "lasso", net], alpha=0.05, Z_true=Z,
+                          iterations=4, repeat=1, batch_sizes=[1, 7, 250])
+    assert [r["improving"] for r in t.select("ista")] == ["", "yes", "yes", "yes"]
+    assert [r["improving"] for r in t.select("lasso")] == [""]
+    huge = compare_inference(X, p.dictionary, ["ista"], alpha=1e3, iterations=3, repeat=1)
+    assert [r["improving"] for r in huge.select("ista")] == ["", "no", "no"]  # all zero codes
+    assert [(r["method"], r["batch_size"]) for r in t.timings] == [
+        (m, b) for m in ("ista", "lasso", "lista-cp") for b in (1, 7, 250)]
+    for r in t.timings:
+        last = max(t.select(r["method"]), key=lambda q: q["steps"])
+        assert r["steps"] == last["steps"] and r["nmse_db"] == last["nmse_db"]
+        assert r["time_per_sample_s"] > 0
+    assert "batch_size" in t.timings_string()
+    with pytest.raises(ValueError, match="batch_sizes"):
+        compare_inference(X, p.dictionary, ["ista"], iterations=1, batch_sizes=[0])

@@ -9,11 +9,12 @@ small objects (:mod:`.variants`).
 
 from .autoencoder import SparseAutoencoder
 from .compare import ComparisonTable, compare_inference
-from .lista import LISTA, alista_weight
+from .diagnose import DepthWarning
+from .lista import LISTA, alista_lipschitz, alista_weight
 from .optim import SGD, Adam, AdamState, SGDState
 from .train import train
 from .variants import VARIANTS, LayerWeights, Variant
 
-__all__ = ["LISTA", "SGD", "VARIANTS", "Adam", "AdamState", "ComparisonTable", "LayerWeights",
-           "SGDState", "SparseAutoencoder", "Variant", "alista_weight", "compare_inference",
-           "train"]
+__all__ = ["LISTA", "SGD", "VARIANTS", "Adam", "AdamState", "ComparisonTable", "DepthWarning",
+           "LayerWeights", "SGDState", "SparseAutoencoder", "Variant", "alista_lipschitz",
+           "alista_weight", "compare_inference", "train"]

@@ -17,9 +17,13 @@ def split_rows(n: int, validation_fraction: float, rng: np.random.Generator
                ) -> tuple[np.ndarray, np.ndarray | None]:
     """Shuffle ``range(n)`` into training and validation rows (host integer arrays)."""
     f = check_nonneg_scalar(validation_fraction, "validation_fraction", upper=1, open_upper=True)
+    if f > 0 and n < 2:
+        raise ValueError(f"validation_fraction={validation_fraction} needs at least 2 samples "
+                         f"(one to train on, one to validate); got {n}: pass more samples or "
+                         "validation_fraction=0")
     order = rng.permutation(n)
     n_val = round(f * n)
-    if f > 0 and n_val == 0 and n >= 2:
+    if f > 0 and n_val == 0:
         n_val = 1
     if n_val == 0:
         return order, None

@@ -52,7 +52,12 @@ class SparseAutoencoder(TransformerMixin, BaseEstimator):
     sparsity : {"l1", "kl", "topk", "wta", "lifetime"}, default="l1"
         See the module docstring.
     alpha : float, default=0.1
-        Weight of the L1 or lifetime penalty.
+        Weight of the L1 or lifetime penalty. Its useful range is set by the reconstruction
+        gradient ``(X̂ − X) Dᵀ``: with Adam (scale-invariant steps), once ``alpha`` outweighs
+        it for every unit the updates no longer depend on ``alpha`` and the codes stop
+        changing (``alpha`` = 10³ and 10¹² give the same codes to 10⁻³). For signals of norm
+        about 1, that happens near ``alpha ≈ 1``; use ``optimizer="sgd"`` or rescale ``X`` to
+        go further.
     k : int, optional
         Active units per sample for ``topk`` (required there; ``k <= n_atoms``).
     k_start : int, optional

@@ -4,19 +4,27 @@
 FISTA for 1..N iterations, the greedy ones such as OMP at their sparsity), every LISTA network
 at 1..K layers and every autoencoder, on the same signals, and returns one table: NMSE in dB
 against the true codes (when known), reconstruction NMSE, mean lasso objective, mean L0,
-support F1 and wall-clock time per sample.
+support F1, wall-clock time per sample and whether the error still falls with more steps;
+with ``batch_sizes``, a second table of error against time per signal at each batch size.
+
+Timing: every entry is run once untimed first (numba compilation, caches), then ``repeat``
+times, the step counts of one method interleaved so that a change of load hits all of them,
+each timed run lasting at least :data:`MIN_RUN_S` (short calls are looped); the median is
+reported.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .._report import format_table, median_time
+from .._report import format_table
 from .._validation import check_nonneg_scalar, check_positive_int
 from .._xp import to_numpy
 from ..coding import SPECS, MethodSpec, sparse_encode
@@ -25,10 +33,18 @@ from ..objectives import sample_objective
 from .autoencoder import SparseAutoencoder
 from .lista import LISTA
 
-__all__ = ["AMORTIZED", "COLUMNS", "AmortizedSpec", "ComparisonTable", "compare_inference"]
+__all__ = ["AMORTIZED", "COLUMNS", "TIMING_COLUMNS", "AmortizedSpec", "ComparisonTable",
+           "compare_inference"]
 
 COLUMNS = ("method", "family", "steps", "nmse_db", "recon_nmse_db", "objective", "l0",
-           "support_f1", "time_per_sample_s")
+           "support_f1", "time_per_sample_s", "improving")
+TIMING_COLUMNS = ("method", "steps", "batch_size", "nmse_db", "recon_nmse_db",
+                  "time_per_sample_s")
+
+#: Shortest timed run (s): calls shorter than this are repeated in a loop and averaged.
+MIN_RUN_S = 0.02
+#: A row is ``improving`` when its error is below the previous step count's by this (dB).
+IMPROVING_DB = 0.05
 
 
 @dataclass
@@ -38,10 +54,18 @@ class ComparisonTable:
     Attributes
     ----------
     rows : list of dict
-        Keys in :data:`COLUMNS`; ``nan`` where a metric does not apply.
+        Keys in :data:`COLUMNS`; ``nan`` where a metric does not apply. ``improving`` is
+        ``"yes"`` when the row's error (code NMSE, else reconstruction NMSE) is below the
+        previous step count's by more than :data:`IMPROVING_DB`, ``"no"`` otherwise, ``""``
+        for a method's first (or only) row: at a method's last row it says whether more
+        steps would still help.
+    timings : list of dict
+        Keys in :data:`TIMING_COLUMNS`: each method at its largest step count, timed on
+        batches of each of ``batch_sizes`` signals (empty without ``batch_sizes``).
     """
 
     rows: list[dict[str, Any]] = field(default_factory=list)
+    timings: list[dict[str, Any]] = field(default_factory=list)
 
     def methods(self) -> list[str]:
         """Method names in order of first appearance."""
@@ -53,6 +77,10 @@ class ComparisonTable:
 
     def to_string(self) -> str:
         return format_table(self.rows, COLUMNS)
+
+    def timings_string(self) -> str:
+        """The error-against-time table at each batch size (see ``batch_sizes``)."""
+        return format_table(self.timings, TIMING_COLUMNS)
 
     def __str__(self) -> str:
         return self.to_string()
@@ -130,21 +158,57 @@ def _decoder(obj: Any, D: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, bo
     return (D if same else Dd), (None if not np.any(b) else b), same
 
 
-def _coding_rows(name, spec: MethodSpec, X, dictionary, steps, budget, repeat):
-    """``(steps, seconds, codes)`` of a registered method: at every step count when iterative,
-    at its sparsity when greedy, else once to convergence."""
+def _timed(fns: Sequence[Callable[[], Any]], repeat: int) -> list[tuple[float, Any]]:
+    """``(median seconds, last result)`` of each of ``fns``: one untimed warm-up call each,
+    then ``repeat`` rounds over all of them (interleaved), each call looped to last at least
+    :data:`MIN_RUN_S`."""
+    outs = [fn() for fn in fns]  # warm-up: compilation (numba), caches, first-call costs
+    loops = []
+    for fn in fns:
+        t0 = time.perf_counter()
+        fn()
+        loops.append(max(1, min(1000, math.ceil(MIN_RUN_S / max(time.perf_counter() - t0,
+                                                                  1e-9)))))
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            for _ in range(loops[i]):
+                outs[i] = fn()
+            times[i].append((time.perf_counter() - t0) / loops[i])
+    return [(statistics.median(t), o) for t, o in zip(times, outs, strict=True)]
+
+
+def _coder(name: str, spec: MethodSpec, dictionary: Any, budget: Any, steps: list[int]):
+    """``[(steps, encode(X) -> codes)]`` of a registered method: at every step count when
+    iterative, at its sparsity when greedy, else once to convergence (``steps`` 0: filled in
+    from ``n_iter``)."""
     opts = {spec.budget: budget}
 
-    def run(**extra):
+    def run(X, **extra):
         return sparse_encode(X, dictionary, method=name, return_result=True, **opts, **extra)
 
     if spec.iterative:
-        for k in steps:
-            t, res = median_time(lambda k=k: run(max_iter=k, tol=0.0), repeat=repeat)
-            yield k, t, res.codes
-    else:
-        t, res = median_time(run, repeat=repeat)
-        yield (budget if spec.greedy else int(res.n_iter)), t, res.codes
+        return [(k, lambda X, k=k: run(X, max_iter=k, tol=0.0)) for k in steps]
+    return [(budget if spec.greedy else 0, run)]
+
+
+def _mark_improving(rows: list[dict[str, Any]]) -> None:
+    metric = "nmse_db" if all(math.isfinite(r["nmse_db"]) for r in rows) else "recon_nmse_db"
+    prev = None
+    for r in sorted(rows, key=lambda r: r["steps"]):
+        r["improving"] = "" if prev is None else (
+            "yes" if r[metric] < prev - IMPROVING_DB else "no")
+        prev = r[metric]
+
+
+def _batch(X: Any, b: int) -> Any:
+    """The first ``b`` rows of ``X`` (``X`` repeated when it has fewer)."""
+    n = int(X.shape[0])
+    if b <= n:
+        return X[:b]
+    Xn = np.asarray(to_numpy(X))
+    return np.concatenate([Xn] * math.ceil(b / n))[:b]
 
 
 def _steps(iterations: int | Iterable[int]) -> list[int]:
@@ -158,7 +222,8 @@ def _steps(iterations: int | Iterable[int]) -> list[int]:
 
 def compare_inference(X: Any, dictionary: Any, methods: Sequence[Any] = ("ista", "fista", "omp"), *,
                       alpha: float = 0.1, Z_true: Any = None, iterations: int | Iterable[int] = 16,
-                      n_nonzero_coefs: int | None = None, repeat: int = 1) -> ComparisonTable:
+                      n_nonzero_coefs: int | None = None, repeat: int = 3,
+                      batch_sizes: Sequence[int] | None = None) -> ComparisonTable:
     """Compare iterative solvers, LISTA networks and autoencoders on the same signals.
 
     Parameters
@@ -182,8 +247,13 @@ def compare_inference(X: Any, dictionary: Any, methods: Sequence[Any] = ("ista",
     n_nonzero_coefs : int, optional
         Sparsity of the l0 methods (OMP, IHT; default: the rounded mean support size of
         ``Z_true``, else 5).
-    repeat : int, default=1
-        Timed runs per entry (median reported).
+    repeat : int, default=3
+        Timed runs per entry, after one untimed warm-up run (median reported; see the module
+        docstring).
+    batch_sizes : sequence of int, optional
+        Also time each method at its largest step count on batches of these many signals
+        (the first rows of ``X``, repeated when it has fewer): ``ComparisonTable.timings``,
+        error against time per signal, shows where each method wins at each batch size.
 
     Returns
     -------
@@ -222,6 +292,9 @@ def compare_inference(X: Any, dictionary: Any, methods: Sequence[Any] = ("ista",
     sparsity = n_nonzero_coefs or (max(1, round(float(np.mean(np.sum(T != 0, axis=1)))))
                                    if T is not None else 5)
     table = ComparisonTable()
+    sizes = [] if batch_sizes is None else [check_positive_int(b, "batch_sizes")
+                                            for b in batch_sizes]
+    batches = {b: _batch(X, b) for b in sizes}
     for entry in methods:
         name, obj = entry if isinstance(entry, tuple) else (None, entry)
         amortized = None if isinstance(obj, str) else _amortized_spec(obj)
@@ -231,17 +304,31 @@ def compare_inference(X: Any, dictionary: Any, methods: Sequence[Any] = ("ista",
                 raise ValueError(f"unknown method {obj!r}: use a name in dictlearn.METHODS "
                                  f"({sorted(SPECS)}), a fitted LISTA or SparseAutoencoder")
             budget = sparsity if spec.budget == "n_nonzero_coefs" else alpha
-            for k, t, Z in _coding_rows(obj, spec, X, dictionary, steps, budget, repeat):
-                table.rows.append(_row(name or obj, "iterative", k, Z, Xn, D, alpha, T, t, n))
+            coders = _coder(obj, spec, dictionary, budget, steps)
+            label, family, decoder = name or obj, "iterative", (D, None, True)
         elif amortized is not None:
-            label = name or amortized.label(obj)
-            Dd, b, same = _decoder(obj, D)
-            for k in amortized.steps(obj):
-                t, Z = median_time(lambda k=k, o=obj, a=amortized: a.encode(o, X, k),
-                                   repeat=repeat)
-                table.rows.append(_row(label, amortized.family, k, Z, Xn, Dd, alpha, T, t, n,
-                                       offset=b, codes_comparable=same))
+            coders = [(k, lambda X, k=k, o=obj, a=amortized: a.encode(o, X, k))
+                      for k in amortized.steps(obj)]
+            label, family, decoder = name or amortized.label(obj), amortized.family, \
+                _decoder(obj, D)
         else:
             raise TypeError(f"methods entries must be strings, fitted LISTA or "
                             f"SparseAutoencoder objects; got {type(obj).__name__}")
+        rows = []
+        timed = _timed([lambda c=c: c(X) for _, c in coders], repeat)
+        for (k, _), (t, out) in zip(coders, timed, strict=True):
+            Z = getattr(out, "codes", out)
+            k = k or int(getattr(out, "n_iter", 1))
+            rows.append(_row(label, family, k, Z, Xn, decoder[0], alpha, T, t, n,
+                             offset=decoder[1], codes_comparable=decoder[2]))
+        _mark_improving(rows)
+        table.rows.extend(rows)
+        last = max(rows, key=lambda r: r["steps"])
+        code = coders[-1][1]
+        for b, (t, _) in zip(sizes, _timed([lambda Xb=batches[b], c=code: c(Xb) for b in sizes],
+                                             repeat), strict=True):
+            table.timings.append({"method": label, "steps": last["steps"], "batch_size": b,
+                                  "nmse_db": last["nmse_db"],
+                                  "recon_nmse_db": last["recon_nmse_db"],
+                                  "time_per_sample_s": t / b})
     return table

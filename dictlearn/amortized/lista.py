@@ -35,43 +35,18 @@ from .._xp import check_random_state, get_namespace, to_namespace, to_numpy
 from ..objectives import code_mse, lasso_loss, nmse
 from ..prox import PROXES, get_prox
 from ._common import check_training, split_rows, take_rows
+from .alista import alista_lipschitz, alista_weight, warn_if_not_unit_norm
+from .diagnose import warn_layers
 from .optim import get_optimizer
 from .train import train
 from .unrolled import Layer, unrolled_forward, unrolled_vjp
 from .variants import VARIANTS, LayerWeights, Shared, flatten, unflatten
 
-__all__ = ["LISTA", "VARIANTS", "alista_weight"]
+__all__ = ["LISTA", "VARIANTS", "alista_lipschitz", "alista_weight"]
 
 #: The maps a ``lista``/``cp``/``step`` layer may use: the row-wise proximal maps without
 #: parameters of the one prox table.
 _PROXES = tuple(n for n, m in PROXES.items() if m.is_prox and not m.needs and not m.batchwise)
-
-
-def alista_weight(dictionary: Any) -> np.ndarray:
-    r"""ALISTA's analytic weight ``W̃`` (n_features, n_atoms), computed on the host.
-
-    ``W̃ = argmin ‖W̃ᵀ A‖_F²`` subject to ``w̃_iᵀ a_i = 1`` for every atom ``a_i`` (the
-    columns of ``A = Dᵀ``): a quadratic with one linear constraint per column, solved in
-    closed form by ``w̃_i = M⁻¹ a_i / (a_iᵀ M⁻¹ a_i)`` with ``M = A Aᵀ = Dᵀ D``.
-
-    References
-    ----------
-    Liu, Chen, Wang & Yin (2019), ALISTA: Analytic weights are as good as learned weights in
-    LISTA, ICLR.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from dictlearn.datasets import random_dictionary
-    >>> D = random_dictionary(12, 6, random_state=0)
-    >>> Wt = alista_weight(D)
-    >>> bool(np.allclose(np.sum(D.T * Wt, axis=0), 1.0))   # diag(W̃ᵀ A) = 1
-    True
-    """
-    D = np.asarray(to_numpy(dictionary), dtype=np.float64)
-    A = D.T
-    Minv_A = np.linalg.pinv(A @ A.T, hermitian=True) @ A
-    return Minv_A / np.sum(A * Minv_A, axis=0, keepdims=True)
 
 
 class LISTA(TransformerMixin, BaseEstimator):
@@ -98,6 +73,10 @@ class LISTA(TransformerMixin, BaseEstimator):
     batch_size : int, default=64
     max_epochs : int, default=50
         Epochs (per stage with ``layerwise=True``).
+    layer_loss : {"last", "all"}, default="last"
+        Where the loss is measured: on the output of the last (trained) layer only, or the mean
+        of the losses of every layer's output, for users who read intermediate layers
+        (``transform(X, n_layers=k)``): the last-layer loss gives no guarantee on them.
     layerwise : bool, default=False
         Train in K stages, stage ``k`` fitting the loss at the output of layer ``k`` (the
         progressive protocol of Chen et al. 2018). With ``max_epochs >= 3`` each stage is
@@ -105,9 +84,18 @@ class LISTA(TransformerMixin, BaseEstimator):
         layers at 0.2 and 0.02 times it; each phase starts a fresh optimiser over only the
         weights it trains (as the reference code does), and ``n_iter_no_change`` applies per
         phase.
-    support_fraction, support_max : float, default=0.012, 0.13
+    layerwise_init : {"dictionary", "previous"}, default="dictionary"
+        With ``layerwise=True``: stage ``k`` starts its new layer from the dictionary (as the
+        reference code does) or from the trained layer ``k − 1`` (a warm start: a new layer
+        need not travel from the initial step and threshold to the trained ones with Adam's
+        bounded steps).
+    support_fraction, support_max : float or "auto", default="auto"
         Support selection: layer ``k`` (from 1) trusts ``min(k·p, p_max)`` of each code's
-        entries (Chen et al. 2018: p = 1.2 %, p_max = 13 %).
+        entries. Chen et al. (2018) use p = 1.2 %, p_max = 13 % for codes with 10 % nonzeros;
+        ``"auto"`` scales these to the share ``s`` of nonzeros of ``Z_target``
+        (``p = 0.12 s``, ``p_max = 1.3 s``; the paper's values without ``Z_target``). Trusting
+        more entries than the codes have passes noise unshrunk: on 5-sparse codes of 256 atoms
+        the paper's values make the error grow with depth after layer 6.
     validation_fraction, n_iter_no_change, tol, divergence_retries, verbose, callback
         Those of the training loop :func:`~dictlearn.amortized.train.train` (held-out share
         of rows, early stopping, restarts after divergence, progress line, per-epoch callback).
@@ -115,11 +103,18 @@ class LISTA(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
+    support_fraction_, support_max_ : float
+        The support-selection shares used (``"auto"`` resolved).
     params_ : tuple of LayerWeights
         The learned weights, one typed record per layer (``params_[k].W``, ``.S``,
         ``.theta``, ``.gamma``; ``None`` where the variant does not learn one).
     status_ : Status
         ``converged`` (early stopping), ``max_iter_reached``, ``stopped`` or ``diverged``.
+    layer_losses_ : dict
+        ``"trained"`` and ``"untrained"``: the validation loss (the training rows when there is
+        no validation set) after each layer, of the trained network and of its initialisation.
+        A :class:`~dictlearn.amortized.diagnose.DepthWarning` with these figures is raised when
+        a trained layer is worse than untrained or than an earlier layer.
     history_ : list of dict
         ``epoch``, ``train_loss``, ``val_loss`` (and ``stage``) per epoch.
     n_epochs_ : int
@@ -161,9 +156,10 @@ class LISTA(TransformerMixin, BaseEstimator):
     def __init__(self, dictionary: Any, n_layers: int = 16, *, variant: str = "lista",
                  alpha: float = 0.1, prox: str = "soft", loss: str = "auto",
                  optimizer: Any = "adam", learning_rate: float = 1e-3, batch_size: int = 64,
-                 max_epochs: int = 50, layerwise: bool = False, validation_fraction: float = 0.1,
+                 max_epochs: int = 50, layer_loss: str = "last", layerwise: bool = False,
+                 layerwise_init: str = "dictionary", validation_fraction: float = 0.1,
                  n_iter_no_change: int | None = 5, tol: float = 1e-4,
-                 support_fraction: float = 0.012, support_max: float = 0.13,
+                 support_fraction: float | str = "auto", support_max: float | str = "auto",
                  divergence_retries: int = 0, random_state: Any = None, verbose: bool = False,
                  callback: Callable[..., Any] | None = None) -> None:
         store_params(self, locals())
@@ -174,9 +170,12 @@ class LISTA(TransformerMixin, BaseEstimator):
         check_choice(self.variant, "variant", set(VARIANTS))
         check_choice(self.prox, "prox", set(_PROXES))
         check_choice(self.loss, "loss", {"auto", "mse", "nmse", "lasso"})
+        check_choice(self.layer_loss, "layer_loss", {"last", "all"})
+        check_choice(self.layerwise_init, "layerwise_init", {"dictionary", "previous"})
         check_nonneg_scalar(self.alpha, "alpha")
         for name in ("support_fraction", "support_max"):
-            check_nonneg_scalar(getattr(self, name), name, upper=1)
+            if getattr(self, name) != "auto":
+                check_nonneg_scalar(getattr(self, name), name, upper=1)
         check_training(self.batch_size, self.max_epochs, self.n_iter_no_change, self.tol,
                        self.learning_rate)
         if self.divergence_retries:
@@ -200,11 +199,25 @@ class LISTA(TransformerMixin, BaseEstimator):
         """What every layer shares; ``L`` and ALISTA's ``W̃`` are computed when not given."""
         if L is None:
             L = spectral_norm_sq(D, xp=xp)
-        if W_tilde is None and VARIANTS[self.variant].analytic_weight:
-            W_tilde = to_namespace(alista_weight(D), xp, D)
-        fractions = tuple(min((k + 1) * self.support_fraction, self.support_max)
+        L_tilde = None
+        if VARIANTS[self.variant].analytic_weight:
+            warn_if_not_unit_norm(D)
+            if W_tilde is None:
+                W_tilde = to_namespace(alista_weight(D), xp, D)
+            L_tilde = alista_lipschitz(D, W_tilde)
+        fractions = tuple(min((k + 1) * self.support_fraction_, self.support_max_)
                           for k in range(self.n_layers))
-        return Shared(D, float(L), float(self.alpha), get_prox(self.prox), fractions, W_tilde)
+        return Shared(D, float(L), float(self.alpha), get_prox(self.prox), fractions, W_tilde,
+                      L_tilde)
+
+    def _resolve_support(self, share: float | None) -> None:
+        """``support_fraction_``, ``support_max_``: the given values, or with ``"auto"`` Chen
+        et al.'s 1.2 % and 13 % scaled by ``share / 10 %`` (unscaled when ``share`` is None)."""
+        scale = 1.0 if share is None else share / 0.1
+        self.support_fraction_ = (min(1.0, 0.012 * scale) if self.support_fraction == "auto"
+                                  else float(self.support_fraction))
+        self.support_max_ = (min(1.0, 0.13 * scale) if self.support_max == "auto"
+                             else float(self.support_max))
 
     def _set_network(self, shared: Shared, weights: tuple[LayerWeights, ...]) -> None:
         self.D_, self._net, self.params_ = shared.D, shared, weights
@@ -214,6 +227,7 @@ class LISTA(TransformerMixin, BaseEstimator):
         ``cp`` and ``step``); ``X`` gives the array library, dtype and device."""
         self._check_params()
         xp, X, D = self._validate_X(X)
+        self._resolve_support(None)
         shared = self._shared(D, xp)
         self._set_network(shared, self._init_weights(shared, xp))
         self.status_ = Status.max_iter_reached
@@ -255,16 +269,27 @@ class LISTA(TransformerMixin, BaseEstimator):
             counts[min(2, (e - 1) * 3 // self.max_epochs)] += 1
         return [(True, 1.0, counts[0]), (False, 0.2, counts[1]), (False, 0.02, counts[2])]
 
+    def _layer_terms(self, kind, Zs, Xb, Tb, xp, *, value_only=False):
+        """The loss (and the gradient per layer) of ``layer_loss``: the last layer's, or the
+        mean over layers (``None`` gradients where the loss does not see a layer)."""
+        seen = range(len(Zs)) if self.layer_loss == "all" else [len(Zs) - 1]
+        val, grads = 0.0, [None] * len(Zs)
+        for k in seen:
+            v, g = self._loss_value_grad(kind, Zs[k], Xb, Tb, xp)
+            val += float(v) / len(seen)
+            grads[k] = g / len(seen) if len(seen) > 1 else g
+        return val if value_only else (val, grads)
+
     def _loss_and_grads(self, weights, Xb, Tb, kind, n_layers, xp, last_only=False,
                         keys=None) -> tuple[float, dict[tuple[int, str], Any]]:
-        """Loss at layer ``n_layers`` and its gradient, flat by ``(layer, name)``, for every
-        weight (zeros beyond that layer, and before it with ``last_only``) or for ``keys``."""
+        """Loss at layer ``n_layers`` (or the mean over layers 1..``n_layers``) and its
+        gradient, flat by ``(layer, name)``, for every weight (zeros beyond that layer, and
+        before it with ``last_only``) or for ``keys``."""
         lays = self._layers(weights, n_layers)
         Zs, Vs = unrolled_forward(Xb, lays, D=self.D_, xp=xp)
-        val, g = self._loss_value_grad(kind, Zs[-1], Xb, Tb, xp)
+        val, gs = self._layer_terms(kind, Zs, Xb, Tb, xp)
         first = n_layers - 1 if last_only else 0
-        gl = unrolled_vjp(Xb, lays, Zs, Vs, [None] * (n_layers - 1) + [g], D=self.D_, xp=xp,
-                          first=first)
+        gl = unrolled_vjp(Xb, lays, Zs, Vs, gs, D=self.D_, xp=xp, first=first)
         v = VARIANTS[self.variant]
         grads = flatten([v.grads(gl[i], weights[i], self._net, xp) for i in range(first,
                                                                                  n_layers)])
@@ -302,6 +327,7 @@ class LISTA(TransformerMixin, BaseEstimator):
         T = None if Z_target is None else self._codes(
             Z_target, "Z_target", (X.shape[0], D.shape[0]), xp, X)
         kind = self._loss(T is not None)
+        self._resolve_support(None if T is None else float(xp.mean(xp.astype(T != 0, X.dtype))))
         shared = self._shared(D, xp)
         weights = self._init_weights(shared, xp)
         self._set_network(shared, weights)
@@ -333,6 +359,7 @@ class LISTA(TransformerMixin, BaseEstimator):
         history: list[dict] = []
         status, epochs = Status.max_iter_reached, 0
         for stage in stages:
+            weights = self._start_layer(weights, stage)
             offset = 0
             for new_only, scale, n_ep in self._phases():
                 # the weights this phase trains (the optimiser sees only them, with a fresh
@@ -347,7 +374,7 @@ class LISTA(TransformerMixin, BaseEstimator):
                 def vl(p, stage=stage, base=weights):
                     Zs, _ = unrolled_forward(Xva, self._layers(unflatten(base, p), stage),
                                              D=D, xp=xp)
-                    return self._loss_value_grad(kind, Zs[-1], Xva, Tva, xp)[0]
+                    return self._layer_terms(kind, Zs, Xva, Tva, xp, value_only=True)
 
                 def cb(info, offset=offset, base=weights):
                     return self.callback(replace(info, iteration=offset + info.iteration,
@@ -377,7 +404,40 @@ class LISTA(TransformerMixin, BaseEstimator):
         self._set_network(shared, weights)
         self.status_, self.history_, self.n_epochs_ = status, history, epochs
         warn_status("LISTA", status, detail=f"learning_rate={self.learning_rate}")
+        self._check_depth(kind, shared, *((Xva, Tva) if Xva is not None else (Xtr, Ttr)), xp)
         return self
+
+    def _check_depth(self, kind, shared, Xc, Tc, xp) -> None:
+        """``layer_losses_`` on the validation rows, and a DepthWarning if a trained layer is
+        worse than untrained or than an earlier one."""
+        def per_layer(weights):
+            Zs, _ = unrolled_forward(Xc, self._layers(weights, shared=shared), D=shared.D, xp=xp)
+            return [float(self._loss_value_grad(kind, Z, Xc, Tc, xp)[0]) for Z in Zs]
+
+        self.layer_losses_ = {"trained": per_layer(self.params_),
+                              "untrained": per_layer(self._init_weights(shared, xp))}
+        advice = ("The loss sees only the last layer: pass layer_loss='all' if you read "
+                  "intermediate layers" if self.layer_loss == "last" else "")
+        advice = "; ".join(a for a in (
+            advice, "train longer or with a smaller learning_rate "
+            f"(now {self.learning_rate:g}, {self.n_epochs_} epochs, status "
+            f"{self.status_.value})",
+            "use layerwise=True" if not self.layerwise else "",
+            f"with support selection (variant={self.variant!r}) a support_fraction matched "
+            f"to the codes (now {self.support_fraction_:g} per layer, up to "
+            f"{self.support_max_:g} of the entries)" if self.variant in ("ss", "alista") else "")
+            if a) + "."
+        warn_layers(f"LISTA-{self.variant}", f"{kind} loss", self.layer_losses_["trained"],
+                    self.layer_losses_["untrained"], advice=advice, stacklevel=4)
+
+    def _start_layer(self, weights: tuple[LayerWeights, ...],
+                     stage: int) -> tuple[LayerWeights, ...]:
+        """The weights at the start of layer-wise stage ``stage`` (from 1): with
+        ``layerwise_init="previous"``, layer ``stage`` starts as a copy of layer
+        ``stage − 1``."""
+        if not (self.layerwise and self.layerwise_init == "previous" and stage > 1):
+            return weights
+        return (*weights[:stage - 1], weights[stage - 2], *weights[stage:])
 
     def _draw(self, sampler, n, rng, xp, like, supervised):
         """One fresh mini-batch from ``sampler``, checked and moved next to ``like``."""
@@ -466,7 +526,9 @@ class LISTA(TransformerMixin, BaseEstimator):
         if self._net.W_tilde is not None:
             arrays["W_tilde"] = self._net.W_tilde
         k, m = (int(s) for s in self.D_.shape)
-        meta = trained_meta(self, n_atoms=k, n_features=m, lipschitz=self._net.L)
+        meta = trained_meta(self, n_atoms=k, n_features=m, lipschitz=self._net.L,
+                            support_fraction=self.support_fraction_,
+                            support_max=self.support_max_)
         return save_model(file, "LISTA", trained_params(self, as_arrays=("dictionary",)), meta,
                           arrays)
 
@@ -479,6 +541,9 @@ class LISTA(TransformerMixin, BaseEstimator):
         net = self
         D = net.dictionary = arrays.pop("dictionary")
         xp = get_namespace(D)
+        net._resolve_support(None)  # files of format 2 before the shares were recorded
+        net.support_fraction_ = float(meta.get("support_fraction", net.support_fraction_))
+        net.support_max_ = float(meta.get("support_max", net.support_max_))
         shared = net._shared(D, xp, L=meta.get("lipschitz"), W_tilde=arrays.pop("W_tilde", None))
         weights = tuple(LayerWeights(**{n: a[i] for n, a in arrays.items()})
                         for i in range(net.n_layers))

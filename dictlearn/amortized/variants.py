@@ -5,7 +5,9 @@ weights learned and the others tied to the dictionary. A :class:`Variant` says, 
 
 - ``learned``: the names of the weights of one layer (fields of :class:`LayerWeights`);
 - ``init``: their starting values from the dictionary (K steps of ISTA for ``lista``, ``cp``,
-  ``step``; the reference code's ``γ = 1``, ``θ = α/L`` for ALISTA);
+  ``step``; for ALISTA ``γ = 1/L̃``, ``θ = α/L`` with ``L̃`` the largest eigenvalue of
+  ``D W̃``: K proximal-gradient steps in the metric that ``W̃`` defines, convergent on any
+  dictionary);
 - ``layer``: the :class:`~dictlearn.amortized.unrolled.Layer` (``W``, ``θ``, map, ``S``) the
   weights make;
 - ``grads``: how the gradients of that layer (``W̄``, ``S̄``, ``θ̄``, from
@@ -89,6 +91,9 @@ class Shared:
         Support-selection share of layer ``k`` (``ss``, ``alista``).
     W_tilde : array of shape (n_features, n_atoms) or None
         ALISTA's analytic weight.
+    L_tilde : float or None
+        The largest eigenvalue of ``D W̃`` (:func:`~dictlearn.amortized.alista_lipschitz`):
+        ALISTA's layers are convergent proximal-gradient steps for ``γ ≤ 1/L̃``.
     """
 
     D: Any
@@ -97,6 +102,7 @@ class Shared:
     prox: ProxMap
     fractions: tuple[float, ...]
     W_tilde: Any = None
+    L_tilde: float | None = None
 
 
 @dataclass(frozen=True)
@@ -177,8 +183,11 @@ VARIANTS: dict[str, Variant] = {
         ),
         Variant(
             "alista", ("gamma", "theta"),
-            # the reference code's initial values: a unit step along each atom (w̃_iᵀ d_i = 1)
-            lambda s, xp: LayerWeights(gamma=_scalar(1.0, s.D, xp), theta=_theta0(s, xp)),
+            # γ = 1/L̃ (the largest step of a convergent layer, see alista_lipschitz; the
+            # reference code's γ = 1 diverges on a dictionary more than 2x overcomplete) and the
+            # reference code's threshold θ = α/L (ISTA's)
+            lambda s, xp: LayerWeights(gamma=_scalar(1.0 / s.L_tilde, s.D, xp),
+                                       theta=_theta0(s, xp)),
             lambda w, s, k, xp: Layer(w.gamma * s.W_tilde, w.theta, _support(s, k)),
             _alista_grads,
             analytic_weight=True,

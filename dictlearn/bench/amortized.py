@@ -4,8 +4,11 @@ On the standard problem of ``bench encode`` (256 unit-norm Gaussian atoms of dim
 5-sparse N(0, 1) codes, 30 dB SNR, alpha = 0.1), train each LISTA variant (supervised on the
 true codes; ``step`` unsupervised on the lasso objective) and a top-k sparse autoencoder on
 ``--n-train`` signals, then compare them on ``--n-test`` held-out signals with ISTA and FISTA
-at 1..K iterations and OMP (when registered): NMSE in dB, lasso objective, L0, support F1 and
-time per sample. ``--plot FILE`` saves the NMSE-vs-layers and NMSE-vs-time figures.
+at 1..K iterations, OMP and the exact lasso solver: NMSE in dB, lasso objective, L0, support F1,
+time per sample and whether the error still falls. ``--batch-sizes 1 100 1000`` adds the table
+of error against time per signal at those batch sizes; ``--untrained`` lists every variant's
+initialisation too; ``--plot FILE`` saves the code-NMSE-vs-layers, reconstruction-NMSE-vs-layers
+and NMSE-vs-time figures.
 """
 
 from __future__ import annotations
@@ -28,7 +31,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                 batch_size=64)
     p.add_argument("--variants", nargs="*", default=["lista", "cp", "ss", "alista", "step"])
     add_options(p, sae_k=(5, "top-k autoencoder's k (0: none)"),
-                repeat=(3, "timed runs per entry (median)"))
+                repeat=(3, "timed runs per entry (median, after one warm-up run)"))
+    p.add_argument("--batch-sizes", nargs="*", type=int, default=[],
+                   help="also time every method at these batch sizes (error vs time per signal)")
+    for name in ("support-fraction", "support-max"):
+        p.add_argument(f"--{name}", default="auto",
+                       help="support selection of ss and alista: a share, or 'auto'")
+    p.add_argument("--untrained", action="store_true",
+                   help="also list every variant untrained (its initialisation) per layer")
     p.add_argument("--plot", default=None, help="save the figures to this file")
     add_options(p, seed=0)
 
@@ -42,14 +52,22 @@ def run(args: argparse.Namespace) -> int:
     print(f"problem: D {D.shape[0]} atoms x {D.shape[1]} features, {args.n_train} training / "
           f"{args.n_test} test signals, {args.n_nonzero}-sparse, {args.snr_db:g} dB SNR, "
           f"alpha={args.alpha:g}, K={args.layers}")
-    methods: list = ["ista", "fista", "omp"]
+    support = {k: (v if v == "auto" else float(v)) for k, v in (
+        ("support_fraction", args.support_fraction), ("support_max", args.support_max))}
+    methods: list = ["ista", "fista", "omp", "lasso"]
+    if args.untrained:
+        methods += [(f"lista-{v} (untrained)", LISTA(D, args.layers, variant=v, alpha=args.alpha)
+                     .initialize(Xtr)) for v in args.variants]
     for v in args.variants:
         t0 = time.perf_counter()
         net = LISTA(D, args.layers, variant=v, alpha=args.alpha, max_epochs=args.epochs,
-                    learning_rate=args.lr, batch_size=args.batch_size, random_state=args.seed)
+                    learning_rate=args.lr, batch_size=args.batch_size, random_state=args.seed,
+                    **support)
         net.fit(Xtr, None if v == "step" else Ztr)
         print(f"  trained lista-{v}: {net.n_epochs_} epochs, {net.status_.value}, "
               f"{time.perf_counter() - t0:.1f} s")
+        print("    validation loss per layer: " + " ".join(
+            f"{x:.3g}" for x in net.layer_losses_["trained"]))
         methods.append(net)
     if args.sae_k:
         t0 = time.perf_counter()
@@ -59,9 +77,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"  trained sae-topk: {sae.n_epochs_} epochs, {time.perf_counter() - t0:.1f} s")
         methods.append(sae)
     table = compare_inference(Xte, D, methods, alpha=args.alpha, Z_true=Zte,
-                              iterations=args.layers, repeat=args.repeat)
+                              iterations=args.layers, repeat=args.repeat,
+                              batch_sizes=args.batch_sizes or None)
     print(table.to_string())
-    print("nmse_db: code NMSE against the true codes; time_per_sample_s: median wall clock.")
+    print("nmse_db: code NMSE against the true codes; time_per_sample_s: median wall clock; "
+          "improving: the error fell from the previous step count.")
+    if table.timings:
+        print("\nerror against time per signal, each method at its last step count:")
+        print(table.timings_string())
     last = {}
     for r in table.rows:
         last[r["method"]] = r
@@ -77,10 +100,11 @@ def run(args: argparse.Namespace) -> int:
 
         from ..plotting import plot_nmse_vs_steps, plot_nmse_vs_time
 
-        fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+        fig, axes = plt.subplots(1, 3, figsize=(17, 4.8))
         plot_nmse_vs_steps(table, ax=axes[0])
-        plot_nmse_vs_time(table, ax=axes[1])
+        plot_nmse_vs_steps(table, metric="recon_nmse_db", ax=axes[1])
+        plot_nmse_vs_time(table, ax=axes[2])
         fig.tight_layout()
-        fig.savefig(args.plot, dpi=120)
+        fig.savefig(args.plot, dpi=120, bbox_inches="tight")
         print(f"saved {args.plot}")
     return 0 if np.isfinite([r["objective"] for r in table.rows]).all() else 1
