@@ -46,11 +46,18 @@ def test_fit_records_layer_losses_and_warns_when_training_made_layers_worse(smal
     rows = np.random.default_rng(0).permutation(600)[:60]
     Zs = net.transform_layers(p.X[rows])
     assert np.allclose(tr, [code_mse(Z, p.codes[rows], xp=np)[0] for Z in Zs])
-    # a learning rate far too large: the first layers end worse than untrained
-    with pytest.warns(DepthWarning, match=r"layer 1: worse than untrained .*Validation mse "
-                      r"loss per layer: trained \[.*\], untrained \[.*learning_rate \(now 0.3"):
+    # a learning rate far too large: the output ends worse than untrained; with the loss on
+    # the last layer only, only the output is judged (the earlier layers owe nothing)
+    with pytest.warns(DepthWarning, match=r"after training, layer 6: worse than untrained "
+                      r".*Validation mse loss per layer: trained \[.*\], untrained \[.*"
+                      r"learning_rate \(now 0.3") as rec:
         LISTA(p.dictionary, 6, variant="alista", alpha=0.1, max_epochs=5, random_state=0,
               learning_rate=0.3).fit(p.X, p.codes)
+    assert "layer 1:" not in str(rec[0].message)
+    # with the loss on every layer, every layer is judged
+    with pytest.warns(DepthWarning, match=r"after training, layer 1: worse than untrained"):
+        LISTA(p.dictionary, 6, variant="alista", alpha=0.1, max_epochs=5, random_state=0,
+              learning_rate=0.3, layer_loss="all").fit(p.X, p.codes)
 
 
 def test_layer_loss_all_is_the_mean_over_layers_with_its_gradient(small):

@@ -8,6 +8,7 @@ asserts on what it computed. The amortized page's block (LISTA and an autoencode
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -113,7 +114,11 @@ CASES = [("README.md", 0, _check_readme), ("docs/index.md", 0, _check_index),
                          ids=[f"{c[0]}[{c[1]}]" for c in CASES])
 def test_quickstart_runs_and_is_sensible(page, index, check, tmp_path, monkeypatch,
                                          single_threaded_blas):
+    from dictlearn.amortized import DepthWarning
+
     monkeypatch.chdir(tmp_path)
     ns: dict = {}
-    exec(compile(_blocks(page)[index], f"{page}[{index}]", "exec"), ns)
+    with warnings.catch_warnings():  # a quick-start whose training got worse is a bug
+        warnings.simplefilter("error", DepthWarning)
+        exec(compile(_blocks(page)[index], f"{page}[{index}]", "exec"), ns)
     check(ns)

@@ -68,10 +68,15 @@ def _fmt(values: Sequence[float]) -> str:
 
 
 def warn_layers(owner: str, loss_name: str, trained: Sequence[float],
-                untrained: Sequence[float], *, advice: str, stacklevel: int = 3) -> None:
+                untrained: Sequence[float], *, advice: str, only_last: bool = False,
+                stacklevel: int = 3) -> None:
     """Warn (:class:`DepthWarning`) with the per-layer figures when :func:`check_layers`
-    finds a problem; say nothing otherwise."""
+    finds a problem; say nothing otherwise. ``only_last``: only the last layer's problems
+    count (a network trained on its last layer's output alone owes nothing to the layers
+    before it, but its output must beat the untrained one and every shallower layer)."""
     problems = check_layers(trained, untrained)
+    if only_last:
+        problems = [p for p in problems if p.layer == len(trained)]
     if not problems:
         return
     what = []

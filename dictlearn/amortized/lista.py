@@ -427,8 +427,11 @@ class LISTA(TransformerMixin, BaseEstimator):
             f"to the codes (now {self.support_fraction_:g} per layer, up to "
             f"{self.support_max_:g} of the entries)" if self.variant in ("ss", "alista") else "")
             if a) + "."
+        # trained on the last layer's output alone, the earlier layers are free: only the
+        # output is judged (layer-wise training and layer_loss="all" judge every layer)
         warn_layers(f"LISTA-{self.variant}", f"{kind} loss", self.layer_losses_["trained"],
-                    self.layer_losses_["untrained"], advice=advice, stacklevel=4)
+                    self.layer_losses_["untrained"], advice=advice,
+                    only_last=self.layer_loss == "last" and not self.layerwise, stacklevel=4)
 
     def _start_layer(self, weights: tuple[LayerWeights, ...],
                      stage: int) -> tuple[LayerWeights, ...]:
