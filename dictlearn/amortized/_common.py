@@ -19,8 +19,8 @@ def split_rows(n: int, validation_fraction: float, rng: np.random.Generator
     f = check_nonneg_scalar(validation_fraction, "validation_fraction", upper=1, open_upper=True)
     if f > 0 and n < 2:
         raise ValueError(f"validation_fraction={validation_fraction} needs at least 2 samples "
-                         f"(one to train on, one to validate); got {n}: pass more samples or "
-                         "validation_fraction=0")
+                         f"(one to train on, one to validate); got n_samples={n}: pass more "
+                         "samples or validation_fraction=0")
     order = rng.permutation(n)
     n_val = round(f * n)
     if f > 0 and n_val == 0:
