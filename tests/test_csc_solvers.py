@@ -230,6 +230,7 @@ def test_admm_iterates_are_sporcos_convbpdn():
     rng = np.random.default_rng(6)
     D = _atoms(rng, 5, 1, 8)[:, 0, :]
     x = rng.standard_normal(200)  # fft_length(200) = 200: SPORCO's grid
+    x /= np.max(np.abs(x))  # peak 1: where our default rho rules are SPORCO's
     alpha = 0.2
     for it in (1, 7, 40):
         opt = cbpdn.ConvBPDN.Options({"MaxMainIter": it, "RelStopTol": 0.0,

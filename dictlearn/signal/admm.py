@@ -24,9 +24,11 @@ Gram ``D̂ᴴD̂ = W Λ Wᴴ`` (rank ``m = min(n_atoms, n_channels)``, computed 
 this is the Sherman–Morrison solve of Wohlberg (2016), with several it replaces the iterated
 Sherman–Morrison solve, and a change of ``ρ`` costs nothing. The ``y``-step is the soft
 threshold of :mod:`dictlearn.prox` times the indicator of the valid shifts. ``ρ`` starts at
-``50α + 1`` and adapts per signal by residual balancing (Wohlberg 2015, SPORCO's ``AutoRho``
+``50a + 1`` and adapts per signal by residual balancing (Wohlberg 2015, SPORCO's ``AutoRho``
 defaults: period 1, scaling 1000 capped by ``sqrt`` of the residual ratio, target
-``1 + 18.3^{log10 α + 1}``; but a ratio of 10 before a change, see ``residual_ratio``).
+``1 + 18.3^{log10 a + 1}``; but a ratio of 10 before a change, see ``residual_ratio``), with
+``a = α/‖X‖∞``: SPORCO's rules assume signals of peak 1, and relative to the peak they make
+the iteration the same for ``c·X`` and ``c·α`` at any scale ``c``.
 """
 
 from __future__ import annotations
@@ -206,7 +208,9 @@ def csc_admm(X: Any, atoms: Any, *, alpha: float = 0.1, positive: bool = False,
     check_every : int, default=10
         Iterations between checks; converged signals then leave the batch.
     rho : float, optional
-        Initial penalty; default ``50α + 1`` (SPORCO's).
+        Initial penalty; default ``50α/‖X‖∞ + 1``: SPORCO's ``50λ + 1``, which assumes
+        signals of peak 1, applied to ``α`` relative to the batch's peak (so that scaling
+        ``X`` and ``α`` together changes nothing); the residual target likewise.
     relax : float, default=1.8
         Over-relaxation ``λ`` in (0, 2).
     auto_rho : bool, default=True
@@ -245,7 +249,12 @@ def csc_admm(X: Any, atoms: Any, *, alpha: float = 0.1, positive: bool = False,
     check_choice(stop, "stop", {"gap", "residual"})
     check_every = check_positive_int(check_every, "check_every")
     relax = check_nonneg_scalar(relax, "relax", allow_zero=False, upper=2.0, open_upper=True)
-    rho0 = 50.0 * alpha + 1.0 if rho is None else check_nonneg_scalar(rho, "rho",
+    # SPORCO's rules (ρ₀ = 50λ + 1, residual target 1 + 18.3^(log10 λ + 1)) are set for
+    # signals of peak 1: they are applied to α relative to the batch's peak, so that c·X with
+    # c·α runs the same iterations for any c (the iteration is otherwise scale-equivariant)
+    peak = float(xp.max(xp.abs(X))) if X.shape[0] else 0.0
+    a_rel = alpha / peak if peak > 0 else alpha
+    rho0 = 50.0 * a_rel + 1.0 if rho is None else check_nonneg_scalar(rho, "rho",
                                                                         allow_zero=False)
     n, K, nfft, Tv = X.shape[0], op.n_atoms, op.nfft, op.n_times_valid
     dev = getattr(X, "device", None)
@@ -266,7 +275,7 @@ def csc_admm(X: Any, atoms: Any, *, alpha: float = 0.1, positive: bool = False,
         U = (alpha / rho0) * xp.sign(Y)
     zero = xp.zeros((n,), dtype=X.dtype, device=dev)
     state = ADMMState(Y, U, rho_arr, zero, zero, DS, ls)
-    xi = 1.0 + 18.3 ** (math.log10(alpha) + 1.0) if alpha > 0 else 1.0
+    xi = 1.0 + 18.3 ** (math.log10(a_rel) + 1.0) if a_rel > 0 else 1.0
     mu = check_nonneg_scalar(residual_ratio, "residual_ratio", allow_zero=False)
     cfg = _Config(alpha, relax, bool(auto_rho), xi, mu)
     solve = _Solve.build(op)
