@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-
 import pytest
+
+from tests._helpers import load_script
 
 pytestmark = pytest.mark.usefixtures("single_threaded_blas")
 
-EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
-
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(f"examples/{name}.py")
 
 
 def test_lista_chen2018_quick(tmp_path):

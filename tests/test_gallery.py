@@ -5,22 +5,13 @@ numbers (tests/test_*_examples.py, tests/test_network_features.py)."""
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-import sys
-
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+from tests._helpers import ROOT, load_script
 
 
 def _gallery():
-    spec = importlib.util.spec_from_file_location(
-        "gallery", ROOT / "docs" / "dev" / "scripts" / "gallery.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["gallery"] = mod  # dataclasses look their module up
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("docs/dev/scripts/gallery.py")
 
 
 def test_every_example_is_in_the_gallery():

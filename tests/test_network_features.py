@@ -1,19 +1,16 @@
 """The network-features example (SAEs on a trained MLP's hidden activations) in quick mode."""
 
-import importlib.util
-import pathlib
 
 import numpy as np
 import pytest
+
+from tests._helpers import load_script
 
 pytestmark = pytest.mark.usefixtures("single_threaded_blas")
 
 
 def test_sae_network_features_quick(tmp_path):
-    path = pathlib.Path(__file__).resolve().parents[1] / "examples" / "sae_network_features.py"
-    spec = importlib.util.spec_from_file_location("sae_network_features", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("examples/sae_network_features.py")
     fig = tmp_path / "f.png"
     res = mod.main(["--quick", "--out", str(fig)])
     assert fig.stat().st_size > 5000
@@ -31,10 +28,7 @@ def test_sae_network_features_quick(tmp_path):
 
 
 def test_top_purity_by_hand():
-    path = pathlib.Path(__file__).resolve().parents[1] / "examples" / "sae_network_features.py"
-    spec = importlib.util.spec_from_file_location("snf", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("examples/sae_network_features.py")
     codes = np.zeros((20, 3))
     codes[:10, 0] = np.arange(1, 11)      # top rows 0..9: labels all 1 -> purity 1
     codes[:, 1] = np.arange(20)           # top rows 19..10: labels 0/1 alternating -> 0.5

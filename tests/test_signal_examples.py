@@ -1,17 +1,12 @@
 """The signal examples run in CI-sized mode, save their figures and report sensible numbers."""
 
-import importlib.util
-import os
-
 import pytest
+
+from tests._helpers import load_script
 
 
 def _load(name):
-    path = os.path.join(os.path.dirname(__file__), "..", "examples", f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"example_{name}", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(f"examples/{name}.py", f"example_{name}")
 
 
 @pytest.mark.parametrize("name", ["signal_sound", "signal_eeg", "signal_frames_vs_conv"])
