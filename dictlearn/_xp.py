@@ -85,6 +85,19 @@ def to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
+def to_host(a: Any) -> np.ndarray:
+    """One explicit, contiguous copy of any array to host NumPy, for host-only work (LGCD's
+    sequential passes, ``decompose``'s files and events): through the namespace's first
+    (CPU) device when the array refuses a direct copy, as array-api-strict's second device
+    does; CuPy arrays come back with ``.get()``."""
+    try:
+        return np.ascontiguousarray(to_numpy(a))
+    except (RuntimeError, TypeError, ValueError):
+        xp = get_namespace(a)
+        cpu = xp.__array_namespace_info__().devices()[0]
+        return np.ascontiguousarray(to_numpy(to_device(a, cpu)))
+
+
 def to_namespace(a: Any, xp: ModuleType, like: Any) -> Any:
     """``a`` in namespace ``xp`` with ``like``'s dtype and device: the one host/device move.
 

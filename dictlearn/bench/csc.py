@@ -77,7 +77,7 @@ def make_sound_problem(seconds: float, sample_rate: int, n_atoms: int, atom_leng
     D = sound_atoms(n_atoms, atom_length, sample_rate, random_state=rng)
     T = round(seconds * sample_rate)
     n_events = n_atoms * max(1, round(events_per_second * seconds))
-    p = make_csc_problem(1, T, n_atoms, atom_length, atoms=D,
+    p = make_csc_problem(1, T, atoms=D,
                          n_events=min(n_events, T - atom_length + 1),
                          separation=1, snr_db=snr_db, random_state=rng)
     return p.X[0, 0], D[:, 0], p.codes[0]

@@ -39,6 +39,7 @@ import scipy.linalg
 
 from .._loop import Progress
 from .._validation import check_array, check_choice, check_nonneg_scalar, check_positive_int
+from .._xp import to_host
 from ..kernels.conv_mp import cross_correlation_table, support_gram
 from ._conv import ConvOperator
 from .coding import csc_encode, reconstruct
@@ -96,6 +97,12 @@ def snr_db(x: np.ndarray, residual: np.ndarray) -> float:
     if den == 0.0:
         return math.inf
     return 10.0 * math.log10(max(num, np.finfo(float).tiny) / den)
+
+
+def _on_host(a: Any) -> Any:
+    """Array-API arrays (any library, any device) as host NumPy; anything else as it is."""
+    return to_host(a) if hasattr(a, "__array_namespace__") and not isinstance(a, np.ndarray) \
+        else a
 
 
 def _training_windows(x: np.ndarray, length: int, train_seconds: float, sample_rate: int,
@@ -248,7 +255,9 @@ def decompose(x: Any, sample_rate: int, *, n_atoms: int = 16, atom_length_s: flo
     Parameters
     ----------
     x : array of shape (n_times,) or (n_channels, n_times)
-        The recording (e.g. from :func:`~dictlearn.signal.read_wav`).
+        The recording (e.g. from :func:`~dictlearn.signal.read_wav`). ``decompose`` is host
+        work (its results are events, NumPy arrays and files): an array of another library
+        or on another device is copied to host NumPy once, explicitly.
     sample_rate : int
         Samples per second.
     n_atoms : int, default=16
@@ -302,7 +311,10 @@ def decompose(x: Any, sample_rate: int, *, n_atoms: int = 16, atom_length_s: flo
     t0 = time.perf_counter()
     check_choice(method, "method", set(DECOMPOSE_METHODS))
     sample_rate = check_positive_int(sample_rate, "sample_rate")
-    x = np.asarray(check_array(np.asarray(x, dtype=np.float64), "x", ndim=(1, 2), axes=None))
+    # host work (the events, the files): an array of another library or device is copied to
+    # host NumPy once, explicitly; the results are NumPy
+    x = np.asarray(check_array(np.asarray(_on_host(x), dtype=np.float64), "x", ndim=(1, 2),
+                               axes=None))
     x2 = x[None] if x.ndim == 1 else x
     C, T = x2.shape
     mean = np.mean(x2, axis=1, keepdims=True)
@@ -337,7 +349,7 @@ def decompose(x: Any, sample_rate: int, *, n_atoms: int = 16, atom_length_s: flo
                              random_state=random_state, verbose=verbose)
         D = np.asarray(model.components_, dtype=np.float64)
     else:
-        atoms = getattr(dictionary, "components_", dictionary)
+        atoms = _on_host(getattr(dictionary, "components_", dictionary))
         D = np.asarray(check_array(np.asarray(atoms, dtype=np.float64), "dictionary",
                                    ndim=(2, 3), atoms=True, axes=None))
         D = D[:, None, :] if D.ndim == 2 else D

@@ -21,7 +21,7 @@ import numpy as np
 from .._loop import Info, Result, run_loop
 from .._scale import scale_invariant
 from .._validation import check_choice, check_positive_int
-from .._xp import device_of, get_namespace, to_device, to_namespace, to_numpy
+from .._xp import device_of, to_host, to_namespace
 from ..kernels import ENGINES, call
 from ..kernels.conv_mp import cross_correlation_table
 from ..objectives import gap_residual
@@ -35,17 +35,6 @@ THR_START = 1e-2
 #: A gap check once the passes since the last one have visited this many sweeps' worth of
 #: coordinates (see ``csc_lgcd``'s notes).
 SWEEPS_PER_CHECK = 1
-
-
-def _host(a: Any) -> np.ndarray:
-    """One explicit copy to host NumPy (through the library's CPU device when it refuses a
-    direct copy, as array-api-strict's second device and CuPy do)."""
-    try:
-        return np.ascontiguousarray(to_numpy(a))
-    except (RuntimeError, TypeError, ValueError):
-        xp = get_namespace(a)
-        cpu = xp.__array_namespace_info__().devices()[0]
-        return np.ascontiguousarray(to_numpy(to_device(a, cpu)))
 
 
 @dataclass(frozen=True)
@@ -156,14 +145,14 @@ def csc_lgcd(X: Any, atoms: Any, *, alpha: float = 0.1, positive: bool = False,
     check_every = check_positive_int(check_every, "check_every")
     positive = bool(positive)
 
-    Xh, D = _host(Xc), _host(Dc)
+    Xh, D = to_host(Xc), to_host(Dc)
     n, _, T = Xh.shape
     hop = ConvOperator.build(D, T, xp=np)
     K, L, Tv = hop.n_atoms, hop.atom_length, hop.n_times_valid
     if init is None:
         Z, R = np.zeros((n, K, Tv), dtype=Xh.dtype), Xh.copy()
     else:
-        Z = _host(init).reshape(n, K, Tv).copy()
+        Z = to_host(init).reshape(n, K, Tv).copy()
         if positive:
             Z = np.maximum(Z, 0.0)
         R = np.ascontiguousarray(Xh - hop.apply(Z))
