@@ -65,6 +65,16 @@ class Scale:
             return cls(1.0, xp)
         return cls(math.ldexp(1.0, math.frexp(m)[1] - 1), xp)
 
+    @staticmethod
+    def saved(meta: dict[str, Any]) -> float:
+        """The scale ``meta["scale"]`` of a model file (1 when absent), checked to be a
+        power of two."""
+        scale = meta.get("scale", 1.0)
+        ok = isinstance(scale, (int, float)) and not isinstance(scale, bool)
+        if not (ok and math.isfinite(scale) and scale > 0 and math.frexp(scale)[0] == 0.5):
+            raise ValueError(f"its scale {scale!r} is not a power of two")
+        return float(scale)
+
     @property
     def scaled(self) -> bool:
         return self.s != 1.0

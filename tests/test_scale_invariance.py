@@ -178,11 +178,13 @@ def test_learners_give_one_dictionary_over_the_extreme_range(method, k):
     assert np.all(np.isfinite(norms)) and norms.max() < 10  # no atoms of norm 1e17
 
 
-@pytest.mark.parametrize("method", ["mod", "ksvd"])
+@pytest.mark.parametrize("method", ["mod", "ksvd", "online"])
 @settings(deadline=None, max_examples=5)
 @given(e=_EXPONENT)
-def test_batch_learners_are_scale_invariant(method, e):
-    """MOD and K-SVD are scale-invariant algorithms: any ``c`` gives the dictionary of ``X``."""
+def test_learners_are_scale_invariant(method, e):
+    """MOD, K-SVD and online learning (its start is unit atoms, its BCD step and unit-ball
+    projection homogeneous) are scale-invariant algorithms: any ``c`` gives the dictionary of
+    ``X``."""
     c = 10.0 ** e
     ref, est = _learn(method, 1.0), _learn(method, c)
     np.testing.assert_allclose(est.components_, ref.components_, atol=5e-3)
@@ -251,3 +253,42 @@ def test_scaling_stays_in_the_callers_namespace_and_device(device):
     assert device_of(z) == dev
     ref = csc_encode(xs.asarray(_X1, device=dev), atoms, method="mp", n_nonzero_coefs=6)
     np.testing.assert_array_equal(np.asarray(z.to_device(cpu)) / c, np.asarray(ref.to_device(cpu)))
+
+
+_CDL_X = np.random.default_rng(0).standard_normal((3, 1, 120))
+
+
+def _cdl(c, path=None):
+    from dictlearn.signal import ConvolutionalDictionaryLearning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        est = ConvolutionalDictionaryLearning(3, 12, max_iter=3, random_state=0).fit(_CDL_X * c)
+        online = ConvolutionalDictionaryLearning(3, 12, batch_size=2, random_state=0)
+        online.partial_fit(_CDL_X[:2] * c)
+        if path is not None:
+            online = ConvolutionalDictionaryLearning.load(online.save(path))
+        online.partial_fit(_CDL_X[1:] * c)
+    return est, online
+
+
+@settings(deadline=None, max_examples=5)
+@given(e=_EXPONENT)
+def test_convolutional_learning_is_scale_invariant(e):
+    """CDL (batch ``fit`` and ``partial_fit``) learns on ``X / s``: ``c·X`` gives the atoms of
+    ``X``, ``alpha_`` times ``c`` and the objective times ``c²``, over the floating range."""
+    c = 10.0 ** e
+    for ref, est in zip(_cdl(1.0), _cdl(c), strict=True):
+        np.testing.assert_allclose(est.components_, ref.components_, atol=1e-9)
+        assert est.alpha_ == pytest.approx(c * ref.alpha_, rel=1e-12)
+        np.testing.assert_allclose([h["objective"] / c / c for h in est.history_],
+                                   [h["objective"] for h in ref.history_], rtol=1e-9)
+
+
+def test_convolutional_learning_keeps_its_scale_through_save_and_load(tmp_path):
+    """The scale is in the model file: ``partial_fit`` after ``load`` continues on ``X / s``."""
+    c = 2.0 ** 400
+    ref, got = _cdl(1.0)[1], _cdl(c, tmp_path / "m")[1]
+    assert got._state.scale > 2.0 ** 300
+    np.testing.assert_array_equal(got.components_, ref.components_)
+    assert got.alpha_ == c * ref.alpha_

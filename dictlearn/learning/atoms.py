@@ -90,7 +90,8 @@ def init_dictionary(X: Any, n_atoms: int, *, init: Any = "data", constraint: str
         Gaussian atoms fill in when there are fewer non-zero signals than atoms);
         ``"random"`` draws Gaussian atoms; an array is used as given (copied).
     constraint, positive
-        See :func:`project_atoms`; the result is projected onto the set.
+        See :func:`project_atoms`. The atoms start with unit norm whatever the set (a
+        ``"ball"`` learner too), so that the start is the same for ``X`` and ``c·X``.
     random_state : None, int or Generator
 
     Returns
@@ -120,8 +121,11 @@ def init_dictionary(X: Any, n_atoms: int, *, init: Any = "data", constraint: str
             if take.size:
                 picked = xp.take(X, xp.asarray(take, device=device), axis=0)
                 D = xp.concat([picked, D[take.size:, :]], axis=0)
-    # zero rows: e.g. a non-negative projection of a signal with no positive entry
-    return _fill_zero_rows(project_atoms(D, constraint=constraint, positive=positive, xp=xp),
+    # unit atoms on every constraint set (SPAMS and scikit-learn normalise their start too):
+    # a start that does not depend on the scale of X. Zero rows (e.g. a non-negative
+    # projection of a signal with no positive entry) get random unit rows.
+    check_choice(constraint, "constraint", set(CONSTRAINTS))
+    return _fill_zero_rows(project_atoms(D, constraint="sphere", positive=positive, xp=xp),
                            rng, xp=xp)
 
 

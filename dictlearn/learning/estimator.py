@@ -20,6 +20,7 @@ import numpy as np
 from .._base import BaseEstimator, TransformerMixin, store_params
 from .._io import load_model, save_model
 from .._loop import Info, Result, Status, finite, warn_status
+from .._scale import Scale
 from .._validation import check_array, check_positive_int
 from .._xp import check_random_state, get_namespace, to_namespace
 from ..coding import method_spec
@@ -320,12 +321,9 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
         record = type(est._state_template(m))
         aux = record(**{k[len("aux__"):]: v for k, v in arrays.items() if k.startswith("aux__")},
                      **meta["aux"])
-        scale = float(meta.get("scale", 1.0))
-        if not (math.isfinite(scale) and scale > 0 and math.frexp(scale)[0] == 0.5):
-            raise ValueError(f"its scale {scale!r} is not a power of two")
         state = LearningState(arrays["components_"], aux, int(meta["n_iter_"]),
                               int(meta["n_samples_seen"]), int(meta["n_resampled_"]),
-                              list(meta["history_"]), scale)
+                              list(meta["history_"]), Scale.saved(meta))
         est.n_features_in_ = m
         est._set_fitted(state)
         est.status_ = Status(meta.get("status_", "max_iter_reached"))

@@ -23,17 +23,18 @@ import numpy as np
 from .._base import BaseEstimator, TransformerMixin, store_params
 from .._io import FixedArrayModel, load_model, save_model
 from .._loop import Info, Status, finite, warn_status
+from .._scale import Scale
 from .._validation import as_array, check_array, check_choice, check_positive_int
 from .._xp import check_random_state, get_namespace, to_namespace
-from ..learning import LearningState, alternation_value, learning_step, start_state
+from ..learning import LearningState, alternation_value, learning_step, unscale_history
 from .coding import csc_encode, csc_method_spec, reconstruct
 from .learning import (
     ConvCodingStep,
     ConvDictionaryUpdate,
     ConvStatistics,
     learn_conv_dictionary,
-    resolve_alpha,
     signal_windows,
+    start_conv_state,
 )
 
 __all__ = ["ConvolutionalDictionaryLearning", "ConvolutionalSparseCoder"]
@@ -302,7 +303,7 @@ class ConvolutionalDictionaryLearning(TransformerMixin, BaseEstimator):
     def _set_fitted(self, state: LearningState) -> None:
         self._state = state
         self.components_ = state.dictionary
-        self.alpha_ = float(state.aux.alpha)
+        self.alpha_ = float(state.aux.alpha) * float(state.scale)  # in X's units
         self.n_channels_ = int(state.dictionary.shape[1])
         self.n_iter_ = state.n_iter
         self.history_ = state.history
@@ -338,11 +339,10 @@ class ConvolutionalDictionaryLearning(TransformerMixin, BaseEstimator):
         if not hasattr(self, "_rng"):
             self._rng = check_random_state(self.random_state)
         if not hasattr(self, "components_"):
-            state = start_state(Xf, check_positive_int(self.n_atoms, "n_atoms"), updater=upd,
-                                init=self.init, rng=self._rng, xp=xp)
-            a = resolve_alpha(X3, state.dictionary, alpha=self.alpha,
-                              alpha_scale=self.alpha_scale, positive=self.positive, xp=xp)
-            state = dataclasses.replace(state, aux=dataclasses.replace(state.aux, alpha=a))
+            state = start_conv_state(X3, check_positive_int(self.n_atoms, "n_atoms"),
+                                     updater=upd, init=self.init, alpha=self.alpha,
+                                     alpha_scale=self.alpha_scale, positive=self.positive,
+                                     rng=self._rng, xp=xp)
         else:
             if C != self.n_channels_:
                 raise ValueError(f"X has {C} channel(s), but {type(self).__name__} was fitted "
@@ -352,10 +352,13 @@ class ConvolutionalDictionaryLearning(TransformerMixin, BaseEstimator):
                                       ztX=to_namespace(st.aux.ztX, xp, X3))
             state = dataclasses.replace(st, dictionary=to_namespace(st.dictionary, xp, X3),
                                         aux=aux)
+        # learning runs on X / s with the first batch's scale s (dictlearn/_scale.py)
+        sc = Scale(float(state.scale), xp)
         coder = ConvCodingStep(C, self.method, float(state.aux.alpha), bool(self.positive),
                                dict(self.coding_options or {}))
-        new, _, obj = learning_step(state, Xf, updater=upd, coder=coder, xp=xp,
+        new, _, obj = learning_step(state, sc.down(Xf), updater=upd, coder=coder, xp=xp,
                                     dead_atoms=self.dead_atoms, rng=self._rng)
+        unscale_history(new.history[-1:], sc)
         ok = finite(alternation_value(new, obj, xp=xp))
         self._set_fitted(new if ok else state)  # the non-finite rule: keep the last good
         self.status_ = Status.max_iter_reached if ok else Status.nonfinite
@@ -402,7 +405,8 @@ class ConvolutionalDictionaryLearning(TransformerMixin, BaseEstimator):
                 "n_samples_seen": int(st.n_samples_seen), "status_": self.status_.value,
                 "history_": [{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                               for k, v in h.items()} for h in self.history_],
-                "aux": {"t": int(st.aux.t), "alpha": float(st.aux.alpha)}}
+                "aux": {"t": int(st.aux.t), "alpha": float(st.aux.alpha)},
+                "scale": float(st.scale)}
         return save_model(file, type(self).__name__, params, meta,
                           {"components_": st.dictionary, "aux__ztz": st.aux.ztz,
                            "aux__ztX": st.aux.ztX})
@@ -421,6 +425,6 @@ class ConvolutionalDictionaryLearning(TransformerMixin, BaseEstimator):
                              float(meta["aux"]["alpha"]))
         est._set_fitted(LearningState(arrays["components_"], aux, int(meta["n_iter_"]),
                                       int(meta["n_samples_seen"]), int(meta["n_resampled_"]),
-                                      list(meta["history_"])))
+                                      list(meta["history_"]), Scale.saved(meta)))
         est.status_ = Status(meta["status_"])
         return est

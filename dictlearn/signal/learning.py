@@ -62,6 +62,7 @@ from typing import Any
 import numpy as np
 
 from .._loop import Info, Result
+from .._scale import Scale
 from .._validation import check_array, check_choice, check_nonneg_scalar, check_positive_int
 from .._xp import check_random_state, get_namespace
 from ..learning import LearningState, Updater, fit_dictionary, start_state
@@ -83,7 +84,7 @@ from .coding import csc_encode, csc_method_spec, csc_objective
 
 __all__ = ["ConvCodingStep", "ConvDictionaryUpdate", "ConvStatistics", "code_statistics",
            "learn_conv_dictionary", "prepare_signals", "resolve_alpha", "shift_coherence",
-           "signal_windows", "update_atoms"]
+           "signal_windows", "start_conv_state", "update_atoms"]
 
 
 # --------------------------------------------------------------------------- the learner
@@ -98,6 +99,8 @@ class ConvStatistics:
     ztX : array of shape (n_atoms, n_channels, atom_length)
     t : int
     alpha : float
+        In the units of the learning (those of ``X / state.scale``, see
+        :mod:`dictlearn._scale`); ``alpha · state.scale`` in the signals' units.
     """
 
     ztz: Any
@@ -137,6 +140,10 @@ class ConvCodingStep:
     def objective(self, X: Any, D: Any, Z: Any, *, xp: ModuleType) -> Any:
         return csc_objective(self.signals(X, xp), D, self.codes(Z, X, D, xp), alpha=self.alpha,
                              positive=self.positive)[0]
+
+    def scaled(self, sc: Scale) -> ConvCodingStep:
+        """The coding step of the signals ``X / s`` (:mod:`dictlearn._scale`): ``alpha / s``."""
+        return dataclasses.replace(self, alpha=float(sc.down(self.alpha)))
 
 
 SHIFT_DUPLICATE = 0.95  # shift coherence above which two atoms are duplicates
@@ -328,6 +335,25 @@ class ConvDictionaryUpdate(Updater):
                                    ztX=aux.ztX * keep[:, None, None])
 
 
+def start_conv_state(X3: Any, n_atoms: int, *, updater: ConvDictionaryUpdate, init: Any,
+                     alpha: float | None, alpha_scale: float | None, positive: bool,
+                     rng: np.random.Generator, xp: ModuleType) -> LearningState:
+    """The first state of CDL (batch ``fit`` and the first ``partial_fit`` alike): the signals'
+    scale (:class:`~dictlearn._scale.Scale`: learning runs on ``X / s``, so that ``c·X`` learns
+    the atoms of ``X`` over the whole floating range), the initial atoms and the penalty,
+    ``alpha`` or ``alpha_scale · α_max`` on those atoms, in the units of ``X / s``."""
+    n, C, T = (int(v) for v in X3.shape)
+    sc = Scale.of(X3, xp)
+    X3s = sc.down(X3)
+    state = start_state(xp.reshape(X3s, (n, C * T)), n_atoms, updater=updater, init=init,
+                        rng=rng, xp=xp)
+    a = resolve_alpha(X3s, state.dictionary, alpha=alpha, alpha_scale=alpha_scale,
+                      positive=positive, xp=xp)
+    a = float(sc.down(a)) if alpha is not None else a  # a given alpha is in X's units
+    return dataclasses.replace(state, scale=sc.s,
+                               aux=dataclasses.replace(state.aux, alpha=a))
+
+
 def _host_bool(mask: Any, xp: ModuleType) -> list[bool]:
     return [bool(mask[i]) for i in range(int(mask.shape[0]))]
 
@@ -409,12 +435,10 @@ def learn_conv_dictionary(X: Any, n_atoms: int, atom_length: int, *, alpha: floa
     Xf = xp.reshape(X3, (n, C * T))
     rng = check_random_state(random_state)
     if state is None:
-        state = start_state(Xf, n_atoms, updater=upd, init=init, rng=rng, xp=xp)
-        a = resolve_alpha(X3, state.dictionary, alpha=alpha, alpha_scale=alpha_scale,
-                          positive=positive, xp=xp)
-        state = dataclasses.replace(state, aux=dataclasses.replace(state.aux, alpha=a))
-    coder = ConvCodingStep(C, method, float(state.aux.alpha), bool(positive),
-                           dict(coding_options or {}))
+        state = start_conv_state(X3, n_atoms, updater=upd, init=init, alpha=alpha,
+                                 alpha_scale=alpha_scale, positive=positive, rng=rng, xp=xp)
+    coder = ConvCodingStep(C, method, float(state.aux.alpha) * float(state.scale),
+                           bool(positive), dict(coding_options or {}))
     res = fit_dictionary(Xf, n_atoms, updater=upd, coder=coder, max_iter=max_iter, tol=tol,
                          batch_size=batch_size or n, random_state=rng, callback=callback,
                          verbose=verbose, dead_atoms=dead_atoms, state=state)
