@@ -86,6 +86,11 @@ def alista_lipschitz(dictionary: Any, W_tilde: Any = None) -> float:
     >>> D = random_dictionary(64, 16, random_state=0)    # 4x overcomplete
     >>> 3.0 < alista_lipschitz(D) < 6.0
     True
+
+    ``W_tilde``, when given, is :func:`alista_weight`'s ``W̃`` for this dictionary (e.g. read
+    back from a model file): the eigenvalue is computed from its form, on the dictionary's
+    device, as the largest eigenvalue of the symmetric ``C^{-1/2} P C^{-1/2}`` with
+    ``c_i = 1 / (w̃_iᵀ M w̃_i)``.
     """
     D, xp = _float64(dictionary)
     Wt = alista_weight(D) if W_tilde is None else xp.astype(W_tilde, xp.float64)
@@ -102,7 +107,8 @@ def warn_if_not_unit_norm(D: Any) -> None:
     if float(xp.max(xp.abs(norms - 1.0))) > 1e-3:
         warnings.warn(
             f"LISTA(variant='alista'): the dictionary's atom norms range from "
-            f"{float(xp.min(norms)):.3g} to {float(xp.max(norms)):.3g}; ALISTA's analytic weight assumes unit-norm atoms, and "
+            f"{float(xp.min(norms)):.3g} to {float(xp.max(norms)):.3g}; ALISTA's analytic "
+            "weight assumes unit-norm atoms, and "
             "without them its untrained network solves a lasso whose l1 weights follow the "
             "atoms' leverage scores, not the plain lasso of ISTA (its codes can be several dB "
             "worse). Normalise the atoms (dictlearn.prox.project_unit_sphere_rows) "

@@ -221,8 +221,8 @@ def _batch(X: Any, b: int) -> Any:
     """The first ``b`` rows of ``X`` (``X`` repeated when it has fewer)."""
     n = int(X.shape[0])
     if b <= n:
-        return X[:b]
-    return get_namespace(X).concat([X] * math.ceil(b / n), axis=0)[:b]
+        return X[:b, ...]
+    return get_namespace(X).concat([X] * math.ceil(b / n), axis=0)[:b, ...]
 
 
 def _steps(iterations: int | Iterable[int]) -> list[int]:
