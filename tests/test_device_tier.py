@@ -6,7 +6,7 @@ does. Every public name of ``dictlearn`` and of its public subpackages and modul
 - run here on ``device1`` with small inputs (:data:`CASES`): every array it returns must be on
   ``device1`` and equal, within a tolerance, to the NumPy result with the same ``random_state``;
 - run on ``device1`` inputs with host output *by design* (:data:`HOST_OUTPUT`: files, figures,
-  SciPy-only resampling), each listed in ``docs/solvers.md`` ("Devices");
+  SciPy-only resampling), each listed in ``docs/index.md`` ("Devices");
 - exercised on ``device1`` inside another case (:data:`COVERED_BY`), or
 - not an array function at all (:data:`NOT_ARRAY`: constants, registries, warnings, result and
   parameter containers).
