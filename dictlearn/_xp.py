@@ -102,7 +102,9 @@ def to_namespace(a: Any, xp: ModuleType, like: Any) -> Any:
     """``a`` in namespace ``xp`` with ``like``'s dtype and device: the one host/device move.
 
     An array of another library (or a list, or a host copy of a model's weights) goes through
-    the host once, explicitly; an array already in ``xp`` is only cast when its dtype differs.
+    the host once, explicitly; an array already in ``xp`` is moved when its device differs
+    (e.g. a model fitted on one device applied to data on another) and cast when its dtype
+    differs.
     ``a`` is never modified.
 
     Examples
@@ -113,6 +115,8 @@ def to_namespace(a: Any, xp: ModuleType, like: Any) -> Any:
     """
     if not _is_array(a) or get_namespace(a) is not xp:
         a = xp.asarray(np.asarray(to_numpy(a)), device=device_of(like))
+    elif device_of(a) != device_of(like):  # a model's weights follow the data to its device
+        a = to_device(a, device_of(like))
     if a.dtype != like.dtype:
         a = xp.astype(a, like.dtype)
     return a

@@ -178,6 +178,8 @@ CASES = {
     # ----------------------------------------------------------------- datasets
     "make_sparse_problem": lambda p, xp: dataclasses.astuple(
         make_sparse_problem(10, dictionary=p(D0), snr_db=20, random_state=1)),
+    "make_csc_problem": lambda p, xp: dataclasses.astuple(signal.make_csc_problem(
+        2, 60, atoms=p(CSC.atoms), n_events=2, snr_db=20, random_state=1)),
     "sparse_problem_sampler": lambda p, xp: dl.datasets.sparse_problem_sampler(
         p(D0), n_nonzero_coefs=2)(5, np.random.default_rng(0)),
     # ----------------------------------------------------------------- objectives
@@ -273,7 +275,7 @@ NOT_ARRAY = {
     "LearnerSpec", "learner_spec", "register_learner", "VARIANTS", "Variant", "CSC_METHODS",
     "SAMPLE_FORMATS", "csc_method_spec", "register_csc_method", "CSCProblem", "Sound",
     "SparseProblem", "PROXES", "STATISTICS", "ENGINES", "KERNELS", "available_kernels",
-    "register_kernel", "read_wav", "eeg_sample", "make_csc_problem", "make_sound",
+    "register_kernel", "read_wav", "eeg_sample", "make_sound",
     "sound_atoms", "random_dictionary", "natural_images", "image_patches", "whiten_image",
     "check_cola", "cola_hops", "get_frame_window", "new_figure", "save_figure",
     "plot_nmse_vs_steps", "plot_nmse_vs_time",
@@ -371,3 +373,14 @@ def test_public_name_runs_on_device1_and_matches_numpy(name):
 def test_host_output_names_take_device1_inputs(name):
     ref, out = _run(HOST_OUTPUT, name)
     _close(name, ref, out)
+
+
+def test_a_model_fitted_on_one_device_follows_the_data_to_another():
+    """Fitted on the CPU device, applied on device1 (and back): the weights move to the data."""
+    cpu_X = xs.asarray(X0, device=CPU)
+    net = dl.LISTA(xs.asarray(D0, device=CPU), 2, max_epochs=1, random_state=0).fit(cpu_X)
+    sae = dl.SparseAutoencoder(12, max_epochs=2, random_state=0).fit(cpu_X)
+    for model in (net, sae):
+        out = model.transform(_dev(X0))
+        assert out.device == DEV
+        np.testing.assert_allclose(_host(out), _host(model.transform(cpu_X)), atol=1e-12)
