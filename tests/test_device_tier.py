@@ -64,6 +64,14 @@ def _sae(put, sparsity, dead=None):
                                 batch_size=16, random_state=0, **kw).fit(put(X0))
 
 
+def _sae_resampled(put):
+    """24 top-1 units on 40 signals: some never fire, and are resampled (on the device, by
+    ``weighted_choice``) after the first epoch."""
+    sae = dl.SparseAutoencoder(24, sparsity="topk", k=1, dead_latents="resample", max_epochs=3,
+                               batch_size=16, random_state=0).fit(put(X0))
+    return sae.transform(put(X0)), sae.components_
+
+
 def _dl(put, method):
     # online: FISTA codes here (its default, the lasso by coordinate descent, runs on device1
     # in the online_dictionary_learning and dict_learning cases; its sweeps are slow there)
@@ -160,7 +168,7 @@ CASES = {
     "SparseAutoencoder": lambda p, xp: [(lambda s: (s.transform(p(X0)), s.components_,
                                                     _saved(s).transform(p(X0))))(
         _sae(p, sp, dead)) for sp in ("l1", "kl", "topk", "wta", "lifetime")
-        for dead in (None, "resample", "auxk")],
+        for dead in (None, "resample", "auxk")] + [_sae_resampled(p)],
     "compare_inference": lambda p, xp: _compare(p),
     "alista_weight": lambda p, xp: amortized.alista_weight(p(D0)),
     "alista_lipschitz": lambda p, xp: amortized.alista_lipschitz(p(D0)),
