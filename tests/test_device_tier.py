@@ -79,7 +79,10 @@ def _dl(put, method):
     est = dl.DictionaryLearning(12, method=method, max_iter=2, random_state=0, **kw)
     est.fit(put(X0))
     Z = est.transform(put(X0))
-    return est.components_, Z, est.inverse_transform(Z)
+    part = dl.DictionaryLearning(12, method=method, random_state=0, **kw).partial_fit(put(X0))
+    # a model file is host NumPy; the loaded model codes device1 signals on device1
+    return (est.components_, Z, est.inverse_transform(Z), part.components_,
+            _saved(est).transform(put(X0)))
 
 
 def _saved(est):
