@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from ._loop import Status
-from ._xp import to_numpy
+from ._xp import to_host
 
 __all__ = ["FORMAT", "VERSION", "FixedArrayModel", "load_model", "restore_trained", "save_model",
            "trained_meta"]
@@ -93,7 +93,8 @@ def save_model(file: Any, cls_name: str, params: dict[str, Any], meta: dict[str,
     out = {"__format__": np.array(FORMAT), "__version__": np.array(VERSION, dtype=np.int64),
            "__class__": np.array(cls_name), "params": _json(params, "its parameters", cls_name),
            "meta": _json(meta, "its fitted attributes", cls_name)}
-    out.update({k: np.asarray(to_numpy(v)) for k, v in arrays.items()})
+    # saving a file is host output: the one explicit device-to-host copy of each array
+    out.update({k: to_host(v) for k, v in arrays.items()})
     if hasattr(file, "write"):
         np.savez(file, **out)
         return file
@@ -283,7 +284,7 @@ class FixedArrayModel:
         :func:`dictlearn._io.save_model`). Returns the path written (``.npz`` appended when
         missing), or ``file`` for a file object."""
         self._check_params()
-        A = np.asarray(to_numpy(self._checked_array()))
+        A = to_host(self._checked_array())
         params = {**self.get_params(), self._model_array: None}  # type: ignore[attr-defined]
         return save_model(file, type(self).__name__, params, {"shape": list(A.shape)},
                           {self._model_array: A})

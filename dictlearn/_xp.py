@@ -102,7 +102,9 @@ def to_namespace(a: Any, xp: ModuleType, like: Any) -> Any:
     """``a`` in namespace ``xp`` with ``like``'s dtype and device: the one host/device move.
 
     An array of another library (or a list, or a host copy of a model's weights) goes through
-    the host once, explicitly; an array already in ``xp`` is only cast when its dtype differs.
+    the host once, explicitly; an array already in ``xp`` is moved when its device differs
+    (e.g. a model fitted on one device applied to data on another) and cast when its dtype
+    differs.
     ``a`` is never modified.
 
     Examples
@@ -113,6 +115,8 @@ def to_namespace(a: Any, xp: ModuleType, like: Any) -> Any:
     """
     if not _is_array(a) or get_namespace(a) is not xp:
         a = xp.asarray(np.asarray(to_numpy(a)), device=device_of(like))
+    elif device_of(a) != device_of(like):  # a model's weights follow the data to its device
+        a = to_device(a, device_of(like))
     if a.dtype != like.dtype:
         a = xp.astype(a, like.dtype)
     return a
@@ -180,3 +184,53 @@ def float_dtype(xp: ModuleType, *arrays: Any) -> Any:
 def eps(xp: ModuleType, dtype: Any) -> float:
     """Machine epsilon of a floating dtype."""
     return float(xp.finfo(dtype).eps)
+
+
+def weighted_choice(rng: np.random.Generator, weights: Any, size: int, *, replace: bool,
+                    xp: ModuleType) -> Any:
+    """``rng.choice(len(weights), size, replace, p=weights / sum(weights))`` with the weights
+    left on their device: the uniforms are drawn on the host and moved once, the inverse-CDF
+    search runs where the weights are.
+
+    NumPy's algorithm step for step (``Generator.choice``: ``searchsorted(cdf, u, "right")``;
+    without replacement, redraw for the duplicates after zeroing the chosen weights), so the
+    indices equal NumPy's for the same generator. Without replacement and with fewer non-zero
+    weights than ``size``, the draw is made with replacement (NumPy would raise).
+
+    Returns
+    -------
+    int64 array of shape (size,), on the weights' device.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = np.array([0.0, 1.0, 3.0, 0.0])
+    >>> a = weighted_choice(np.random.default_rng(0), w, 2, replace=False, xp=np)
+    >>> b = np.random.default_rng(0).choice(4, size=2, replace=False, p=w / w.sum())
+    >>> bool(np.array_equal(a, b))
+    True
+    """
+    dev = device_of(weights)
+    p = xp.astype(weights, xp.float64)
+    nnz = int(xp.sum(xp.astype(p > 0, xp.int64)))
+    if nnz < size:
+        replace = True
+    n = int(p.shape[0])
+    found = xp.zeros((0,), dtype=xp.int64, device=dev)
+    idx = xp.arange(n, dtype=xp.int64, device=dev)
+    while int(found.shape[0]) < size:
+        r = size - int(found.shape[0]) if not replace else size
+        u = xp.asarray(rng.random(r), dtype=xp.float64, device=dev)
+        if found.shape[0]:
+            chosen = xp.any(idx[:, None] == found[None, :], axis=1)
+            p = xp.where(chosen, 0.0, p)
+        cdf = xp.cumulative_sum(p)
+        cdf = cdf / cdf[-1]
+        new = xp.astype(xp.searchsorted(cdf, u, side="right"), xp.int64)
+        if replace:
+            return new
+        # keep the first occurrence of each index, in draw order (np.unique's return_index)
+        earlier = idx[:r, None] > idx[None, :r]
+        dup = xp.any((new[:, None] == new[None, :]) & earlier, axis=1)
+        found = xp.concat([found, new[xp.nonzero(~dup)[0]]])
+    return found

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import check_nonneg_scalar, check_positive_int
-from ._xp import check_random_state
+from ._xp import check_random_state, device_of, get_namespace
 
 __all__ = ["SparseProblem", "image_patches", "make_sparse_problem", "natural_images",
            "random_dictionary", "sparse_problem_sampler", "whiten_image"]
@@ -101,9 +101,13 @@ def make_sparse_problem(n_samples: int = 1000, n_features: int = 64, n_atoms: in
     if dictionary is None:
         D = random_dictionary(n_atoms, n_features, random_state=rng)
     else:
-        D = np.array(dictionary, dtype=np.float64)
+        D = _float64_copy(dictionary)
         if D.ndim != 2:
-            raise ValueError(f"dictionary must be 2-D (n_atoms, n_features); got shape {D.shape}")
+            raise ValueError("dictionary must be 2-D (n_atoms, n_features); got shape "
+                             f"{tuple(D.shape)}")
+    # the draws below never depend on D's values: they are made on the host and moved once to
+    # D's device, where X = Z D is formed (a dictionary on a GPU gives signals on that GPU)
+    xp, dev = get_namespace(D), device_of(D)
     n_atoms = D.shape[0]
     if sparsity is not None:
         p = check_nonneg_scalar(sparsity, "sparsity", allow_zero=False, upper=1)
@@ -128,7 +132,7 @@ def make_sparse_problem(n_samples: int = 1000, n_features: int = 64, n_atoms: in
         )
     if positive:
         vals = np.abs(vals)
-    Z = np.where(support, vals, 0.0)
+    Z = xp.asarray(np.where(support, vals, 0.0), device=dev)
     clean = Z @ D
     noise_std = 0.0
     X = clean
@@ -136,14 +140,24 @@ def make_sparse_problem(n_samples: int = 1000, n_features: int = 64, n_atoms: in
         raise ValueError(f"noise_scale must be 'global' or 'per_sample'; got {noise_scale!r}")
     if snr_db is not None:
         factor = 10.0 ** (-float(snr_db) / 20.0)
+        noise = xp.asarray(rng.standard_normal(tuple(clean.shape)), device=dev)
         if noise_scale == "global":
-            noise_std = float(np.std(clean) * factor)
-            X = clean + noise_std * rng.standard_normal(clean.shape)
+            noise_std = float(xp.std(clean) * factor)
+            X = clean + noise_std * noise
         else:
-            row_std = np.std(clean, axis=1, keepdims=True) * factor
-            noise_std = float(np.sqrt(np.mean(row_std**2)))
-            X = clean + row_std * rng.standard_normal(clean.shape)
-    return SparseProblem(X.astype(dtype), D.astype(dtype), Z.astype(dtype), noise_std)
+            row_std = xp.std(clean, axis=1, keepdims=True) * factor
+            noise_std = float(xp.sqrt(xp.mean(row_std**2)))
+            X = clean + row_std * noise
+    dt = getattr(xp, np.dtype(dtype).name)
+    return SparseProblem(xp.astype(X, dt), xp.astype(D, dt), xp.astype(Z, dt), noise_std)
+
+
+def _float64_copy(a: Any) -> Any:
+    """A float64 copy of an array of any library (on its device), or of a nested list."""
+    if not hasattr(a, "__array_namespace__") or isinstance(a, np.ndarray):
+        return np.array(a, dtype=np.float64)
+    xp = get_namespace(a)
+    return xp.astype(a, xp.float64, copy=True)
 
 
 def sparse_problem_sampler(dictionary: Any, **kwargs: Any) -> Any:
@@ -163,7 +177,7 @@ def sparse_problem_sampler(dictionary: Any, **kwargs: Any) -> Any:
     >>> X.shape, Z.shape, bool(np.allclose(X, Z @ D))
     ((5, 16), (5, 32), True)
     """
-    D = np.array(dictionary, dtype=np.float64)
+    D = _float64_copy(dictionary)
     for bad in ("n_samples", "dictionary", "random_state", "n_features", "n_atoms"):
         if bad in kwargs:
             raise TypeError(f"sparse_problem_sampler does not take {bad!r}")

@@ -124,26 +124,32 @@ def support_recovery(estimate: Any, truth: Any, *, atol: float = 0.0) -> dict[st
 
 
 def _match(learned: Any, truth: Any):
-    """|cosine| matrix (true × learned) and the optimal assignment maximising it."""
-    import numpy as np
+    """|cosine| matrix (true × learned, host NumPy) and the optimal assignment maximising it.
+
+    The cosines are computed where the atoms are; the (n_true, n_learned) matrix is then
+    copied to the host once, explicitly (:func:`dictlearn._xp.to_host`), for SciPy's
+    sequential Hungarian algorithm.
+    """
     from scipy.optimize import linear_sum_assignment
 
-    from ._xp import to_numpy
+    from ._validation import as_array
+    from ._xp import to_host
 
-    L = np.asarray(to_numpy(learned), dtype=np.float64)
-    T = np.asarray(to_numpy(truth), dtype=np.float64)
+    learned, truth = as_array(learned, "learned"), as_array(truth, "truth")
+    xp = get_namespace(learned, truth)
+    L, T = xp.astype(learned, xp.float64), xp.astype(truth, xp.float64)
     if L.ndim != 2 or T.ndim != 2 or L.shape[1] != T.shape[1]:
         raise ValueError(
             "learned and truth must be 2-D (n_atoms, n_features) with one n_features; got "
-            f"shapes {L.shape} and {T.shape}"
+            f"shapes {tuple(L.shape)} and {tuple(T.shape)}"
         )
-    if not (np.all(np.isfinite(L)) and np.all(np.isfinite(T))):
+    if not (bool(xp.all(xp.isfinite(L))) and bool(xp.all(xp.isfinite(T)))):
         raise ValueError("learned and truth must be finite (no NaN or infinity)")
-    ln = np.linalg.norm(L, axis=1, keepdims=True)
-    tn = np.linalg.norm(T, axis=1, keepdims=True)
-    if np.any(tn == 0):
+    ln = xp.linalg.vector_norm(L, axis=1, keepdims=True)
+    tn = xp.linalg.vector_norm(T, axis=1, keepdims=True)
+    if bool(xp.any(tn == 0)):
         raise ValueError("truth has zero-norm atoms: their direction is undefined")
-    C = np.abs((T / tn) @ (L / np.where(ln > 0, ln, 1.0)).T)
+    C = to_host(xp.abs((T / tn) @ xp.matrix_transpose(L / xp.where(ln > 0, ln, 1.0))))
     rows, cols = linear_sum_assignment(-C)
     return C, rows, cols
 

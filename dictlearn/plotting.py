@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ._xp import optional_import, to_numpy
+from ._xp import optional_import, to_host
 
 __all__ = ["new_figure", "plot_activations", "plot_atoms", "plot_conv_atoms", "plot_nmse_vs_steps",
            "plot_nmse_vs_time", "save_figure"]
@@ -120,7 +120,7 @@ def plot_atoms(dictionary: Any, shape: tuple[int, int], *, n_cols: int | None = 
     >>> ax.images[0].get_array().shape
     (5, 8)
     """
-    D = np.asarray(to_numpy(dictionary), dtype=np.float64)
+    D = to_host(dictionary).astype(np.float64)
     h, w = shape
     if D.ndim != 2 or D.shape[1] != h * w:
         raise ValueError(f"dictionary rows must have {h}*{w} = {h * w} entries; got shape "
@@ -183,7 +183,7 @@ def plot_conv_atoms(atoms: Any, *, sample_rate: float | None = None, n_cols: int
     >>> len(fig.axes), fig.axes[0].get_xlabel()
     (5, 'ms')
     """
-    D = np.asarray(to_numpy(atoms), dtype=np.float64)
+    D = to_host(atoms).astype(np.float64)
     if D.ndim == 2:
         D = D[:, None, :]
     if D.ndim != 3:
@@ -222,8 +222,8 @@ def plot_activations(decomposition: Any, *, signal: Any = None, max_events: int 
     """
     ev = decomposition.events
     rate = float(decomposition.sample_rate)
-    recon = np.asarray(decomposition.reconstruction)
-    x = recon + np.asarray(decomposition.residual) if signal is None else np.asarray(signal)
+    recon = to_host(decomposition.reconstruction)
+    x = recon + to_host(decomposition.residual) if signal is None else to_host(signal)
     x = x.reshape(-1, x.shape[-1])
     K = int(decomposition.atoms.shape[0])
     fig = fig or new_figure(figsize=(10, 2.0 + 0.22 * K))

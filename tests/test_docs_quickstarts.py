@@ -101,7 +101,14 @@ def _check_api_model_files(ns):
     np.testing.assert_array_equal(back.dictionary, np.eye(3))
 
 
+def _check_index_devices(ns):
+    dev = ns["dev"]
+    assert ns["est"].components_.device == dev and ns["Z"].device == dev
+    assert ns["Z"].shape == (200, 32)
+
+
 CASES = [("README.md", 0, _check_readme), ("docs/index.md", 0, _check_index),
+         ("docs/index.md", 1, _check_index_devices),
          ("docs/learning.md", 0, _check_learning), ("docs/solvers.md", 0, _check_solvers),
          ("docs/signal.md", 0, _check_signal_decompose),
          ("docs/signal.md", 1, _check_signal_solvers),

@@ -16,13 +16,23 @@ from typing import Any
 
 import numpy as np
 
-from .._xp import to_numpy
+from .._linalg import spectral_norm_sq
+from .._xp import get_namespace
+
+
+def _float64(a: Any) -> tuple[Any, Any]:
+    """``a`` (an array of any library, or a nested list) in float64, on its own device."""
+    if not hasattr(a, "__array_namespace__") and not isinstance(a, np.ndarray):
+        a = np.asarray(a, dtype=np.float64)
+    xp = get_namespace(a)
+    return xp.astype(a, xp.float64), xp
 
 __all__ = ["alista_lipschitz", "alista_weight", "warn_if_not_unit_norm"]
 
 
-def alista_weight(dictionary: Any) -> np.ndarray:
-    r"""ALISTA's analytic weight ``W̃`` (n_features, n_atoms), computed on the host.
+def alista_weight(dictionary: Any) -> Any:
+    r"""ALISTA's analytic weight ``W̃`` (n_features, n_atoms), in float64, in the dictionary's
+    array library and on its device.
 
     ``W̃ = argmin ‖W̃ᵀ A‖_F²`` subject to ``w̃_iᵀ a_i = 1`` for every atom ``a_i`` (the
     columns of ``A = Dᵀ``): a quadratic with one linear constraint per column, solved in
@@ -42,14 +52,15 @@ def alista_weight(dictionary: Any) -> np.ndarray:
     >>> bool(np.allclose(np.sum(D.T * Wt, axis=0), 1.0))   # diag(W̃ᵀ A) = 1
     True
     """
-    D = np.asarray(to_numpy(dictionary), dtype=np.float64)
-    A = D.T
-    Minv_A = np.linalg.pinv(A @ A.T, hermitian=True) @ A
-    lev = np.sum(A * Minv_A, axis=0, keepdims=True)
-    if np.any(lev <= 1e3 * np.finfo(np.float64).eps):
+    D, xp = _float64(dictionary)
+    A = xp.matrix_transpose(D)
+    Minv_A = xp.linalg.pinv(A @ D) @ A
+    lev = xp.sum(A * Minv_A, axis=0, keepdims=True)
+    zero = lev[0, :] <= 1e3 * float(np.finfo(np.float64).eps)
+    if bool(xp.any(zero)):
+        idx = xp.nonzero(zero)[0]
         raise ValueError("dictionary: ALISTA's weight needs nonzero atoms; atoms "
-                         f"{np.flatnonzero(lev[0] <= 1e3 * np.finfo(np.float64).eps).tolist()[:5]}"
-                         " are zero")
+                         f"{[int(idx[i]) for i in range(min(5, int(idx.shape[0])))]} are zero")
     return Minv_A / lev
 
 
@@ -75,20 +86,29 @@ def alista_lipschitz(dictionary: Any, W_tilde: Any = None) -> float:
     >>> D = random_dictionary(64, 16, random_state=0)    # 4x overcomplete
     >>> 3.0 < alista_lipschitz(D) < 6.0
     True
+
+    ``W_tilde``, when given, is :func:`alista_weight`'s ``W̃`` for this dictionary (e.g. read
+    back from a model file): the eigenvalue is computed from its form, on the dictionary's
+    device, as the largest eigenvalue of the symmetric ``C^{-1/2} P C^{-1/2}`` with
+    ``c_i = 1 / (w̃_iᵀ M w̃_i)``.
     """
-    D = np.asarray(to_numpy(dictionary), dtype=np.float64)
-    Wt = alista_weight(D) if W_tilde is None else np.asarray(to_numpy(W_tilde), np.float64)
-    # nonzero eigenvalues of D W̃ (k x k) are those of W̃ D (m x m), a smaller matrix
-    return float(np.max(np.linalg.eigvals(Wt @ D).real))
+    D, xp = _float64(dictionary)
+    Wt = alista_weight(D) if W_tilde is None else xp.astype(W_tilde, xp.float64)
+    # C from W̃ alone: w̃_iᵀ M w̃_i = 1 / c_i; then P C^{-1/2} = Aᵀ W̃ C^{1/2} (symmetric
+    # eigenproblem, on the dictionary's device)
+    c = 1.0 / xp.sum(Wt * ((xp.matrix_transpose(D) @ D) @ Wt), axis=0)
+    return spectral_norm_sq(D @ Wt * xp.sqrt(c)[None, :], xp=xp, method="eigh")
 
 
 def warn_if_not_unit_norm(D: Any) -> None:
     """ALISTA's weight assumes unit-norm atoms (Liu et al. 2019 normalise ``A``'s columns)."""
-    norms = np.linalg.norm(np.asarray(to_numpy(D), dtype=np.float64), axis=1)
-    if np.max(np.abs(norms - 1.0)) > 1e-3:
+    D, xp = _float64(D)
+    norms = xp.linalg.vector_norm(D, axis=1)
+    if float(xp.max(xp.abs(norms - 1.0))) > 1e-3:
         warnings.warn(
-            f"LISTA(variant='alista'): the dictionary's atom norms range from {norms.min():.3g} "
-            f"to {norms.max():.3g}; ALISTA's analytic weight assumes unit-norm atoms, and "
+            f"LISTA(variant='alista'): the dictionary's atom norms range from "
+            f"{float(xp.min(norms)):.3g} to {float(xp.max(norms)):.3g}; ALISTA's analytic "
+            "weight assumes unit-norm atoms, and "
             "without them its untrained network solves a lasso whose l1 weights follow the "
             "atoms' leverage scores, not the plain lasso of ISTA (its codes can be several dB "
             "worse). Normalise the atoms (dictlearn.prox.project_unit_sphere_rows) "

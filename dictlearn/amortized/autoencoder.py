@@ -29,7 +29,7 @@ from .._base import BaseEstimator, TransformerMixin, store_params
 from .._io import load_model, restore_trained, save_model, trained_meta, trained_params
 from .._loop import Status, warn_status
 from .._validation import check_array, check_choice, check_nonneg_scalar, check_positive_int
-from .._xp import check_random_state, get_namespace, to_namespace, to_numpy
+from .._xp import check_random_state, get_namespace, to_namespace, weighted_choice
 from ..coding.step import step_forward
 from ..objectives import kl_penalty, l1_penalty, lifetime_penalty, reconstruction_loss
 from ..prox import ProxMap, get_prox, project_unit_sphere_rows
@@ -192,10 +192,12 @@ class SparseAutoencoder(TransformerMixin, BaseEstimator):
         W = rng.standard_normal((m, k)) / np.sqrt(m)
         D = W.T.copy()
         D /= np.linalg.norm(D, axis=1, keepdims=True)
-        out = {"theta": np.zeros(k), "D": D, "b": np.asarray(to_numpy(xp.mean(X, axis=0)))}
+        out = {"theta": np.zeros(k), "D": D}
         if not self.tied:
             out["W"] = D.T.copy() / np.sqrt(max(1.0, k / m))
-        return {n: to_namespace(v, xp, X) for n, v in out.items()}
+        # the host draws move to X's device once; the bias starts at the mean, where X is
+        return {**{n: to_namespace(v, xp, X) for n, v in out.items()},
+                "b": xp.mean(X, axis=0)}
 
     def _W(self, p: dict[str, Any], xp: ModuleType) -> Any:
         return xp.matrix_transpose(p["D"]) if self.tied else p["W"]
@@ -343,27 +345,27 @@ class SparseAutoencoder(TransformerMixin, BaseEstimator):
         Xs = take_rows(Xtr, rows, xp)
         Z = self._encode(p, Xs, self._act(False), xp)[0]
         err = xp.sum((Xs - Z @ p["D"] - p["b"]) ** 2, axis=1)
-        w = np.asarray(to_numpy(err), dtype=np.float64) ** 2
-        w = w / w.sum() if w.sum() > 0 else None
-        pick = rng.choice(m, size=n_dead, replace=n_dead > m, p=w)
+        w = xp.astype(err, xp.float64) ** 2
+        if float(xp.sum(w)) > 0:
+            pick = weighted_choice(rng, w, n_dead, replace=n_dead > m, xp=xp)
+        else:
+            pick = rng.choice(m, size=n_dead, replace=n_dead > m)
         R = take_rows(Xs, pick, xp) - p["b"]
         R = R / xp.maximum(xp.linalg.vector_norm(R, axis=1, keepdims=True), 1e-12)
-        idx = np.flatnonzero(np.asarray(to_numpy(dead)))
-        D = np.array(to_numpy(p["D"]), copy=True)
-        D[idx] = np.asarray(to_numpy(R))
+        # dead unit number q (in index order) takes row q of R: a scatter by rank, on device
+        rank = xp.cumulative_sum(xp.astype(dead, xp.int64)) - 1
+        R_at = xp.take(R, xp.where(dead, rank, 0), axis=0)  # (n_atoms, n_features)
         q = dict(p)
-        q["D"] = to_namespace(D, xp, p["D"])
-        th = np.array(to_numpy(p["theta"]), copy=True)
-        th[idx] = 0.0
-        q["theta"] = to_namespace(th, xp, p["theta"])
+        q["D"] = xp.where(dead[:, None], R_at, p["D"])
+        q["theta"] = xp.where(dead, xp.zeros_like(p["theta"]), p["theta"])
         if not self.tied:
-            W = np.array(to_numpy(p["W"]), copy=True)
-            alive = np.setdiff1d(np.arange(W.shape[1]), idx)
+            W = p["W"]
             # Bricken et al. (2023) use 0.2 x the mean alive norm with a ReLU; under top-k
             # competition so small a unit never wins, so the mean alive norm is used.
-            scale = np.linalg.norm(W[:, alive], axis=0).mean() if alive.size else 1.0
-            W[:, idx] = np.asarray(to_numpy(R)).T * scale
-            q["W"] = to_namespace(W, xp, p["W"])
+            n_alive = int(W.shape[1]) - n_dead
+            norms = xp.linalg.vector_norm(W, axis=0)
+            scale = (float(xp.sum(xp.where(dead, 0.0, norms))) / n_alive if n_alive else 1.0)
+            q["W"] = xp.where(dead[None, :], xp.matrix_transpose(R_at) * scale, W)
         return q
 
     # ------------------------------------------------------------------ inference

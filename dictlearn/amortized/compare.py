@@ -10,7 +10,8 @@ with ``batch_sizes``, a second table of error against time per signal at each ba
 Timing: every entry is run once untimed first (numba compilation, caches), then ``repeat``
 times, the step counts of one method interleaved so that a change of load hits all of them,
 each timed run lasting at least :data:`MIN_RUN_S` (short calls are looped); the median is
-reported.
+reported. Every metric is computed in float64 where ``X`` lives (its array library and device);
+only scalars come back to the host.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from .._report import format_table
-from .._validation import check_nonneg_scalar, check_positive_int
-from .._xp import to_numpy
+from .._validation import as_array, check_nonneg_scalar, check_positive_int
+from .._xp import device_of, get_namespace, to_namespace
 from ..coding import SPECS, MethodSpec, sparse_encode
 from ..metrics import support_recovery
 from ..objectives import sample_objective
@@ -93,18 +94,20 @@ def _db(num: float, den: float) -> float:
 
 
 def _row(name, family, steps, Z, X, D, alpha, Z_true, t, n, offset=None, codes_comparable=True):
-    Z = np.asarray(to_numpy(Z), dtype=np.float64)
+    xp = get_namespace(X)
+    Z = xp.astype(to_namespace(Z, xp, X), xp.float64)
     Xc = X if offset is None else X - offset
     ZD = Z @ D
     R = Xc - ZD
-    obj = float(np.mean(sample_objective(Xc, D, Z, alpha=alpha, xp=np, ZD=ZD)))
+    obj = float(xp.mean(sample_objective(Xc, D, Z, alpha=alpha, xp=xp, ZD=ZD)))
     row = {"method": name, "family": family, "steps": int(steps),
-           "recon_nmse_db": _db(float(np.sum(R * R)), float(np.sum(Xc * Xc))),
-           "objective": obj, "l0": float(np.mean(np.sum(Z != 0, axis=1))),
+           "recon_nmse_db": _db(float(xp.sum(R * R)), float(xp.sum(Xc * Xc))),
+           "objective": obj,
+           "l0": float(xp.mean(xp.sum(xp.astype(Z != 0, xp.float64), axis=1))),
            "time_per_sample_s": t / n, "nmse_db": math.nan, "support_f1": math.nan}
     if Z_true is not None and codes_comparable:
         E = Z - Z_true
-        row["nmse_db"] = _db(float(np.sum(E * E)), float(np.sum(Z_true * Z_true)))
+        row["nmse_db"] = _db(float(xp.sum(E * E)), float(xp.sum(Z_true * Z_true)))
         row["support_f1"] = support_recovery(Z, Z_true)["f1"]
     return row
 
@@ -148,25 +151,36 @@ def _amortized_spec(obj: Any) -> AmortizedSpec | None:
     return next((AMORTIZED[c] for c in type(obj).__mro__ if c in AMORTIZED), None)
 
 
-def _decoder(obj: Any, D: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, bool]:
-    """The model's decoder ``(atoms, offset, same)``: the given ``D`` when its atoms are ``D``
-    (``same``), else its own."""
-    Dd = np.asarray(to_numpy(obj.components_), dtype=np.float64)
-    zero = np.zeros((1, Dd.shape[0]), dtype=np.asarray(to_numpy(obj.components_)).dtype)
-    b = np.asarray(to_numpy(obj.inverse_transform(zero)), dtype=np.float64)[0]
-    same = Dd.shape == D.shape and bool(np.allclose(Dd, D))
-    return (D if same else Dd), (None if not np.any(b) else b), same
+def _decoder(obj: Any, D: Any) -> tuple[Any, Any, bool]:
+    """The model's decoder ``(atoms, offset, same)``: the given ``D`` (float64, where ``X``
+    is) when its atoms are ``D`` (``same``), else its own, moved next to ``D``."""
+    xp = get_namespace(D)
+    Dd = to_namespace(obj.components_, xp, D)
+    zero = xp.zeros((1, Dd.shape[0]), dtype=D.dtype, device=device_of(D))
+    b = to_namespace(obj.inverse_transform(zero), xp, D)[0, :]
+    same = tuple(Dd.shape) == tuple(D.shape) and bool(
+        xp.all(xp.abs(Dd - D) <= 1e-8 + 1e-5 * xp.abs(D)))
+    return (D if same else Dd), (b if bool(xp.any(b != 0)) else None), same
+
+
+def _sync(out: Any) -> Any:
+    """Wait for ``out`` (codes or a result holding them): one scalar read, so that the timing
+    of an asynchronous library (CuPy) covers the computation, not only its launch."""
+    Z = getattr(out, "codes", out)
+    if getattr(Z, "ndim", 0) == 2 and Z.shape[0] and Z.shape[1]:
+        float(Z[0, 0])
+    return out
 
 
 def _timed(fns: Sequence[Callable[[], Any]], repeat: int) -> list[tuple[float, Any]]:
     """``(median seconds, last result)`` of each of ``fns``: one untimed warm-up call each,
     then ``repeat`` rounds over all of them (interleaved), each call looped to last at least
     :data:`MIN_RUN_S`."""
-    outs = [fn() for fn in fns]  # warm-up: compilation (numba), caches, first-call costs
+    outs = [_sync(fn()) for fn in fns]  # warm-up: compilation (numba), caches, first calls
     loops = []
     for fn in fns:
         t0 = time.perf_counter()
-        fn()
+        _sync(fn())
         loops.append(max(1, min(1000, math.ceil(MIN_RUN_S / max(time.perf_counter() - t0,
                                                                   1e-9)))))
     times: list[list[float]] = [[] for _ in fns]
@@ -175,6 +189,7 @@ def _timed(fns: Sequence[Callable[[], Any]], repeat: int) -> list[tuple[float, A
             t0 = time.perf_counter()
             for _ in range(loops[i]):
                 outs[i] = fn()
+            _sync(outs[i])
             times[i].append((time.perf_counter() - t0) / loops[i])
     return [(statistics.median(t), o) for t, o in zip(times, outs, strict=True)]
 
@@ -206,9 +221,8 @@ def _batch(X: Any, b: int) -> Any:
     """The first ``b`` rows of ``X`` (``X`` repeated when it has fewer)."""
     n = int(X.shape[0])
     if b <= n:
-        return X[:b]
-    Xn = np.asarray(to_numpy(X))
-    return np.concatenate([Xn] * math.ceil(b / n))[:b]
+        return X[:b, ...]
+    return get_namespace(X).concat([X] * math.ceil(b / n), axis=0)[:b, ...]
 
 
 def _steps(iterations: int | Iterable[int]) -> list[int]:
@@ -279,18 +293,22 @@ def compare_inference(X: Any, dictionary: Any, methods: Sequence[Any] = ("ista",
     """
     alpha = check_nonneg_scalar(alpha, "alpha")
     repeat = check_positive_int(repeat, "repeat")
-    Xn = np.asarray(to_numpy(X), dtype=np.float64)
-    D = np.asarray(to_numpy(dictionary), dtype=np.float64)
+    X, dictionary = as_array(X, "X"), as_array(dictionary, "dictionary")
+    xp = get_namespace(X)
+    Xn = xp.astype(X, xp.float64)  # the metrics' copy, in float64, where X is
+    D = to_namespace(dictionary, xp, Xn)
     if D.ndim != 2 or Xn.ndim != 2 or Xn.shape[1] != D.shape[1]:
         raise ValueError(f"X (n_samples, n_features) and dictionary (n_atoms, n_features) must "
-                         f"share n_features; got {Xn.shape} and {D.shape}")
-    T = None if Z_true is None else np.asarray(to_numpy(Z_true), dtype=np.float64)
-    if T is not None and T.shape != (Xn.shape[0], D.shape[0]):
-        raise ValueError(f"Z_true must have shape {(Xn.shape[0], D.shape[0])}; got {T.shape}")
-    n = Xn.shape[0]
+                         f"share n_features; got {tuple(Xn.shape)} and {tuple(D.shape)}")
+    T = None if Z_true is None else to_namespace(as_array(Z_true, "Z_true"), xp, Xn)
+    if T is not None and tuple(T.shape) != (Xn.shape[0], D.shape[0]):
+        raise ValueError(f"Z_true must have shape {(Xn.shape[0], D.shape[0])}; "
+                         f"got {tuple(T.shape)}")
+    n = int(Xn.shape[0])
     steps = _steps(iterations)
-    sparsity = n_nonzero_coefs or (max(1, round(float(np.mean(np.sum(T != 0, axis=1)))))
-                                   if T is not None else 5)
+    sparsity = n_nonzero_coefs or (
+        max(1, round(float(xp.mean(xp.sum(xp.astype(T != 0, xp.float64), axis=1)))))
+        if T is not None else 5)
     table = ComparisonTable()
     sizes = [] if batch_sizes is None else [check_positive_int(b, "batch_sizes")
                                             for b in batch_sizes]

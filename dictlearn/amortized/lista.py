@@ -31,7 +31,7 @@ from .._validation import (
     check_nonneg_scalar,
     check_positive_int,
 )
-from .._xp import check_random_state, get_namespace, to_namespace, to_numpy
+from .._xp import check_random_state, get_namespace, to_host, to_namespace
 from ..objectives import code_mse, lasso_loss, nmse
 from ..prox import PROXES, get_prox
 from ._common import check_training, split_rows, take_rows
@@ -523,7 +523,7 @@ class LISTA(TransformerMixin, BaseEstimator):
         :func:`dictlearn._io.save_model`.
         """
         self._check_fitted()
-        host = [{n: np.asarray(to_numpy(v)) for n, v in w.items()} for w in self.params_]
+        host = [{n: to_host(v) for n, v in w.items()} for w in self.params_]  # file: host
         arrays = {n: np.stack([w[n] for w in host]) for n in VARIANTS[self.variant].learned}
         arrays["dictionary"] = self.D_
         if self._net.W_tilde is not None:

@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "amortized": ("dictlearn.bench.amortized", "LISTA and autoencoders against ISTA/FISTA/OMP"),
     "decompose": ("dictlearn.bench.decompose", "dictlearn decompose on 10 s of 16 kHz audio"),
     "csc": ("dictlearn.bench.csc", "convolutional sparse coding and CDL against SPORCO, alphacsc"),
+    "gpu": ("dictlearn.bench.gpu", "lasso, OMP, online learning and LISTA on CuPy against SPAMS "
+            "on the CPU"),
     "anomaly": ("dictlearn.bench.anomaly", "outliers from sparse codes against IsolationForest, "
                 "LOF and PCA (ROC AUC)"),
 }

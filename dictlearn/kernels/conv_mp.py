@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from .._xp import to_host
 from . import register_kernel
 
 __all__ = ["conv_mp", "cross_correlation_table", "support_gram"]
@@ -216,10 +217,8 @@ def conv_mp(C: Any, G: Any, xx: Any, tol: Any, *, n_nonzero_coefs: int, positive
     n, K, Tv = C.shape
     L = (G.shape[2] + 1) // 2
     dev = getattr(C, "device", None)
-    G_host = np.asarray(G) if isinstance(G, np.ndarray) else None
-    if G_host is None:  # the small table, once, as host floats (scalar reads otherwise)
-        G_host = np.array([[[float(G[a, b, d]) for d in range(G.shape[2])]
-                            for b in range(K)] for a in range(K)])
+    # the small (K, K, 2L-1) table, once, on the host: the explicit copy of docs/index.md
+    G_host = G if isinstance(G, np.ndarray) else to_host(G)
     Zs, used, rrs, all_picks = [], [], [], []
     for i in range(n):
         c = xp.asarray(C[i, ...], copy=True)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_choice
-from .._xp import check_random_state, to_numpy
+from .._xp import check_random_state
 from ..prox import project_nonneg, project_unit_ball_rows, project_unit_sphere_rows
 
 __all__ = ["CONSTRAINTS", "check_atoms_constraint", "dead_atom_mask", "init_dictionary",
@@ -115,12 +115,15 @@ def init_dictionary(X: Any, n_atoms: int, *, init: Any = "data", constraint: str
         check_choice(init, "init", {"data", "random"})
         D = _gaussian_rows(rng, (n_atoms, m), positive=positive, like=X, xp=xp)
         if init == "data":
-            norms = to_numpy(xp.linalg.vector_norm(X, axis=1))
-            nonzero = np.flatnonzero(norms > float(xp.finfo(X.dtype).smallest_normal))
-            take = rng.permutation(nonzero)[:n_atoms]
-            if take.size:
-                picked = xp.take(X, xp.asarray(take, device=device), axis=0)
-                D = xp.concat([picked, D[take.size:, :]], axis=0)
+            # the indices of the non-zero signals stay on X's device; only the permutation
+            # is drawn on the host (the same draw as ``rng.permutation(nonzero)``)
+            norms = xp.linalg.vector_norm(X, axis=1)
+            nonzero = xp.nonzero(norms > float(xp.finfo(X.dtype).smallest_normal))[0]
+            order = rng.permutation(int(nonzero.shape[0]))[:n_atoms]
+            if order.size:
+                take = xp.take(nonzero, xp.asarray(order, device=device), axis=0)
+                picked = xp.take(X, take, axis=0)
+                D = xp.concat([picked, D[order.size:, :]], axis=0)
     # unit atoms on every constraint set (SPAMS and scikit-learn normalise their start too):
     # a start that does not depend on the scale of X. Zero rows (e.g. a non-negative
     # projection of a signal with no positive entry) get random unit rows.
@@ -189,32 +192,29 @@ def resample_atoms(D: Any, X: Any, Z: Any, dead: Any, *, constraint: str = "sphe
     (D, n_resampled)
         The new dictionary (projected onto the constraint set) and the number of atoms replaced.
     """
-    dead_idx = np.flatnonzero(to_numpy(dead))
-    n_dead = int(dead_idx.size)
+    n_dead = int(xp.sum(xp.astype(dead, xp.int64)))
     if n_dead == 0:
         return D, 0
     rng = check_random_state(random_state)
-    device = getattr(D, "device", None)
     R = X - Z @ D
-    err = to_numpy(xp.linalg.vector_norm(R, axis=1))
+    err = xp.linalg.vector_norm(R, axis=1)
     tiny = float(xp.finfo(D.dtype).smallest_normal) ** 0.5
-    order = np.argsort(-err, kind="stable")
-    order = order[err[order] > tiny][:n_dead]
+    # the worst-reconstructed signals first (a stable sort: ties keep index order), those with
+    # a residual form a prefix of that order
+    n_take = min(int(xp.sum(xp.astype(err > tiny, xp.int64))), n_dead)
+    order = xp.argsort(-err, stable=True)[:n_take]
     new = _gaussian_rows(rng, (n_dead, D.shape[1]), positive=positive, like=D, xp=xp)
-    if order.size:
-        picked = xp.take(R, xp.asarray(order, device=device), axis=0)
+    if n_take:
+        picked = xp.take(R, order, axis=0)
         if positive:  # a residual may have no positive part; fall back to the signal
             pos = xp.sum(xp.maximum(picked, 0.0), axis=1) > tiny
-            sig = xp.take(X, xp.asarray(order, device=device), axis=0)
+            sig = xp.take(X, order, axis=0)
             picked = xp.where(pos[:, None], picked, sig)
-        new = xp.concat([picked, new[order.size:, :]], axis=0)
+        new = xp.concat([picked, new[n_take:, :]], axis=0)
     new = _fill_zero_rows(project_atoms(new, constraint="sphere", positive=positive, xp=xp),
                           rng, xp=xp)
-    mask = np.zeros(D.shape[0], dtype=bool)
-    mask[dead_idx] = True
-    # scatter the new rows: D_new = where(mask, new[position in dead_idx], D)
-    pos = np.zeros(D.shape[0], dtype=np.int64)
-    pos[dead_idx] = np.arange(n_dead)
-    scattered = xp.take(new, xp.asarray(pos, device=device), axis=0)
-    D = xp.where(xp.asarray(mask, device=device)[:, None], scattered, D)
+    # scatter the new rows: dead atom number q (in index order) takes row q of ``new``
+    rank = xp.cumulative_sum(xp.astype(dead, xp.int64)) - 1
+    scattered = xp.take(new, xp.where(dead, rank, 0), axis=0)
+    D = xp.where(dead[:, None], scattered, D)
     return project_atoms(D, constraint=constraint, positive=positive, xp=xp), n_dead

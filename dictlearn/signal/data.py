@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_nonneg_scalar, check_positive_int
-from .._xp import check_random_state
+from .._validation import as_array, check_nonneg_scalar, check_positive_int
+from .._xp import check_random_state, device_of, get_namespace
 
 __all__ = ["CSCProblem", "Sound", "eeg_sample", "make_csc_problem", "make_sound",
            "sound_atoms"]
@@ -105,7 +105,9 @@ def make_csc_problem(n_signals: int = 1, n_times: int = 1000, n_atoms: int = 3,
     n_signals = check_positive_int(n_signals, "n_signals")
     n_events = check_positive_int(n_events, "n_events")
     if atoms is not None:  # the given atoms fix the number of atoms and their length
-        atoms = np.asarray(atoms, dtype=np.float64)
+        atoms = as_array(atoms, "atoms")
+        xa = get_namespace(atoms)
+        atoms = xa.astype(atoms, xa.float64, copy=True)  # on their device: X is formed there
         atoms = atoms[:, None, :] if atoms.ndim == 2 else atoms
         n_atoms, atom_length = atoms.shape[0], atoms.shape[-1]
     L = check_positive_int(atom_length, "atom_length")
@@ -129,12 +131,15 @@ def make_csc_problem(n_signals: int = 1, n_times: int = 1000, n_atoms: int = 3,
             rng.choice([-1.0, 1.0], n_events) * rng.uniform(1.0, 2.0, n_events))
     from .coding import reconstruct
 
-    X = np.asarray(reconstruct(Z, D))
+    # the draws never depend on the atoms' values: made on the host, moved once to their device
+    xp = get_namespace(D)
+    Z = xp.asarray(Z, device=device_of(D))
+    X = reconstruct(Z, D)
     std = 0.0
     if snr_db is not None:
-        power = float(np.mean(X ** 2))
+        power = float(xp.mean(X ** 2))
         std = float(np.sqrt(power / 10 ** (check_nonneg_scalar(snr_db, "snr_db") / 10)))
-        X = X + std * rng.standard_normal(X.shape)
+        X = X + std * xp.asarray(rng.standard_normal(tuple(X.shape)), device=device_of(D))
     return CSCProblem(X, D, Z, std)
 
 

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import as_array, check_array, check_choice, check_positive_int
-from .._xp import device_of, get_namespace, to_namespace, to_numpy
+from .._xp import device_of, get_namespace, to_host, to_namespace
 
 __all__ = ["FrameLayout", "check_cola", "cola_hops", "frame", "get_frame_window",
            "overlap_add"]
@@ -133,7 +133,7 @@ def get_frame_window(window: Any, frame_length: int) -> tuple[np.ndarray, str]:
     else:
         a = as_array(window, "window")
         if not isinstance(a, np.ndarray):
-            a = to_numpy(a)
+            a = to_host(a)  # a window is a parameter: read on the host, moved with the frames
         if a.ndim != 1 or a.shape[0] != frame_length:
             raise ValueError(f"window must be a 1-D array of length frame_length="
                              f"{frame_length}; got shape {tuple(a.shape)}")

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import as_array
-from .._xp import to_numpy
+from .._xp import to_host
 
 __all__ = ["SAMPLE_FORMATS", "read_wav", "resample", "write_wav"]
 
@@ -184,7 +184,7 @@ def read_wav(file: Any) -> tuple[np.ndarray, int]:
 def _check_data(data: Any, clip: bool) -> np.ndarray:
     """``data`` as a host float64 (n_channels, n_times) array in [-1, 1]."""
     a = as_array(data, "data")
-    a = np.asarray(to_numpy(a))  # the one explicit move to the host
+    a = to_host(a)  # the one explicit move to the host
     if a.dtype.kind != "f":
         hint = (" (integer codes: divide by the format's full scale first, e.g. data / 32768)"
                 if a.dtype.kind in "iu" else "")
@@ -344,7 +344,7 @@ def resample(x: Any, orig_rate: int, target_rate: int, *, axis: int = -1) -> np.
             raise TypeError(f"{name} must be an int; got {type(r).__name__}")
         if r < 1:
             raise ValueError(f"{name} must be >= 1; got {r}")
-    a = np.asarray(to_numpy(as_array(x, "x")))
+    a = to_host(as_array(x, "x"))
     if a.dtype.kind not in "fiu":
         raise TypeError(f"x must be a real array; got dtype {a.dtype}")
     if a.ndim == 0 or a.size == 0:
