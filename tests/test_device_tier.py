@@ -265,6 +265,7 @@ COVERED_BY = {
     "LayerWeights": "LISTA", "train": "SparseAutoencoder", "ComparisonTable": "compare_inference",
     "fit_dictionary": "DictionaryLearning", "learning_step": "DictionaryLearning",
     "start_state": "DictionaryLearning", "alternation_value": "DictionaryLearning",
+    "unscale_history": "DictionaryLearning",
     "CodingStep": "DictionaryLearning", "Updater": "DictionaryLearning",
     "LearningState": "DictionaryLearning", "NoState": "DictionaryLearning",
     "OnlineStatistics": "DictionaryLearning", "OlshausenFieldGains": "DictionaryLearning",
