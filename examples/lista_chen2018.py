@@ -90,8 +90,9 @@ def parse(argv):
     return a
 
 
-# relative cost of one training step (measured, float32, one thread), to start the longest first
-_COST = {"lista": 1.45, "ss": 1.05, "alista": 0.95, "cp": 0.9}
+# relative cost of one training step (docs/dev/scripts/lista_step_timing.py, float32, one
+# thread), to start the longest first
+_COST = {"lista": 2.0, "ss": 0.95, "cp": 0.9, "alista": 0.62}
 
 
 def _steps(given, default: dict) -> dict:

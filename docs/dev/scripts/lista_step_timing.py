@@ -1,7 +1,7 @@
 """Time of one LISTA training step against the time of its matrix products (the floor).
 
     OPENBLAS_NUM_THREADS=1 python docs/dev/scripts/lista_step_timing.py [--repeat 15]
-        [--variants lista cp ss alista] [--float64] [--profile cp]
+        [--variants lista cp ss alista] [--float64] [--profile cp] [--extras]
 
 The problem of Chen et al. (2018): 500 atoms of dimension 250, 16 layers, mini-batches of 64,
 float32. One training step of the refining phases (every layer trained, loss at layer 16) is
@@ -11,9 +11,11 @@ optimiser update (``Adam.update`` over the 16 layers' weights, its state carried
 step). The floor is the matrix products of the fused step (the table of
 :mod:`dictlearn.amortized.unrolled`) run back to back on arrays of the same shapes. Prints
 medians (ms) over ``--repeat`` interleaved rounds, the step / floor ratio and steps per second;
-``--profile VARIANT`` adds a cProfile of 20 steps of that variant. Run it with
-``PYTHONPATH=<another checkout>`` to time another version of the code (the products of the
-floor are the same).
+``--profile VARIANT`` adds a cProfile of 20 steps of that variant; ``--extras`` times the
+alternatives that were not adopted: the 16 layers' ``X W_k`` (and ``Xᵀ V̄_k``) as one batched
+product, and an Adam step over weights laid out column-major against row-major gradients.
+Run it with ``PYTHONPATH=<another checkout>`` to time another version of the code (the
+products of the floor are the same).
 """
 
 from __future__ import annotations
@@ -66,6 +68,36 @@ def _floor(variant, X, D, K, rng, dt):
     return explicit if variant == "lista" else coupled(variant == "alista")
 
 
+def _extras(repeat, dt):
+    """Batched products and a mixed-layout optimiser step (medians, ms)."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((64, 250)).astype(dt)
+    Ws = [rng.standard_normal((250, 500)).astype(dt) for _ in range(16)]
+    Vs = [rng.standard_normal((64, 500)).astype(dt) for _ in range(16)]
+    Wc, Vc = np.concatenate(Ws, axis=1), np.concatenate(Vs, axis=1)
+    opt, g = Adam(5e-4), {i: X.T @ V for i, V in enumerate(Vs)}  # row-major gradients
+    row = {i: W.copy() for i, W in enumerate(Ws)}
+    col = {i: np.asfortranarray(W) for i, W in enumerate(Ws)}
+    st_row = opt.update(row, g, opt.init(row))[1]
+    st_col = opt.update(col, g, opt.init(col))[1]
+    cases = {
+        "16 products X W_k": lambda: [X @ W for W in Ws],
+        "one product X [W_1 .. W_16]": lambda: X @ Wc,
+        "16 products X^T V_k": lambda: [X.T @ V for V in Vs],
+        "one product X^T [V_1 .. V_16]": lambda: X.T @ Vc,
+        "Adam, row-major weights": lambda: opt.update(row, g, st_row),
+        "Adam, column-major weights": lambda: opt.update(col, g, st_col),
+    }
+    times = {k: [] for k in cases}
+    for _ in range(repeat + 1):
+        for k, fn in cases.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    for k, x in times.items():
+        print(f"{k:32s} {1e3 * statistics.median(x[1:]):8.2f} ms")
+
+
 def main(argv=None):
     a = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     a.add_argument("--repeat", type=int, default=15)
@@ -73,6 +105,7 @@ def main(argv=None):
     a.add_argument("--variants", nargs="*", default=["lista", "cp", "ss", "alista"])
     a.add_argument("--float64", action="store_true")
     a.add_argument("--profile", default=None)
+    a.add_argument("--extras", action="store_true")
     args = a.parse_args(argv)
     warnings.simplefilter("ignore")
     m, n, b, K = 250, 500, 64, args.layers
@@ -111,6 +144,8 @@ def main(argv=None):
         step = med["draw"] + med["loss+grad"] + med["adam"]
         print(f"{v:8s} {med['draw']:7.2f} {med['loss+grad']:10.2f} {med['adam']:7.2f} "
               f"{step:7.2f} {med['floor']:7.2f} {step / med['floor']:6.2f} {1e3 / step:8.2f}")
+    if args.extras:
+        _extras(args.repeat, dt)
     if args.profile:
         fns = parts[args.profile]
         pr = cProfile.Profile()
