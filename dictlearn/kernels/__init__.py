@@ -21,7 +21,7 @@ Examples
 >>> from dictlearn.kernels import available_kernels, resolve_engine
 >>> import numpy as np
 >>> sorted(available_kernels())[:4]
-['code_statistics', 'codes_times_dictionary', 'conv_mp', 'lasso_cd_gram']
+['adam_step', 'code_statistics', 'codes_times_dictionary', 'conv_mp']
 >>> resolve_engine("reference", np)
 'reference'
 >>> from dictlearn.kernels import call
