@@ -88,8 +88,9 @@ class Adam:
     :math:`\hat m = m/(1-\beta_1^t)`, :math:`\hat v = v/(1-\beta_2^t)`.
 
     Each parameter's step is the kernel ``adam_step`` (:mod:`dictlearn.kernels.adam`):
-    ``engine="auto"`` runs its one-pass numba twin on NumPy arrays when numba is installed
-    (the same bits as the reference), the Array-API reference otherwise.
+    ``engine="auto"`` runs its one-pass numba twin on NumPy arrays of 1,024 entries or more
+    when numba is installed (the same bits as the reference), the Array-API reference
+    otherwise.
 
     Examples
     --------

@@ -25,7 +25,13 @@ from typing import Any
 
 from . import register_kernel
 
-__all__ = ["adam_step"]
+__all__ = ["adam_step", "large"]
+
+
+def large(p: Any, *_: Any) -> bool:
+    """The ``engine="auto"`` rule of the numba twin: parameters of 1,024 entries or more (for a
+    step size or a threshold, the compiled call costs more than the dozen NumPy passes)."""
+    return int(getattr(p, "size", 0)) >= 1024
 
 
 @register_kernel("adam_step", "reference")
