@@ -205,8 +205,12 @@ def lipschitz_constant(dictionary: Any, *, method: str = "auto") -> float:
     return spectral_norm_sq(dictionary, xp=xp, method=method)
 
 
-def reconstruction_loss(X: Any, X_hat: Any, *, xp: ModuleType) -> tuple[float, Any]:
+def reconstruction_loss(X: Any, X_hat: Any, *, xp: ModuleType,
+                        host: bool = True) -> tuple[float, Any]:
     """``(1/2n) Σ‖x − x̂‖²`` and its gradient ``(x̂ − x)/n`` with respect to ``x̂``.
+
+    With ``host=False`` the value is a 0-d array of ``xp`` (no host synchronisation; so for the
+    losses below).
 
     Examples
     --------
@@ -216,32 +220,39 @@ def reconstruction_loss(X: Any, X_hat: Any, *, xp: ModuleType) -> tuple[float, A
     """
     n = X.shape[0]
     E = X_hat - X
-    return 0.5 * float(xp.sum(E * E)) / n, E / n
+    ss = xp.sum(E * E)
+    return (0.5 * float(ss) / n if host else ss * (0.5 / n)), E / n
 
 
-def code_mse(Z: Any, Z_target: Any, *, xp: ModuleType) -> tuple[float, Any]:
+def code_mse(Z: Any, Z_target: Any, *, xp: ModuleType, host: bool = True) -> tuple[float, Any]:
     """``(1/2n) Σ‖z − z*‖²`` and its gradient ``(z − z*)/n``."""
-    return reconstruction_loss(Z_target, Z, xp=xp)
+    return reconstruction_loss(Z_target, Z, xp=xp, host=host)
 
 
-def nmse(Z: Any, Z_target: Any, *, xp: ModuleType) -> tuple[float, Any]:
+def nmse(Z: Any, Z_target: Any, *, xp: ModuleType, host: bool = True) -> tuple[float, Any]:
     """Normalised squared error ``Σ‖z − z*‖² / Σ‖z*‖²`` (linear; ``10 log10`` of it is the
-    NMSE in dB of Chen et al. 2018) and its gradient."""
-    ref = float(xp.sum(Z_target * Z_target))
-    if ref == 0.0:
-        raise ValueError("Z_target is all zeros: the NMSE is undefined")
+    NMSE in dB of Chen et al. 2018) and its gradient (``host=False``: all-zero targets give a
+    non-finite value instead of the error)."""
+    ref = xp.sum(Z_target * Z_target)
+    if host:
+        ref = float(ref)
+        if ref == 0.0:
+            raise ValueError("Z_target is all zeros: the NMSE is undefined")
     E = Z - Z_target
-    return float(xp.sum(E * E)) / ref, (2.0 / ref) * E
+    ss = xp.sum(E * E)
+    return (float(ss) / ref if host else ss / ref), (2.0 / ref) * E
 
 
-def lasso_loss(X: Any, Z: Any, D: Any, alpha: float, *, xp: ModuleType) -> tuple[float, Any]:
+def lasso_loss(X: Any, Z: Any, D: Any, alpha: float, *, xp: ModuleType,
+               host: bool = True) -> tuple[float, Any]:
     """Mean lasso objective ``(1/n) Σ ½‖x − zD‖² + α‖z‖₁`` and its (sub)gradient in ``z``
     (``sign(0) = 0``): the unsupervised loss of LISTA (Ablin et al. 2019)."""
     n = X.shape[0]
     R = Z @ D - X
     F = _objective_terms(xp.sum(R * R, axis=1), xp.sum(xp.abs(Z), axis=1), alpha)
-    val = float(xp.sum(F)) / n
-    return val, (R @ xp.matrix_transpose(D) + alpha * xp.sign(Z)) / n
+    total = xp.sum(F)
+    grad = (R @ xp.matrix_transpose(D) + alpha * xp.sign(Z)) / n
+    return (float(total) / n if host else total / n), grad
 
 
 def l1_penalty(Z: Any, weight: float, *, xp: ModuleType) -> tuple[float, Any]:

@@ -278,6 +278,23 @@ def _support_selection_vjp(V, theta, Z, G, *, xp, fraction, **_):
     return xp.where(active, G, zero), xp.where(shrunk, -xp.sign(V) * G, zero)
 
 
+def _soft_linearized(V, theta, *, xp, **_):
+    """Soft threshold and its derivatives from one comparison: ``J_V = [|v| > θ]``,
+    ``J_θ = −sign(v) J_V`` and ``z = v J_V + θ J_θ`` (rounded as :func:`soft_threshold`)."""
+    JV = xp.astype(xp.abs(V) > theta, V.dtype)
+    JT = -xp.sign(V) * JV
+    return V * JV + theta * JT, JV, JT
+
+
+def _support_selection_linearized(V, theta, *, xp, fraction, **_):
+    """Support selection with one partial sort: trusted entries have ``J_θ = 0``."""
+    active = xp.abs(V) > theta
+    shrunk = active & ~_largest_magnitude_mask(V, _n_selected(V.shape[-1], fraction), xp)
+    JV = xp.astype(active, V.dtype)
+    JT = -xp.sign(V) * xp.astype(shrunk, V.dtype)
+    return V * JV + theta * JT, JV, JT
+
+
 def _selection_vjp(V, theta, Z, G, *, xp, **_):
     """top-k and WTA: the output is ``V − θ`` on a locally constant support."""
     gV = xp.where(Z != 0, G, xp.zeros_like(G))
@@ -304,6 +321,9 @@ class ProxMap:
         true derivative is zero almost everywhere.
     params : tuple of (str, value) pairs
         The bound values of ``needs`` (and ``positive`` for top-k).
+    linearized : callable or None
+        ``linearized(V, theta, *, xp, **params) -> (Z, J_V, J_θ)`` in one pass (see
+        :meth:`linearize`); ``None``: the forward and the vector-Jacobian product with ones.
 
     Examples
     --------
@@ -324,6 +344,7 @@ class ProxMap:
     batchwise: bool = False
     exact_theta_grad: bool = True
     params: tuple[tuple[str, Any], ...] = ()
+    linearized: Callable[..., tuple[Any, Any, Any]] | None = None
 
     def bind(self, *, k: int | None = None, fraction: float | None = None,
              positive: bool = True) -> ProxMap:
@@ -355,16 +376,30 @@ class ProxMap:
         """
         return self.backward(V, theta, Z, G, xp=xp, **self._kwargs())
 
+    def linearize(self, V: Any, theta: Any, *, xp: ModuleType) -> tuple[Any, Any, Any]:
+        """``(Z, J_V, J_θ)``: the output and its derivatives in ``V`` and ``θ``, entry by entry.
+
+        Every map of the table has a diagonal Jacobian in ``V`` (given its support), so
+        ``vjp(V, θ, Z, G) = (G ⊙ J_V, G ⊙ J_θ)``: a forward pass that keeps ``J_V``, ``J_θ``
+        lets the backward pass skip the map (the fused layers of
+        :mod:`dictlearn.amortized.unrolled`).
+        """
+        if self.linearized is not None:
+            return self.linearized(V, theta, xp=xp, **self._kwargs())
+        Z = self(V, theta, xp=xp)
+        JV, JT = self.vjp(V, theta, Z, xp.ones_like(V), xp=xp)
+        return Z, JV, JT
+
 
 #: The one table of maps ``η_θ`` used by the solvers, LISTA layers and autoencoder encoders.
 PROXES: dict[str, ProxMap] = {m.name: m for m in (
-    ProxMap("soft", soft_threshold, _abs_threshold_vjp),
+    ProxMap("soft", soft_threshold, _abs_threshold_vjp, linearized=_soft_linearized),
     ProxMap("nonneg_soft", nonneg_soft_threshold, _nonneg_soft_vjp),
     ProxMap("hard", hard_threshold, _abs_threshold_vjp, exact_theta_grad=False),
     ProxMap("topk", _shifted_top_k, _selection_vjp, needs=("k",)),
     ProxMap("sigmoid", sigmoid, _sigmoid_vjp, is_prox=False),
     ProxMap("soft_ss", support_selection_soft, _support_selection_vjp, is_prox=False,
-            needs=("fraction",)),
+            needs=("fraction",), linearized=_support_selection_linearized),
     ProxMap("wta", winner_take_all_lifetime, _selection_vjp, is_prox=False,
             needs=("fraction",), batchwise=True),
 )}

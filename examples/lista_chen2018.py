@@ -21,6 +21,8 @@ Usage::
     python examples/lista_chen2018.py                 # noiseless, budgeted for 2 cores, 30 min
     python examples/lista_chen2018.py --snr 40        # the 40 dB setting
     python examples/lista_chen2018.py --quick         # scaled down, under a minute (CI)
+    python examples/lista_chen2018.py --reference-schedule   # the reference code's phases
+        # (each until 4 checks of 1,000 steps bring no improvement: >= 240,000 steps, hours)
 """
 
 from __future__ import annotations
@@ -63,6 +65,13 @@ def parse(argv):
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--jobs", type=int, default=2, help="variants trained in parallel")
     p.add_argument("--float64", action="store_true", help="train in float64 (default float32)")
+    p.add_argument("--reference-schedule", action="store_true",
+                   help="end each phase as the reference code does, when the validation loss "
+                   "has not improved for --patience checks of --check-steps steps each (at most "
+                   "--max-checks per phase), instead of --steps-per-phase")
+    p.add_argument("--check-steps", type=int, default=1000)
+    p.add_argument("--patience", type=int, default=4)
+    p.add_argument("--max-checks", type=int, default=200)
     p.add_argument("--warm-start", action="store_true",
                    help="start each new layer from the trained previous one "
                    "(LISTA(layerwise_init='previous'); the reference code starts it afresh)")
@@ -90,8 +99,9 @@ def parse(argv):
     return a
 
 
-# relative cost of one training step (measured, float32, one thread), to start the longest first
-_COST = {"lista": 1.45, "ss": 1.05, "alista": 0.95, "cp": 0.9}
+# relative cost of one training step (docs/dev/scripts/lista_step_timing.py, float32, one
+# thread), to start the longest first
+_COST = {"lista": 2.0, "ss": 0.95, "cp": 0.9, "alista": 0.62}
 
 
 def _steps(given, default: dict) -> dict:
@@ -122,10 +132,13 @@ def _train_one(job: dict) -> dict:
         D, Xva, Zva, Xte = (np.asarray(job[k], dtype=dt) for k in ("D", "Xva", "Zva", "Xte"))
         draw = sparse_problem_sampler(D, n_nonzero_coefs=None, sparsity=0.1,
                                       snr_db=job["snr"], noise_scale="per_sample", dtype=dt)
-        steps = a["steps"][job["variant"]]
+        if a["reference_schedule"]:  # a phase: epochs of check_steps, until a stall
+            steps, epochs, patience = a["check_steps"], 3 * a["max_checks"], a["patience"]
+        else:  # a phase: one epoch of the fixed budget
+            steps, epochs, patience = a["steps"][job["variant"]], 3, None
         net = dictlearn.LISTA(D, a["layers"], variant=job["variant"], alpha=a["lam"],
                               learning_rate=a["lr"], batch_size=a["batch_size"],
-                              max_epochs=3, layerwise=True, n_iter_no_change=None,
+                              max_epochs=epochs, layerwise=True, n_iter_no_change=patience,
                               support_fraction=0.012, support_max=0.13,
                               layerwise_init="previous" if a["warm_start"] else "dictionary",
                               divergence_retries=3, random_state=job["seed"])
@@ -134,7 +147,7 @@ def _train_one(job: dict) -> dict:
         seconds = time.perf_counter() - t0
         layers = [np.asarray(Z, dtype=np.float64) for Z in net.transform_layers(Xte)]
         return {"variant": job["variant"], "seconds": seconds, "status": net.status_.value,
-                "codes": layers, "steps": steps}
+                "codes": layers, "steps": steps * net.n_epochs_, "epochs": net.n_epochs_}
     finally:
         if limiter is not None:
             limiter.unregister()
@@ -171,13 +184,14 @@ def run(argv=None) -> dict:
     else:
         results = [_train_one(j) for j in jobs]
     wall = time.perf_counter() - t0
-    timing = {}
+    timing, epochs = {}, {}
     results.sort(key=lambda r: a.variants.index(r["variant"]))
     for r in results:
         v = r["variant"]
-        timing[v] = r["seconds"]
+        timing[v], epochs[v] = r["seconds"], r["epochs"]
         curves[f"lista-{v}"] = [nmse_db(Z, Zte) for Z in r["codes"]]
-        print(f"  lista-{v}: trained in {r['seconds']:.0f} s ({r['status']}); "
+        print(f"  lista-{v}: trained in {r['seconds']:.0f} s, {r['steps']} steps "
+              f"({r['status']}); "
               f"NMSE at layer {K}: {curves[f'lista-{v}'][-1]:.2f} dB", flush=True)
     print(f"training wall time: {wall:.0f} s with {a.jobs} parallel job(s)")
     names = list(curves)
@@ -198,7 +212,8 @@ def run(argv=None) -> dict:
     if "lista-alista" in curves and "lista-ss" in curves:
         gap = [x - y for x, y in zip(curves["lista-alista"], curves["lista-ss"], strict=True)]
         print("ALISTA minus LISTA-CPSS per layer (dB): " + " ".join(f"{g:.1f}" for g in gap))
-    out = {"args": dict(vars(a)), "curves": curves, "train_s": timing, "wall_s": wall,
+    out = {"args": dict(vars(a)), "curves": curves, "train_s": timing, "epochs": epochs,
+           "wall_s": wall,
            "slopes_db_per_layer": slopes}
     if a.out:
         os.makedirs(a.out, exist_ok=True)

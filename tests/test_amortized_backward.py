@@ -186,7 +186,7 @@ def test_unrolled_vjp_matches_finite_differences(seed, K, coupled, name, every_l
         assume(np.min(np.abs(V - lay.theta)) > 1e-3)
     grads = unrolled_vjp(X, layers, Zs, Vs, Cs, D=D, xp=XNP)
     j = int(rng.integers(K))
-    gW, gS, gT = grads[j]
+    gW, gS, gT, _ = grads[j]
     UW = rng.standard_normal(layers[j].W.shape)
 
     def with_(W=None, S=None, t=None):
@@ -205,6 +205,80 @@ def test_unrolled_vjp_matches_finite_differences(seed, K, coupled, name, every_l
         US = rng.standard_normal(layers[j].S.shape)
         assert np.isclose(np.sum(gS * US), _fd(lambda s: with_(S=s), layers[j].S, US),
                           rtol=1e-5, atol=1e-7)
+
+
+@given(seed=st.integers(0, 2**31 - 1), which=st.integers(0, len(ACTS) - 1),
+       theta=st.sampled_from([0.0, 0.3, 0.7]))
+def test_linearize_is_the_forward_and_the_vjp_with_ones(seed, which, theta):
+    """The one-pass derivatives of the fused layers (``ProxMap.linearize``) are the map's
+    forward and its vector-Jacobian product, for every map of the table."""
+    act = ACTS[which]
+    rng = np.random.default_rng(seed)
+    V = rng.standard_normal((4, 7)).astype(np.float32)
+    th = np.array([theta], dtype=np.float32)
+    Z, JV, JT = act.linearize(V, th, xp=XNP)
+    ref = act(V, th, xp=XNP)
+    assert Z.dtype == JV.dtype == JT.dtype == np.float32
+    assert np.array_equal(Z, ref)
+    G = rng.standard_normal(V.shape).astype(np.float32)
+    gv, gt = act.vjp(V, th, ref, G, xp=XNP)
+    # the same products up to their order (sigmoid: G·(Z(1 − Z)) against (G·Z)(1 − Z))
+    assert np.allclose(G * JV, gv, rtol=1e-6, atol=0) and np.allclose(G * JT, gt, rtol=1e-6,
+                                                                       atol=0)
+
+
+@given(seed=st.integers(0, 2**31 - 1), K=st.integers(1, 4), kind=st.sampled_from(
+    ["explicit", "coupled", "gamma"]), name=st.sampled_from(["soft", "soft_ss", "sigmoid"]),
+    first=st.integers(0, 3))
+def test_fused_layers_match_finite_differences(seed, K, kind, name, first):
+    """The fused training path (``unrolled_forward(tape=True)``: residuals, ``R W``, the maps'
+    derivatives kept) against finite differences and against the backward rebuilt from the
+    pre-activations, for explicit, coupled and step-size (``γ``) layers, stopping at
+    ``first``."""
+    rng = np.random.default_rng(seed)
+    n, m, k = 4, 5, 6
+    first = min(first, K - 1)
+    X, D = rng.standard_normal((n, m)), rng.standard_normal((k, m))
+    act = get_prox(name, fraction=0.34)
+    layers = [Layer(rng.standard_normal((m, k)) * 0.3, np.array([0.1 + 0.1 * rng.random()]),
+                    act, np.eye(k) + rng.standard_normal((k, k)) * 0.1 if kind == "explicit"
+                    else None, np.array([0.5 + rng.random()]) if kind == "gamma" else None)
+              for _ in range(K)]
+    C = rng.standard_normal((n, k))
+
+    def loss(lays):
+        return np.sum(C * unrolled_forward(X, lays, D=D, xp=XNP)[0][-1])
+
+    Zs, Vs = unrolled_forward(X, layers, D=D, xp=XNP)
+    for V, lay in zip(Vs, layers, strict=True):
+        assume(_margin_ok(act, V, lay.theta[0]))
+    Zt, tape = unrolled_forward(X, layers, D=D, xp=XNP, tape=True)
+    assert all(np.array_equal(a, b) for a, b in zip(Zs, Zt, strict=True))
+    Cs = [None] * (K - 1) + [C]
+    fused = unrolled_vjp(X, layers, Zt, tape, Cs, D=D, xp=XNP, first=first)
+    rebuilt = unrolled_vjp(X, layers, Zs, Vs, Cs, D=D, xp=XNP, first=first)
+    assert all(g is None for g in fused[:first])
+    for j in range(first, K):
+        for a, b in zip(fused[j], rebuilt[j], strict=True):
+            assert (a is None) == (b is None) and (a is None or np.allclose(a, b, atol=1e-12))
+        lj = layers[j]
+        for field in ("W", "S", "theta", "gamma"):
+            g = getattr(fused[j], field)
+            if field == "W" and kind == "gamma":
+                assert g is None  # W is fixed: gamma carries the gradient
+                continue
+            if g is None:
+                assert getattr(lj, field) is None
+                continue
+            x0 = getattr(lj, field)
+            U = rng.standard_normal(x0.shape)
+
+            def at(x, j=j, field=field, lj=lj):
+                lays = list(layers)
+                lays[j] = Layer(**{**lj.__dict__, field: x})
+                return loss(lays)
+
+            assert np.isclose(np.sum(g * U), _fd(at, x0, U), rtol=1e-5, atol=1e-7), field
 
 
 @given(seed=st.integers(0, 2**31 - 1), n=st.integers(2, 6), k=st.integers(2, 6))
@@ -258,7 +332,7 @@ def test_forward_and_backward_run_on_array_api_strict():
             got = unrolled_vjp(Xs, sl, Zs2, Vs2, [None] * (K - 1) + [asxp(xps, Cs[-1])], D=Ds,
                                xp=xps)
             assert np.allclose(tonp(Zs2[-1]), Zs[-1])
-            for (a, b, c), (a2, b2, c2) in zip(ref, got, strict=True):
+            for (a, b, c, _), (a2, b2, c2, _) in zip(ref, got, strict=True):
                 assert np.allclose(tonp(a2), a) and np.allclose(tonp(c2), c)
                 if b is not None:
                     assert np.allclose(tonp(b2), b)

@@ -25,6 +25,17 @@ def test_lista_chen2018_quick(tmp_path):
     assert (tmp_path / "results.json").exists()
 
 
+def test_lista_chen2018_reference_schedule_stops_phases_on_a_stall(tmp_path):
+    """The reference code's phases, scaled down: each phase runs checks of 10 steps until 2
+    checks bring no improvement of the validation loss, at most 5 checks: between 3 and 5
+    checks per phase, 18 phases (6 layers), not the fixed budget's one epoch per phase."""
+    out = _load("lista_chen2018").run(
+        ["--quick", "--reference-schedule", "--check-steps", "10", "--patience", "2",
+         "--max-checks", "5", "--variants", "alista", "--out", str(tmp_path)])
+    assert 18 * 3 <= out["epochs"]["alista"] <= 18 * 5
+    assert out["curves"]["lista-alista"][-1] < out["curves"]["fista"][-1]
+
+
 def test_sae_digits_quick(tmp_path):
     fig = tmp_path / "sae_digits.png"
     out = _load("sae_digits").run([*["--quick"], "--out", str(fig)])

@@ -107,3 +107,63 @@ def test_divergence_retries_back_off_the_learning_rate():
                 divergence_retries=5, n_iter_no_change=None)
     assert res.status == Status.max_iter_reached
     assert np.allclose(res.params["w"], w, atol=1e-6)
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_adam_step_twins_give_the_same_bits(first):
+    """The one-pass numba Adam step is the reference's operations in the same order: the same
+    bits in float32 and float64, zeros and the first step (no moments) included."""
+    pytest.importorskip("numba")
+    from dictlearn.kernels import call
+
+    rng = np.random.default_rng(0)
+    for dt in (np.float32, np.float64):
+        p, g, m, v = (rng.standard_normal((30, 20)).astype(dt) for _ in range(4))
+        g[0, :3] = 0.0
+        v = np.abs(v)
+        v[0, :3] = 0.0
+        args = (p, g, None, None) if first else (p, g, m, v)
+        copies = [None if a is None else a.copy() for a in args]
+        ref = call("adam_step", "reference", np, *args, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8)
+        got = call("adam_step", "numba", np, *args, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8)
+        for a, b in zip(ref, got, strict=True):
+            assert a.dtype == b.dtype == dt and np.array_equal(a, b)
+        assert all(c is None or np.array_equal(c, a) for c, a in zip(copies, args, strict=True))
+
+
+@pytest.mark.parametrize("variant", ["lista", "cp", "ss", "alista", "step"])
+def test_training_stays_in_float32(variant):
+    """float32 end to end: the loss, every gradient, the optimiser's moments and the trained
+    weights keep the dtype of the data (no silent upcast)."""
+    p = make_sparse_problem(80, 10, 20, None, sparsity=0.2, random_state=0, dtype=np.float32)
+    net = LISTA(p.dictionary, 3, variant=variant, alpha=0.05).initialize(p.X)
+    val, g = net._loss_and_grads(net.params_, p.X, p.codes, "mse", 3, np)
+    assert val.dtype == np.float32 and all(v.dtype == np.float32 for v in g.values())
+    opt = Adam(1e-3)
+    flat = flatten(net.params_)
+    state = opt.update(flat, g, opt.init(flat))[1]
+    assert all(v.dtype == np.float32 for d in (state.mu, state.nu) for v in d.values())
+    fitted = LISTA(p.dictionary, 3, variant=variant, alpha=0.05, max_epochs=2,
+                   random_state=0).fit(p.X, p.codes)
+    assert all(v.dtype == np.float32 for v in flatten(fitted.params_).values())
+
+
+def test_checks_every_few_steps_change_nothing_but_when_divergence_is_seen():
+    """Reading the losses every ``check_every`` steps (no host sync per step) gives the same
+    weights and history as every step, and a divergence inside a window still returns finite
+    weights (those of the last passing check)."""
+    rng = np.random.default_rng(2)
+    A = rng.standard_normal((100, 4))
+    b = A @ rng.standard_normal(4)
+    kw = dict(n_samples=100, xp=np, max_epochs=5, batch_size=10, n_iter_no_change=None)
+    runs = [train({"w": np.zeros(4)}, _quadratic(A, b), optimizer=Adam(0.05),
+                  rng=np.random.default_rng(0), check_every=c, **kw) for c in (1, 3, 16)]
+    for r in runs[1:]:
+        assert np.array_equal(r.params["w"], runs[0].params["w"])
+        assert r.history == runs[0].history and r.n_steps == runs[0].n_steps == 50
+    bad = train({"w": np.zeros(4)}, _quadratic(A * 10, b), optimizer=SGD(10.0, momentum=0.0),
+                rng=np.random.default_rng(0), check_every=4, **kw)
+    assert bad.status == Status.diverged and np.all(np.isfinite(bad.params["w"]))
+    with pytest.raises(ValueError, match="check_every"):
+        train({"w": np.zeros(4)}, _quadratic(A, b), optimizer=Adam(0.05),
+              rng=np.random.default_rng(0), check_every=0, **kw)

@@ -44,6 +44,10 @@ from .variants import VARIANTS, LayerWeights, Shared, flatten, unflatten
 
 __all__ = ["LISTA", "VARIANTS", "alista_lipschitz", "alista_weight"]
 
+#: Training reads the batch losses and tests for divergence every this many steps (and at the
+#: end of each epoch), not at every step: see :func:`~dictlearn.amortized.train.train`.
+_CHECK_EVERY = 16
+
 #: The maps a ``lista``/``cp``/``step`` layer may use: the row-wise proximal maps without
 #: parameters of the one prox table.
 _PROXES = tuple(n for n, m in PROXES.items() if m.is_prox and not m.needs and not m.batchwise)
@@ -253,12 +257,12 @@ class LISTA(TransformerMixin, BaseEstimator):
             raise ValueError(f"loss={self.loss!r} needs Z_target in fit(X, Z_target)")
         return self.loss
 
-    def _loss_value_grad(self, kind, Zk, Xb, Tb, xp):
+    def _loss_value_grad(self, kind, Zk, Xb, Tb, xp, host=True):
         if kind == "lasso":
-            return lasso_loss(Xb, Zk, self.D_, float(self.alpha), xp=xp)
+            return lasso_loss(Xb, Zk, self.D_, float(self.alpha), xp=xp, host=host)
         if kind == "nmse":
-            return nmse(Zk, Tb, xp=xp)
-        return code_mse(Zk, Tb, xp=xp)
+            return nmse(Zk, Tb, xp=xp, host=host)
+        return code_mse(Zk, Tb, xp=xp, host=host)
 
     def _phases(self) -> list[tuple[bool, float, int]]:
         """``(new layer only, learning-rate scale, epochs)`` of each phase of a stage."""
@@ -271,12 +275,14 @@ class LISTA(TransformerMixin, BaseEstimator):
 
     def _layer_terms(self, kind, Zs, Xb, Tb, xp, *, value_only=False):
         """The loss (and the gradient per layer) of ``layer_loss``: the last layer's, or the
-        mean over layers (``None`` gradients where the loss does not see a layer)."""
+        mean over layers (``None`` gradients where the loss does not see a layer). The value
+        is a float with ``value_only``, else a 0-d array (read on the host by the training
+        loop every few steps)."""
         seen = range(len(Zs)) if self.layer_loss == "all" else [len(Zs) - 1]
         val, grads = 0.0, [None] * len(Zs)
         for k in seen:
-            v, g = self._loss_value_grad(kind, Zs[k], Xb, Tb, xp)
-            val += float(v) / len(seen)
+            v, g = self._loss_value_grad(kind, Zs[k], Xb, Tb, xp, host=value_only)
+            val = val + v / len(seen)
             grads[k] = g / len(seen) if len(seen) > 1 else g
         return val if value_only else (val, grads)
 
@@ -286,10 +292,10 @@ class LISTA(TransformerMixin, BaseEstimator):
         gradient, flat by ``(layer, name)``, for every weight (zeros beyond that layer, and
         before it with ``last_only``) or for ``keys``."""
         lays = self._layers(weights, n_layers)
-        Zs, Vs = unrolled_forward(Xb, lays, D=self.D_, xp=xp)
+        Zs, saved = unrolled_forward(Xb, lays, D=self.D_, xp=xp, tape=True)
         val, gs = self._layer_terms(kind, Zs, Xb, Tb, xp)
         first = n_layers - 1 if last_only else 0
-        gl = unrolled_vjp(Xb, lays, Zs, Vs, gs, D=self.D_, xp=xp, first=first)
+        gl = unrolled_vjp(Xb, lays, Zs, saved, gs, D=self.D_, xp=xp, first=first)
         v = VARIANTS[self.variant]
         grads = flatten([v.grads(gl[i], weights[i], self._net, xp) for i in range(first,
                                                                                  n_layers)])
@@ -386,7 +392,7 @@ class LISTA(TransformerMixin, BaseEstimator):
                     val_loss=None if Xva is None else vl,
                     n_iter_no_change=self.n_iter_no_change, tol=self.tol,
                     callback=None if self.callback is None else cb, verbose=self.verbose,
-                    divergence_retries=self.divergence_retries,
+                    divergence_retries=self.divergence_retries, check_every=_CHECK_EVERY,
                     lr_schedule=None if scale == 1.0 else (lambda e, s=scale: s),
                     name=f"LISTA-{self.variant} layer {stage}/{self.n_layers}"
                     + (" (new layer)" if new_only else f" (lr x{scale:g})" if scale != 1 else ""),

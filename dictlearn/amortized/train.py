@@ -3,7 +3,8 @@
 One loop: shuffled mini-batches from ``random_state``, an optimiser step per batch, a
 validation loss per epoch with early stopping (the best weights are kept), a callback that may
 stop training, a progress line per epoch with ``verbose=True``, and divergence detection: a
-non-finite loss or gradient, or a loss that explodes, stops training with
+non-finite loss or weight (a non-finite gradient makes the weights it updates non-finite),
+or a loss that explodes, stops training with
 ``Status.diverged`` and returns the last good weights: the best of the completed epochs (the
 last finite ones before any epoch completed). ``divergence_retries`` restarts from them with
 half the learning rate instead.
@@ -12,12 +13,14 @@ half the learning rate instead.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .._loop import Info, Progress, Result, Status, finite, iterate
+from .._xp import to_host
 
 __all__ = ["train"]
 
@@ -33,7 +36,7 @@ def train(params: Params, loss_and_grad: Callable[[Params, np.ndarray], tuple[fl
           lr_schedule: Callable[[int], float] | None = None,
           callback: Callable[[Info], Any] | None = None, verbose: bool = False,
           divergence_factor: float = 1e4, divergence_retries: int = 0,
-          name: str = "train") -> Result:
+          check_every: int = 1, name: str = "train") -> Result:
     """Minimise ``loss_and_grad`` over mini-batches.
 
     Parameters
@@ -41,7 +44,8 @@ def train(params: Params, loss_and_grad: Callable[[Params, np.ndarray], tuple[fl
     params : dict
         Initial parameters (not modified).
     loss_and_grad : callable ``(params, rows) -> (loss, grads)``
-        ``rows`` is a host integer array of sample indices for one batch.
+        ``rows`` is a host integer array of sample indices for one batch; ``loss`` a float
+        or a 0-d array of ``xp`` (read on the host only every ``check_every`` steps).
     n_samples : int
         Training set size (batches are drawn from ``range(n_samples)``).
     optimizer : SGD or Adam
@@ -70,6 +74,11 @@ def train(params: Params, loss_and_grad: Callable[[Params, np.ndarray], tuple[fl
     divergence_retries : int
         On divergence, restart this many times from the last good weights (as above) with a fresh
         optimiser state and half the learning rate before giving up with ``diverged``.
+    check_every : int, default=1
+        Read the batch losses and test for divergence (finite losses and weights) every this
+        many steps and at the end of each epoch: the only host synchronisations of an epoch
+        besides the validation loss. A divergence found returns to the weights of the last
+        passing check (the steps since are dropped).
 
     Returns
     -------
@@ -84,6 +93,9 @@ def train(params: Params, loss_and_grad: Callable[[Params, np.ndarray], tuple[fl
     """
     progress = Progress(max_epochs, name, verbose, unit="epoch", label="train")
     history: list[dict[str, float]] = []
+    check_every = int(check_every)
+    if check_every < 1:
+        raise ValueError(f"check_every must be a positive int; got {check_every}")
     run = {"opt": optimizer.init(params), "best": math.inf, "best_params": params,
            "last_good": params, "first": None, "stall": 0, "steps": 0,
            "retries": int(divergence_retries), "backoff": 1.0}
@@ -91,13 +103,20 @@ def train(params: Params, loss_and_grad: Callable[[Params, np.ndarray], tuple[fl
     def last_good() -> Params:
         return run["best_params"] if math.isfinite(run["best"]) else run["last_good"]
 
-    def sound(loss: float, grads: Params) -> bool:
-        """A finite, not exploding loss and finite gradients (the divergence test)."""
-        if run["first"] is None:
-            run["first"] = abs(loss) if math.isfinite(loss) else None
-        if not (finite(loss) and all(finite(g, xp=xp) for g in grads.values())):
+    def read(pending: list[Any]) -> list[float]:
+        """The pending batch losses as host floats: one transfer for arrays."""
+        if not pending or isinstance(pending[0], numbers.Real):
+            return [float(v) for v in pending]
+        return [float(v) for v in to_host(xp.stack([xp.reshape(v, ()) for v in pending]))]
+
+    def sound(losses: list[float], p: Params) -> bool:
+        """Finite, not exploding losses and finite weights (the divergence test: a non-finite
+        gradient makes the weights it updates non-finite)."""
+        if run["first"] is None and losses:
+            run["first"] = abs(losses[0]) if math.isfinite(losses[0]) else None
+        if not (all(map(math.isfinite, losses)) and all(finite(v, xp=xp) for v in p.values())):
             return False
-        return not run["first"] or loss <= divergence_factor * run["first"]
+        return not run["first"] or max(losses) <= divergence_factor * run["first"]
 
     def epoch_step(p: Params, epoch: int) -> tuple[Params, Info]:
         if on_epoch is not None:
@@ -105,12 +124,29 @@ def train(params: Params, loss_and_grad: Callable[[Params, np.ndarray], tuple[fl
             p = p if new is None else new
         scale = 1.0 if lr_schedule is None else float(lr_schedule(epoch))
         order = rng.permutation(n_samples)
-        total, count = 0.0, 0
-        for start in range(0, n_samples, batch_size):
+        starts = range(0, n_samples, batch_size)
+        total, count, pending, sizes = 0.0, 0, [], []
+        for i, start in enumerate(starts):
             rows = order[start:start + batch_size]
             loss, grads = loss_and_grad(p, rows)
-            ok = sound(loss, grads)
-            if not ok and run["retries"] > 0:
+            before = p  # its loss is ``loss``
+            p, run["opt"] = optimizer.update(p, grads, run["opt"], scale * run["backoff"])
+            if post_update is not None:
+                p = post_update(p, grads)
+            pending.append(loss)
+            sizes.append(len(rows))
+            if len(pending) < check_every and i < len(starts) - 1:
+                continue
+            losses, n_pending = read(pending), len(pending)
+            pending, batch_sizes, sizes = [], sizes, []
+            if sound(losses, p):
+                run["last_good"] = before
+                run["steps"] += n_pending
+                for v, b in zip(losses, batch_sizes, strict=True):
+                    total += v * b
+                    count += b
+                continue
+            if run["retries"] > 0:
                 run["retries"] -= 1  # back off: last good weights, fresh state, lr / 2
                 run["backoff"] *= 0.5
                 p = last_good()
@@ -118,17 +154,9 @@ def train(params: Params, loss_and_grad: Callable[[Params, np.ndarray], tuple[fl
                 progress.note(f"epoch {epoch}: loss diverged; restarting from the last good "
                               f"weights with the learning rate x{run['backoff']:g}")
                 continue
-            if not ok:
-                history.append({"epoch": epoch, "train_loss": math.nan, "val_loss": math.nan})
-                progress.note(f"epoch {epoch}: loss diverged; keeping the last good weights")
-                return p, Info(epoch, p, math.nan, history)
-            run["last_good"] = p
-            p, run["opt"] = optimizer.update(p, grads, run["opt"], scale * run["backoff"])
-            if post_update is not None:
-                p = post_update(p, grads)
-            total += loss * len(rows)
-            count += len(rows)
-            run["steps"] += 1
+            history.append({"epoch": epoch, "train_loss": math.nan, "val_loss": math.nan})
+            progress.note(f"epoch {epoch}: loss diverged; keeping the last good weights")
+            return p, Info(epoch, p, math.nan, history)
         train_loss = total / max(count, 1)
         v = None if val_loss is None else float(val_loss(p))
         history.append({"epoch": epoch, "train_loss": train_loss,

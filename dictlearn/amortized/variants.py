@@ -10,7 +10,7 @@ weights learned and the others tied to the dictionary. A :class:`Variant` says, 
   dictionary);
 - ``layer``: the :class:`~dictlearn.amortized.unrolled.Layer` (``W``, ``θ``, map, ``S``) the
   weights make;
-- ``grads``: how the gradients of that layer (``W̄``, ``S̄``, ``θ̄``, from
+- ``grads``: how the gradients of that layer (``W̄``, ``S̄``, ``θ̄``, ``γ̄``, from
   :func:`~dictlearn.amortized.unrolled.unrolled_vjp`) map back to the learned weights.
 
 =========  ==========================================================  ==================
@@ -43,7 +43,7 @@ from typing import Any
 
 from ..coding.step import sum_to_shape
 from ..prox import ProxMap, get_prox
-from .unrolled import Layer
+from .unrolled import Layer, LayerGrads
 
 __all__ = ["VARIANTS", "LayerWeights", "Shared", "Variant", "flatten", "unflatten"]
 
@@ -114,7 +114,7 @@ class Variant:
     learned: tuple[str, ...]
     init: Callable[[Shared, ModuleType], LayerWeights]
     layer: Callable[[LayerWeights, Shared, int, ModuleType], Layer]
-    grads: Callable[[tuple[Any, Any, Any], LayerWeights, Shared, ModuleType], LayerWeights]
+    grads: Callable[[LayerGrads, LayerWeights, Shared, ModuleType], LayerWeights]
     analytic_weight: bool = False
 
 
@@ -138,29 +138,35 @@ def _theta_grad(gT: Any, xp: ModuleType) -> Any:
     return sum_to_shape(gT, (1,), xp=xp)
 
 
+def _row_major(A: Any, xp: ModuleType) -> Any:
+    """``A`` laid out row by row: the gradients come out of the products row-major, and an
+    optimiser step mixing a column-major weight with them is several times slower (NumPy keeps
+    ``Dᵀ/L`` column-major; a reshape through 1-D is a row-major copy in every library)."""
+    return xp.reshape(xp.reshape(A, (-1,)), A.shape)
+
+
 def _lista_init(s: Shared, xp: ModuleType) -> LayerWeights:
     k = s.D.shape[0]
     eye = xp.eye(k, dtype=s.D.dtype, device=getattr(s.D, "device", None))
-    return LayerWeights(W=_t(s.D, xp) / s.L, S=eye - (s.D @ _t(s.D, xp)) / s.L,
-                        theta=_theta0(s, xp))
+    return LayerWeights(W=_row_major(_t(s.D, xp) / s.L, xp),
+                        S=eye - (s.D @ _t(s.D, xp)) / s.L, theta=_theta0(s, xp))
 
 
 def _cp_init(s: Shared, xp: ModuleType) -> LayerWeights:
-    return LayerWeights(W=_t(s.D, xp) / s.L, theta=_theta0(s, xp))
+    return LayerWeights(W=_row_major(_t(s.D, xp) / s.L, xp), theta=_theta0(s, xp))
 
 
 def _w_theta_grads(g, w, s, xp) -> LayerWeights:
-    return LayerWeights(W=g[0], theta=_theta_grad(g[2], xp))
+    return LayerWeights(W=g.W, theta=_theta_grad(g.theta, xp))
 
 
 def _alista_grads(g, w, s, xp) -> LayerWeights:
-    return LayerWeights(gamma=xp.reshape(xp.sum(g[0] * s.W_tilde), (1,)),
-                        theta=_theta_grad(g[2], xp))
+    return LayerWeights(gamma=g.gamma, theta=_theta_grad(g.theta, xp))
 
 
 def _step_grads(g, w, s, xp) -> LayerWeights:
-    gamma = xp.sum(g[0] * _t(s.D, xp)) + s.alpha * xp.sum(g[2])
-    return LayerWeights(gamma=xp.reshape(gamma, (1,)))
+    # θ = α γ: the threshold's gradient flows into the step
+    return LayerWeights(gamma=g.gamma + s.alpha * _theta_grad(g.theta, xp))
 
 
 #: Name → :class:`Variant`.
@@ -169,7 +175,7 @@ VARIANTS: dict[str, Variant] = {
         Variant(
             "lista", ("W", "S", "theta"), _lista_init,
             lambda w, s, k, xp: Layer(w.W, w.theta, s.prox, w.S),
-            lambda g, w, s, xp: LayerWeights(W=g[0], S=g[1], theta=_theta_grad(g[2], xp)),
+            lambda g, w, s, xp: LayerWeights(W=g.W, S=g.S, theta=_theta_grad(g.theta, xp)),
         ),
         Variant(
             "cp", ("W", "theta"), _cp_init,
@@ -188,14 +194,14 @@ VARIANTS: dict[str, Variant] = {
             # reference code's threshold θ = α/L (ISTA's)
             lambda s, xp: LayerWeights(gamma=_scalar(1.0 / s.L_tilde, s.D, xp),
                                        theta=_theta0(s, xp)),
-            lambda w, s, k, xp: Layer(w.gamma * s.W_tilde, w.theta, _support(s, k)),
+            lambda w, s, k, xp: Layer(s.W_tilde, w.theta, _support(s, k), gamma=w.gamma),
             _alista_grads,
             analytic_weight=True,
         ),
         Variant(
             "step", ("gamma",),
             lambda s, xp: LayerWeights(gamma=_scalar(1.0 / s.L, s.D, xp)),
-            lambda w, s, k, xp: Layer(w.gamma * _t(s.D, xp), s.alpha * w.gamma, s.prox),
+            lambda w, s, k, xp: Layer(_t(s.D, xp), s.alpha * w.gamma, s.prox, gamma=w.gamma),
             _step_grads,
         ),
     )
