@@ -21,7 +21,7 @@ Examples
 >>> from dictlearn.kernels import available_kernels, resolve_engine
 >>> import numpy as np
 >>> sorted(available_kernels())[:4]
-['code_statistics', 'codes_times_dictionary', 'conv_mp', 'lasso_cd_gram']
+['code_statistics', 'codes_times_dictionary', 'conv_mp', 'fista_l1']
 >>> resolve_engine("reference", np)
 'reference'
 >>> from dictlearn.kernels import call
@@ -147,6 +147,8 @@ def call(name: str, engine: str, xp: ModuleType, *arrays: Any, **opts: Any) -> A
 
 # Register the kernels (reference twins are imported; numba twins stay lazy strings).
 from . import conv_mp as _conv_mp  # noqa: E402,F401
+from . import fista as _fista  # noqa: E402,F401
+from . import iht as _iht  # noqa: E402,F401
 from . import lasso_cd as _lasso_cd  # noqa: E402,F401
 from . import learning as _learning  # noqa: E402
 from . import lgcd as _lgcd  # noqa: E402,F401
@@ -154,6 +156,8 @@ from . import omp as _omp  # noqa: E402,F401
 
 register_kernel("omp_gram", "numba", "dictlearn.kernels.omp_numba:omp_gram")
 register_kernel("conv_mp", "numba", "dictlearn.kernels.conv_mp_numba:conv_mp")
+register_kernel("fista_l1", "numba", "dictlearn.kernels.fista_numba:fista_l1")
+register_kernel("iht_l0", "numba", "dictlearn.kernels.iht_numba:iht_l0")
 register_kernel("lasso_cd_gram", "numba", "dictlearn.kernels.lasso_cd_numba:lasso_cd_gram")
 register_kernel("lgcd_passes", "numba", "dictlearn.kernels.lgcd_numba:lgcd_passes")
 register_kernel("online_bcd", "numba", "dictlearn.kernels.learning_numba:online_bcd")
