@@ -14,8 +14,8 @@ from typing import Any
 from .._linalg import spectral_norm_sq
 from .._loop import Info, Result, Status, run_loop
 from .._scale import Scale
-from .._validation import check_choice, check_coding_inputs, check_positive_int
-from ..kernels import ENGINES, call, resolve_engine
+from .._validation import check_coding_inputs, check_positive_int
+from ..kernels import call, compiled_for_loop
 from ..prox import get_prox, top_k, top_k_mask
 from ._registry import register_method
 from .proximal_gradient import change_criterion
@@ -191,14 +191,7 @@ def iht(X: Any, dictionary: Any, *, n_nonzero_coefs: int | None = None, normaliz
         K = check_positive_int(n_nonzero_coefs, "n_nonzero_coefs", upper=k, upper_name="n_atoms")
     check_every = check_positive_int(check_every, "check_every")
     positive = bool(positive)
-    check_choice(engine, "engine", set(ENGINES))
-    use_kernel = resolve_engine(engine, xp) == "numba"
-    if use_kernel and (callback is not None or record_history):
-        if engine == "numba":
-            raise ValueError("engine='numba' takes no callback or record_history; got "
-                             f"callback={callback!r}, record_history={record_history!r} "
-                             "(use engine='reference' or 'auto')")
-        use_kernel = False
+    use_kernel = compiled_for_loop(engine, xp, callback=callback, record_history=record_history)
     sc = Scale.of(X, xp)  # solve on X / s (dictlearn/_scale.py): scale-invariant
     X, init = sc.down(X), sc.down(init)
     L = None if normalized else spectral_norm_sq(D, xp=xp)

@@ -15,7 +15,7 @@ from .._linalg import spectral_norm_sq
 from .._loop import Info, Result, Status, run_loop
 from .._scale import Scale
 from .._validation import check_choice, check_coding_inputs, check_nonneg_scalar, check_positive_int
-from ..kernels import ENGINES, call, resolve_engine
+from ..kernels import call, compiled_for_loop
 from ..prox import get_prox
 from ._registry import register_method
 from .step import LeastSquares, choose_form
@@ -163,14 +163,7 @@ def proximal_gradient(X: Any, dictionary: Any, *, alpha: float = 1.0, accelerati
     alpha = check_nonneg_scalar(alpha, "alpha")
     check_every = check_positive_int(check_every, "check_every")
     check_choice(stop, "stop", {"gap", "change"})
-    check_choice(engine, "engine", set(ENGINES))
-    use_kernel = resolve_engine(engine, xp) == "numba"
-    if use_kernel and (callback is not None or record_history):
-        if engine == "numba":
-            raise ValueError("engine='numba' takes no callback or record_history; got "
-                             f"callback={callback!r}, record_history={record_history!r} "
-                             "(use engine='reference' or 'auto')")
-        use_kernel = False
+    use_kernel = compiled_for_loop(engine, xp, callback=callback, record_history=record_history)
     ws = (tol > 0 and stop == "gap") if working_set is None else bool(working_set)
     if ws and stop != "gap":
         raise ValueError(f"working_set=True needs stop='gap'; got stop={stop!r}")

@@ -39,8 +39,8 @@ from typing import Any
 
 from .._xp import is_numpy, numba_enabled, to_numpy
 
-__all__ = ["ENGINES", "KERNELS", "available_kernels", "call", "get_kernel", "register_kernel",
-           "resolve_engine"]
+__all__ = ["ENGINES", "KERNELS", "available_kernels", "call", "compiled_for_loop", "get_kernel",
+           "register_kernel", "resolve_engine"]
 
 #: Engines a public function accepts.
 ENGINES = ("auto", "reference", "numba")
@@ -102,6 +102,25 @@ def resolve_engine(engine: str, xp: ModuleType) -> str:
                 "pip install 'dictlearn[numba]'"
             )
     return engine
+
+
+def compiled_for_loop(engine: str, xp: ModuleType, *, callback: Any = None,
+                      record_history: bool = False) -> bool:
+    """Whether an iterative method runs its compiled kernel rather than the reference loop.
+
+    Callbacks and history need the loop driver: ``engine="auto"`` then keeps the reference;
+    ``engine="numba"`` with either is a ``ValueError``.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {list(ENGINES)}; got {engine!r}")
+    compiled = resolve_engine(engine, xp) == "numba"
+    if compiled and (callback is not None or record_history):
+        if engine == "numba":
+            raise ValueError("engine='numba' takes no callback or record_history; got "
+                             f"callback={callback!r}, record_history={record_history!r} "
+                             "(use engine='reference' or 'auto')")
+        return False
+    return compiled
 
 
 def get_kernel(name: str, engine: str) -> Callable[..., Any]:
