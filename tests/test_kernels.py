@@ -162,6 +162,14 @@ def test_benchmarks_run_small(capsys):
     out = capsys.readouterr().out
     assert "time ∝ n_samples^p" in out
     assert "omp/spams" in out and "lasso/sklearn" in out
+    assert main(["sweep", "--n-samples", "50", "--n-atoms", "32", "--dtypes", "float32",
+                 "--repeat", "1", "--spams-threads", "1", "--methods", "omp"]) == 0
+    assert "omp[auto]" in capsys.readouterr().out
+    assert main(["encode", "--n-samples", "40", "--repeat", "1", "--iteration-cost", "3",
+                 "--methods", "fista"]) == 0
+    out = capsys.readouterr().out
+    assert "3 FISTA iterations [reference]" in out and "vs_products" in out
+    assert "dictlearn fista[reference]" in out
 
 
 @needs_numba

@@ -68,6 +68,8 @@ def _spams_lasso(X, D, alpha):
 CONTENDERS: dict[str, tuple[str, Coder, str | None]] = {
     "dictlearn ista": ("dictlearn", _ours("ista", max_iter=5000), None),
     "dictlearn fista": ("dictlearn", _ours("fista", max_iter=5000), None),
+    "dictlearn fista[reference]": ("dictlearn", _ours_engine("fista", "reference", max_iter=5000),
+                                   None),
     "dictlearn lasso[numba]": ("dictlearn", _ours_engine("lasso", "numba"), "numba"),
     "dictlearn lasso[reference]": ("dictlearn", _ours_engine("lasso", "reference"), None),
     "sklearn lasso_lars": ("sklearn", _sklearn("lasso_lars"), "sklearn"),
@@ -122,6 +124,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--methods", nargs="*", default=None,
                    help="substrings selecting contenders (default: all available)")
     add_options(p, seed=0)
+    p.add_argument("--iteration-cost", type=int, default=0, metavar="N",
+                   help="also time N plain FISTA iterations (tol=0) per engine against the "
+                        "matrix products of N iterations")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -135,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
         f"{args.n_nonzero}-sparse, {args.snr_db:g} dB SNR, alpha={alpha:g}, {args.dtype}, "
         f"median of {args.repeat}"
     )
+    if args.iteration_cost:
+        _iteration_cost(args, X, D, alpha)
     rows = []
     for name, family, t, first, Z in _timed(CONTENDERS, args, X, D, alpha):
         obj = sample_objective(X.astype(np.float64), D.astype(np.float64),
@@ -215,3 +222,41 @@ def _run_greedy(args: argparse.Namespace, prob: Any) -> list[dict[str, Any]]:
     print(format_table(rows, cols))
     print("same_as_*: fraction of samples whose codes agree to 1e-6.")
     return rows
+
+
+def _iteration_cost(args: argparse.Namespace, X: np.ndarray, D: np.ndarray, alpha: float) -> None:
+    """Time ``N`` plain FISTA iterations per engine against the products they need.
+
+    One iteration needs ``Y G/L`` (Gram form) or ``(Y D)(Dᵀ/L)`` (direct form, the cheaper one
+    here, see :func:`dictlearn.coding.step.choose_form`); everything else is elementwise. The
+    iterations run with ``stop="change"`` (its checks need no product) and ``lipschitz`` given,
+    so the FISTA times hold the set-up (``X Dᵀ``, validation) and ``N`` iterations.
+    """
+    from .._linalg import spectral_norm_sq
+    from .._xp import numba_enabled
+    from ..coding import fista
+    from ..coding.step import choose_form
+
+    N = args.iteration_cost
+    L = spectral_norm_sq(D, xp=np)
+    form = choose_form(D.shape[0], D.shape[1])
+    Y = fista(X, D, alpha=alpha, tol=0.0, max_iter=3, engine="reference").codes
+    Dt_L, G_L = np.ascontiguousarray(D.T) / L, (D @ D.T) / L
+
+    def products():
+        for _ in range(N):
+            _ = (Y @ D) @ Dt_L if form == "direct" else Y @ G_L
+
+    t_prod, _ = median_time(products, repeat=args.repeat)
+    rows = [{"what": f"{N} x products ({form} form)", "time_s": t_prod, "vs_products": 1.0}]
+    engines = ["numba", "reference"] if numba_enabled() else ["reference"]
+    for engine in engines:
+        def run_it(e=engine):
+            return fista(X, D, alpha=alpha, tol=0.0, max_iter=N, lipschitz=L, stop="change",
+                         engine=e)
+        run_it()
+        t, _ = median_time(run_it, repeat=args.repeat)
+        rows.append({"what": f"{N} FISTA iterations [{engine}]", "time_s": t,
+                     "vs_products": t / t_prod})
+    print(f"\none FISTA iteration vs its matrix products ({N} iterations, tol=0):")
+    print(format_table(rows, ["what", "time_s", "vs_products"]))

@@ -27,19 +27,20 @@ from . import add_options
 __all__ = ["add_arguments", "run"]
 
 
-def _contenders(engine: str, k: int, alpha: float) -> dict[str, tuple[str | None, Callable]]:
+def _contenders(engine: str, k: int, alpha: float,
+                threads: int = -1) -> dict[str, tuple[str | None, Callable]]:
     from ..coding import lasso, omp
 
     def spams_omp(X, D):
         import spams
 
-        return spams.omp(np.asfortranarray(X.T), np.asfortranarray(D.T), L=k, numThreads=-1)
+        return spams.omp(np.asfortranarray(X.T), np.asfortranarray(D.T), L=k, numThreads=threads)
 
     def spams_lasso(X, D):
         import spams
 
         return spams.lasso(np.asfortranarray(X.T), D=np.asfortranarray(D.T), lambda1=alpha,
-                           mode=2, numThreads=-1)
+                           mode=2, numThreads=threads)
 
     def sk(algorithm, **kw):
         def fn(X, D):
@@ -73,6 +74,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                              "(it is slow)"))
     p.add_argument("--methods", nargs="*", default=None,
                    help="substrings selecting contenders (default: all available)")
+    p.add_argument("--spams-threads", type=int, default=-1,
+                   help="SPAMS' numThreads (-1: all cores; 1 for a one-thread comparison, "
+                        "with NUMBA_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1)")
     add_options(p, seed=0)
 
 
@@ -82,7 +86,7 @@ def _time_all(args, n, k, dtype, rows, compile_times):
     X, D = prob.X, prob.dictionary
     row: dict[str, Any] = {"dtype": dtype, "n_samples": n, "n_atoms": k}
     for name, (needs, fn) in _contenders(args.engine, min(args.n_nonzero, k),
-                                         args.alpha).items():
+                                         args.alpha, args.spams_threads).items():
         if args.methods and not any(s in name for s in args.methods):
             continue
         if needs and not has_module(needs):

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._linalg import spectral_norm_sq
-from .._loop import Info, Result, run_loop
+from .._loop import Info, Result, Status, run_loop
 from .._scale import Scale
 from .._validation import check_coding_inputs, check_positive_int
+from ..kernels import call, compiled_for_loop
 from ..prox import get_prox, top_k, top_k_mask
 from ._registry import register_method
 from .proximal_gradient import change_criterion
@@ -84,11 +85,41 @@ def _niht_step(state: IHTState, K: int, positive: bool, max_shrink: int) -> IHTS
     return IHTState(new, Z, ls)
 
 
-@register_method("iht", penalty="l0", iterative=True)
+#: Most step shrinks of normalized IHT per iteration.
+_MAX_SHRINK = 60
+
+
+def solve_iht(X: Any, D: Any, Z0: Any, *, K: int, normalized: bool, positive: bool, tol: float,
+              max_iter: int, check_every: int, lipschitz: float | None, max_shrink: int,
+              xp: Any, callback: Callable[[Info], Any] | None = None,
+              record_history: bool = False) -> Result:
+    """The Array-API IHT loop on validated, scaled inputs (the reference kernel's body)."""
+    if Z0 is None:
+        Z0 = xp.zeros((X.shape[0], D.shape[0]), dtype=X.dtype, device=getattr(X, "device", None))
+    if normalized:
+        ls = LeastSquares.build(X, D, 1.0, xp=xp)
+
+        def step(s: IHTState) -> IHTState:
+            return _niht_step(s, K, positive, max_shrink=max_shrink)
+    else:
+        L = spectral_norm_sq(D, xp=xp) if lipschitz is None else lipschitz
+        ls = LeastSquares.build(X, D, L, xp=xp)
+        prox = get_prox("topk", k=K, positive=positive)
+
+        def step(s: IHTState) -> IHTState:  # the shared step (either form) with the top-k map
+            return IHTState(prox(s.ls.forward(s.Z), 0.0, xp=xp), s.Z, s.ls)
+
+    return run_loop(IHTState(Z0, Z0, ls), step=step, criterion=change_criterion(tol),
+                    codes=lambda s: s.Z, n_samples=X.shape[0], max_iter=max_iter,
+                    check_every=check_every, xp=xp, callback=callback,
+                    record_history=record_history)
+
+
+@register_method("iht", penalty="l0", iterative=True, backends=("array-api", "numba"))
 def iht(X: Any, dictionary: Any, *, n_nonzero_coefs: int | None = None, normalized: bool = True,
         positive: bool = False, init: Any = None, max_iter: int = 300, tol: float = 1e-6,
         check_every: int = 1, callback: Callable[[Info], Any] | None = None,
-        record_history: bool = False) -> Result:
+        record_history: bool = False, engine: str = "auto") -> Result:
     r"""Iterative hard thresholding: k-sparse codes by projected gradient steps.
 
     Parameters
@@ -112,6 +143,11 @@ def iht(X: Any, dictionary: Any, *, n_nonzero_coefs: int | None = None, normaliz
     callback : callable, optional
         Called with a :class:`~dictlearn.Info` at every check; return True to stop.
     record_history : bool, default=False
+    engine : {"auto", "reference", "numba"}, default="auto"
+        ``"numba"`` (NumPy inputs; ``"auto"`` picks it when numba is available and there is no
+        ``callback``/``record_history``): the per-sample kernel of
+        :mod:`dictlearn.kernels.iht_numba` (Gram domain, top-k by insertion, no sort), the
+        same steps as the ``"reference"`` Array-API loop.
 
     Returns
     -------
@@ -155,24 +191,19 @@ def iht(X: Any, dictionary: Any, *, n_nonzero_coefs: int | None = None, normaliz
         K = check_positive_int(n_nonzero_coefs, "n_nonzero_coefs", upper=k, upper_name="n_atoms")
     check_every = check_positive_int(check_every, "check_every")
     positive = bool(positive)
+    use_kernel = compiled_for_loop(engine, xp, callback=callback, record_history=record_history)
     sc = Scale.of(X, xp)  # solve on X / s (dictlearn/_scale.py): scale-invariant
     X, init = sc.down(X), sc.down(init)
-    Z0 = xp.zeros((n, k), dtype=X.dtype, device=getattr(X, "device", None)) \
-        if init is None else init
-    if normalized:
-        ls = LeastSquares.build(X, D, 1.0, xp=xp)
-
-        def step(s: IHTState) -> IHTState:
-            return _niht_step(s, K, positive, max_shrink=60)
-    else:
-        ls = LeastSquares.build(X, D, spectral_norm_sq(D, xp=xp), xp=xp)
-
-        prox = get_prox("topk", k=K, positive=positive)
-
-        def step(s: IHTState) -> IHTState:  # the shared step (either form) with the top-k map
-            return IHTState(prox(s.ls.forward(s.Z), 0.0, xp=xp), s.Z, s.ls)
-
-    return sc.result(run_loop(IHTState(Z0, Z0, ls), step=step, criterion=change_criterion(tol),
-                              codes=lambda s: s.Z, n_samples=n, max_iter=max_iter,
-                              check_every=check_every, xp=xp, callback=callback,
-                              record_history=record_history), owner="iht")
+    L = None if normalized else spectral_norm_sq(D, xp=xp)
+    if use_kernel:
+        Z, it, crit, conv = call("iht_l0", "numba", xp, X, D, init, n_nonzero_coefs=K,
+                                 normalized=normalized, positive=positive, tol=tol,
+                                 max_iter=max_iter, check_every=check_every, lipschitz=L,
+                                 max_shrink=_MAX_SHRINK, shrink_c=_C, kappa=_KAPPA)
+        status = Status.converged if bool(xp.all(conv)) else Status.max_iter_reached
+        return sc.result(Result(Z, status, int(xp.max(it)) if n else 0, it, conv, crit),
+                         owner="iht")
+    return sc.result(solve_iht(X, D, init, K=K, normalized=normalized, positive=positive,
+                               tol=tol, max_iter=max_iter, check_every=check_every, lipschitz=L,
+                               max_shrink=_MAX_SHRINK, xp=xp, callback=callback,
+                               record_history=record_history), owner="iht")

@@ -12,12 +12,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .._linalg import spectral_norm_sq
-from .._loop import Info, Result, run_loop
+from .._loop import Info, Result, Status, run_loop
 from .._scale import Scale
 from .._validation import check_choice, check_coding_inputs, check_nonneg_scalar, check_positive_int
+from ..kernels import call, compiled_for_loop
 from ..prox import get_prox
 from ._registry import register_method
-from .step import LeastSquares
+from .step import LeastSquares, choose_form
 
 __all__ = ["fista", "ista", "proximal_gradient", "solve_proximal_gradient"]
 
@@ -87,7 +88,8 @@ def proximal_gradient(X: Any, dictionary: Any, *, alpha: float = 1.0, accelerati
                       tol: float = 1e-6, stop: str = "gap", check_every: int = 10,
                       restart: bool = True, form: str = "auto", lipschitz: float | None = None,
                       callback: Callable[[Info], Any] | None = None,
-                      record_history: bool = False) -> Result:
+                      record_history: bool = False, engine: str = "auto", screen: bool = True,
+                      working_set: bool | None = None) -> Result:
     r"""ISTA (``acceleration=False``, :func:`ista`) or FISTA (:func:`fista`) in one function.
 
     Parameters
@@ -122,12 +124,32 @@ def proximal_gradient(X: Any, dictionary: Any, *, alpha: float = 1.0, accelerati
         Called with a :class:`~dictlearn.Info` at every check; return True to stop.
     record_history : bool, default=False
         Keep one record per check in ``Result.history``.
+    engine : {"auto", "reference", "numba"}, default="auto"
+        ``"reference"``: the Array-API loop (any backend; callbacks and history);
+        ``"numba"`` (NumPy inputs, picked by ``"auto"`` when numba is available and there is
+        no ``callback``/``record_history``): the kernel of
+        :mod:`dictlearn.kernels.fista_numba`.
+    screen : bool, default=True
+        Numba engine with working sets: gap-safe screening (Fercoq, Gramfort & Salmon 2015)
+        removes, per sample, atoms proven to be zero in every solution.
+    working_set : bool, optional
+        Numba engine: run the method on per-sample working sets of atoms (grown from the KKT
+        violations, with screening) instead of on all atoms. Default: when ``tol > 0`` and
+        ``stop="gap"``. With ``tol=0`` the numba engine runs the plain iterates, so
+        ``max_iter=k`` is exactly ``k`` steps of the method on every engine.
 
     Returns
     -------
     Result
         ``codes`` of shape (n_samples, n_atoms) in the caller's array library, with ``status``,
         ``n_iter``, per-sample ``converged`` and the final ``criterion``.
+
+    Notes
+    -----
+    Both engines stop a sample on the same certificate (its duality gap, or the change of its
+    codes), so they return the same lasso codes to the tolerance; with working sets the
+    iterates differ (each inner iteration costs ``|W|²`` instead of ``n_atoms²``, and the
+    step is ``1/L_W`` with ``L_W ≤ L`` the Gershgorin bound of the working set's Gram matrix).
 
     Examples
     --------
@@ -141,6 +163,10 @@ def proximal_gradient(X: Any, dictionary: Any, *, alpha: float = 1.0, accelerati
     alpha = check_nonneg_scalar(alpha, "alpha")
     check_every = check_positive_int(check_every, "check_every")
     check_choice(stop, "stop", {"gap", "change"})
+    use_kernel = compiled_for_loop(engine, xp, callback=callback, record_history=record_history)
+    ws = (tol > 0 and stop == "gap") if working_set is None else bool(working_set)
+    if ws and stop != "gap":
+        raise ValueError(f"working_set=True needs stop='gap'; got stop={stop!r}")
     sc = Scale.of(X, xp)  # solve on X / s (dictlearn/_scale.py): scale-invariant
     X, init, alpha = sc.down(X), sc.down(init), sc.down(alpha)
     n, k = X.shape[0], D.shape[0]
@@ -148,13 +174,28 @@ def proximal_gradient(X: Any, dictionary: Any, *, alpha: float = 1.0, accelerati
         L = spectral_norm_sq(D, xp=xp)
     else:
         L = check_nonneg_scalar(lipschitz, "lipschitz", allow_zero=False)
+    owner = "fista" if acceleration else "ista"
+    if use_kernel:
+        if positive and init is not None:
+            init = xp.maximum(init, 0.0)
+        Z, it, crit, conv, _ = call(
+            "fista_l1", "numba", xp, X, D, init, alpha=alpha, positive=bool(positive),
+            acceleration=bool(acceleration), restart=bool(restart), stop=stop, tol=tol,
+            max_iter=max_iter, check_every=check_every, lipschitz=L,
+            form=choose_form(k, X.shape[1]) if form == "auto" else form, screen=bool(screen),
+            working_set=ws)
+        status = Status.converged if bool(xp.all(conv)) else Status.max_iter_reached
+        if not bool(xp.all(xp.isfinite(Z))):
+            status = Status.nonfinite
+        return sc.result(Result(Z, status, int(xp.max(it)) if n else 0, it, conv, crit),
+                         owner=owner)
     ls = LeastSquares.build(X, D, L, xp=xp, form=form)
     Z0 = xp.zeros((n, k), dtype=X.dtype, device=getattr(X, "device", None)) if init is None \
         else init
     return sc.result(solve_proximal_gradient(
         ls, Z0, alpha=alpha, positive=positive, acceleration=acceleration, restart=restart,
         stop=stop, tol=tol, max_iter=max_iter, check_every=check_every, callback=callback,
-        record_history=record_history), owner="fista" if acceleration else "ista")
+        record_history=record_history), owner=owner)
 
 
 def solve_proximal_gradient(ls: Any, Z0: Any, *, alpha: float, positive: bool,
@@ -194,11 +235,12 @@ def solve_proximal_gradient(ls: Any, Z0: Any, *, alpha: float, positive: bool,
                     check_initial=(stop == "gap"), record_history=record_history)
 
 
-@register_method("ista", penalty="l1", iterative=True)
+@register_method("ista", penalty="l1", iterative=True, backends=("array-api", "numba"))
 def ista(X: Any, dictionary: Any, *, alpha: float = 1.0, positive: bool = False, init: Any = None,
          max_iter: int = 1000, tol: float = 1e-6, stop: str = "gap", check_every: int = 10,
          form: str = "auto", lipschitz: float | None = None,
-         callback: Callable[[Info], Any] | None = None, record_history: bool = False) -> Result:
+         callback: Callable[[Info], Any] | None = None, record_history: bool = False,
+         engine: str = "auto", screen: bool = True, working_set: bool | None = None) -> Result:
     r"""Iterative shrinkage-thresholding (ISTA) for the lasso, per sample.
 
     Repeats the shared step :math:`z \leftarrow \operatorname{prox}_{\alpha/L}(z - \nabla f(z)/L)`
@@ -232,16 +274,17 @@ def ista(X: Any, dictionary: Any, *, alpha: float = 1.0, positive: bool = False,
         X, dictionary, acceleration=False,
         alpha=alpha, positive=positive, init=init, max_iter=max_iter, tol=tol, stop=stop,
         check_every=check_every, form=form, lipschitz=lipschitz, callback=callback,
-        record_history=record_history,
+        record_history=record_history, engine=engine, screen=screen, working_set=working_set,
     )
 
 
-@register_method("fista", penalty="l1", iterative=True)
+@register_method("fista", penalty="l1", iterative=True, backends=("array-api", "numba"))
 def fista(X: Any, dictionary: Any, *, alpha: float = 1.0, positive: bool = False, init: Any = None,
           max_iter: int = 1000, tol: float = 1e-6, stop: str = "gap", check_every: int = 10,
           form: str = "auto", lipschitz: float | None = None,
           callback: Callable[[Info], Any] | None = None, record_history: bool = False,
-          restart: bool = True) -> Result:
+          restart: bool = True, engine: str = "auto", screen: bool = True,
+          working_set: bool | None = None) -> Result:
     r"""FISTA: the shared step at an extrapolated point, with Nesterov momentum.
 
     :math:`z_k = \operatorname{prox}_{\alpha/L}(y_k - \nabla f(y_k)/L)`,
@@ -277,5 +320,5 @@ def fista(X: Any, dictionary: Any, *, alpha: float = 1.0, positive: bool = False
         X, dictionary, acceleration=True, restart=restart,
         alpha=alpha, positive=positive, init=init, max_iter=max_iter, tol=tol, stop=stop,
         check_every=check_every, form=form, lipschitz=lipschitz, callback=callback,
-        record_history=record_history,
+        record_history=record_history, engine=engine, screen=screen, working_set=working_set,
     )

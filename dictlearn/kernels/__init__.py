@@ -39,8 +39,8 @@ from typing import Any
 
 from .._xp import is_numpy, numba_enabled, to_numpy
 
-__all__ = ["ENGINES", "KERNELS", "available_kernels", "call", "get_kernel", "register_kernel",
-           "resolve_engine"]
+__all__ = ["ENGINES", "KERNELS", "available_kernels", "call", "compiled_for_loop", "get_kernel",
+           "register_kernel", "resolve_engine"]
 
 #: Engines a public function accepts.
 ENGINES = ("auto", "reference", "numba")
@@ -104,6 +104,25 @@ def resolve_engine(engine: str, xp: ModuleType) -> str:
     return engine
 
 
+def compiled_for_loop(engine: str, xp: ModuleType, *, callback: Any = None,
+                      record_history: bool = False) -> bool:
+    """Whether an iterative method runs its compiled kernel rather than the reference loop.
+
+    Callbacks and history need the loop driver: ``engine="auto"`` then keeps the reference;
+    ``engine="numba"`` with either is a ``ValueError``.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {list(ENGINES)}; got {engine!r}")
+    compiled = resolve_engine(engine, xp) == "numba"
+    if compiled and (callback is not None or record_history):
+        if engine == "numba":
+            raise ValueError("engine='numba' takes no callback or record_history; got "
+                             f"callback={callback!r}, record_history={record_history!r} "
+                             "(use engine='reference' or 'auto')")
+        return False
+    return compiled
+
+
 def get_kernel(name: str, engine: str) -> Callable[..., Any]:
     """The kernel ``name`` for a concrete ``engine`` (import it on first use)."""
     try:
@@ -148,6 +167,8 @@ def call(name: str, engine: str, xp: ModuleType, *arrays: Any, **opts: Any) -> A
 # Register the kernels (reference twins are imported; numba twins stay lazy strings).
 from . import adam as _adam  # noqa: E402
 from . import conv_mp as _conv_mp  # noqa: E402,F401
+from . import fista as _fista  # noqa: E402,F401
+from . import iht as _iht  # noqa: E402,F401
 from . import lasso_cd as _lasso_cd  # noqa: E402,F401
 from . import learning as _learning  # noqa: E402
 from . import lgcd as _lgcd  # noqa: E402,F401
@@ -156,6 +177,8 @@ from . import omp as _omp  # noqa: E402,F401
 register_kernel("adam_step", "numba", "dictlearn.kernels.adam_numba:adam_step", when=_adam.large)
 register_kernel("omp_gram", "numba", "dictlearn.kernels.omp_numba:omp_gram")
 register_kernel("conv_mp", "numba", "dictlearn.kernels.conv_mp_numba:conv_mp")
+register_kernel("fista_l1", "numba", "dictlearn.kernels.fista_numba:fista_l1")
+register_kernel("iht_l0", "numba", "dictlearn.kernels.iht_numba:iht_l0")
 register_kernel("lasso_cd_gram", "numba", "dictlearn.kernels.lasso_cd_numba:lasso_cd_gram")
 register_kernel("lgcd_passes", "numba", "dictlearn.kernels.lgcd_numba:lgcd_passes")
 register_kernel("online_bcd", "numba", "dictlearn.kernels.learning_numba:online_bcd")

@@ -12,7 +12,18 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["FMA", "gram", "n_chunks", "project", "sq_norm", "use_blas"]
+__all__ = [
+    "FMA",
+    "gram",
+    "largest_violations",
+    "lasso_gap",
+    "n_chunks",
+    "project",
+    "prune_to_support",
+    "sq_norm",
+    "support_gap",
+    "use_blas",
+]
 
 #: LLVM fast-math flags of the kernels: only contraction of a*b+c into fused multiply-adds
 #: (no reassociation, so sums keep their order and NaN/inf semantics are unchanged).
@@ -61,6 +72,75 @@ def sq_norm(x):
     for f in range(x.shape[0]):
         acc += x[f] * x[f]
     return acc
+
+
+@numba.njit(cache=True, inline="always", fastmath=FMA)
+def lasso_gap(xx, zb, zc, l1, cmax, alpha):
+    """Lasso objective ``F`` and duality gap from ``z·b``, ``z·c``, ``‖z‖₁`` and ``max c``.
+
+    With ``c = b − zG``, ``‖r‖² = ‖x‖² − z·b − z·c`` and the dual point ``θ = r/max(α, cmax)``
+    (:mod:`dictlearn.objectives`).
+    """
+    rr = max(xx - zb - zc, 0.0)
+    F = 0.5 * rr + alpha * l1
+    if alpha > 0:
+        sc = alpha / max(cmax, alpha)
+    else:
+        sc = 1.0 if cmax == 0 else 0.0
+    return F, F - (sc * (xx - zb) - 0.5 * sc * sc * rr)
+
+
+@numba.njit(cache=True, inline="always", fastmath=FMA)
+def support_gap(z, b, c, W, nw, xx, alpha, cmax):
+    """:func:`lasso_gap` for codes ``z`` supported on ``W[:nw]``."""
+    zb = 0.0
+    zc = 0.0
+    l1 = 0.0
+    for t in range(nw):
+        zj = z[W[t]]
+        zb += zj * b[W[t]]
+        zc += zj * c[W[t]]
+        l1 += abs(zj)
+    return lasso_gap(xx, zb, zc, l1, cmax, alpha)
+
+
+@numba.njit(cache=True, inline="always", fastmath=FMA)
+def largest_violations(c, alpha, positive, skip, skip2, grow, topv, topj):
+    """The ``grow`` largest KKT violations ``|c_j| > α`` (``c_j > α`` with ``positive``) among
+    the atoms with neither ``skip`` nor ``skip2`` set, into ``topv``/``topj`` in decreasing
+    order, by insertion (no sort of all atoms). Returns their count and ``max_j |c_j|``."""
+    cnt = 0
+    cmax = 0.0
+    for j in range(c.shape[0]):
+        v = c[j] if positive else abs(c[j])
+        if v > cmax:
+            cmax = v
+        if skip[j] or skip2[j] or v <= alpha or grow == 0 or (cnt == grow and v <= topv[cnt - 1]):
+            continue
+        pos = cnt if cnt < grow else grow - 1
+        while pos > 0 and topv[pos - 1] < v:
+            topv[pos] = topv[pos - 1]
+            topj[pos] = topj[pos - 1]
+            pos -= 1
+        topv[pos] = v
+        topj[pos] = j
+        if cnt < grow:
+            cnt += 1
+    return cnt, cmax
+
+
+@numba.njit(cache=True, inline="always")
+def prune_to_support(z, W, inW, nw):
+    """Keep in the working set ``W[:nw]`` only the atoms with ``z_j ≠ 0``; returns its size."""
+    nw2 = 0
+    for t in range(nw):
+        j = W[t]
+        if z[j] != 0.0:
+            W[nw2] = j
+            nw2 += 1
+        else:
+            inW[j] = False
+    return nw2
 
 
 def n_chunks(n: int) -> int:

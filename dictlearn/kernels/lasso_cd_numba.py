@@ -27,7 +27,17 @@ import math
 import numba
 import numpy as np
 
-from ._numba_common import FMA, gram, n_chunks, project, sq_norm, use_blas
+from ._numba_common import (
+    FMA,
+    gram,
+    largest_violations,
+    n_chunks,
+    project,
+    prune_to_support,
+    sq_norm,
+    support_gap,
+    use_blas,
+)
 
 __all__ = ["lasso_cd_gram"]
 
@@ -131,18 +141,7 @@ def _active_set_one(b, G, xx, alpha, positive, tol, floor, z, c, A, sg, zt, y, L
             if v > bv and z[j] == 0.0:
                 bv = v
                 best = j
-        zb = 0.0
-        zc = 0.0
-        l1 = 0.0
-        for t in range(na):
-            zj = z[A[t]]
-            zb += zj * b[A[t]]
-            zc += zj * c[A[t]]
-            l1 += abs(zj)
-        rr = max(xx - zb - zc, 0.0)
-        F = 0.5 * rr + alpha * l1
-        sc = alpha / max(cmax, alpha) if alpha > 0 else (1.0 if cmax == 0 else 0.0)
-        gap = F - (sc * (xx - zb) - 0.5 * sc * sc * rr)
+        F, gap = support_gap(z, b, c, A, na, xx, alpha, cmax)
         if gap <= tol * F + floor:
             return it, gap / max(F, 1e-300), 1
         if best < 0 or na == cap:
@@ -195,38 +194,8 @@ def _lasso_one(b, G, xx, alpha, positive, tol, floor, max_iter, z, c, W, inW, cw
     for it in range(max_iter + 1):
         # scan: max |c_j| for the gap, and the largest violations outside W
         grow = min(max(GROW_MIN, nw), k - nw)
-        cnt = 0
-        cmax = 0.0
-        for j in range(k):
-            v = c[j] if positive else abs(c[j])
-            if v > cmax:
-                cmax = v
-            if inW[j] or v <= alpha or (cnt == grow and v <= topv[cnt - 1]):
-                continue
-            pos = cnt if cnt < grow else grow - 1
-            while pos > 0 and topv[pos - 1] < v:
-                topv[pos] = topv[pos - 1]
-                topj[pos] = topj[pos - 1]
-                pos -= 1
-            topv[pos] = v
-            topj[pos] = j
-            if cnt < grow:
-                cnt += 1
-        zb = 0.0
-        zc = 0.0
-        l1 = 0.0
-        for t in range(nw):
-            zj = z[W[t]]
-            zb += zj * b[W[t]]
-            zc += zj * c[W[t]]
-            l1 += abs(zj)
-        rr = max(xx - zb - zc, 0.0)
-        F = 0.5 * rr + alpha * l1
-        if alpha > 0:
-            sc = alpha / max(cmax, alpha)
-        else:
-            sc = 1.0 if cmax == 0 else 0.0
-        gap = F - (sc * (xx - zb) - 0.5 * sc * sc * rr)
+        cnt, cmax = largest_violations(c, alpha, positive, inW, inW, grow, topv, topj)
+        F, gap = support_gap(z, b, c, W, nw, xx, alpha, cmax)
         rel = gap / max(F, 1e-300)
         if gap <= tol * F + floor:
             return it, rel, True
@@ -267,15 +236,7 @@ def _lasso_one(b, G, xx, alpha, positive, tol, floor, max_iter, z, c, W, inW, cw
         if not _refit(z, c, b, G, alpha, A, zA, rhs, y, L, cap):
             _correlations(z, b, G, c)
         if PRUNE:  # keep the working set to the support
-            nw2 = 0
-            for t in range(nw):
-                j = W[t]
-                if z[j] != 0.0:
-                    W[nw2] = j
-                    nw2 += 1
-                else:
-                    inW[j] = False
-            nw = nw2
+            nw = prune_to_support(z, W, inW, nw)
     return max_iter, rel, False
 
 

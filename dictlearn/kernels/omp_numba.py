@@ -16,6 +16,12 @@ from ._numba_common import FMA, gram, n_chunks, project, sq_norm, use_blas
 
 __all__ = ["omp_gram"]
 
+#: Take ``X Dᵀ`` from BLAS one block of rows at a time (``BLOCK_ELEMENTS`` entries of
+#: ``X Dᵀ`` per block, so that the block's products are still in cache when the kernel reads
+#: them) instead of per sample inside the kernel.
+BLOCKED_BLAS = True
+BLOCK_ELEMENTS = 1 << 18
+
 
 @numba.njit(cache=True, inline="always", fastmath=FMA)
 def _forward(L, rhs, out, s):
@@ -128,8 +134,28 @@ def _omp_one(b0, G, xx, K, tol, positive, cond_tol, z, c, excl, L, idx, bS, gam,
     return s, rr
 
 
+#: Fast-math flags of the selection scan: with no NaNs (the inputs are checked finite) and
+#: reassociation, the max over the atoms vectorises; the max itself is exact.
+_SCAN = {"contract", "reassoc", "nsz", "nnan"}
+
+
+@numba.njit(cache=True, fastmath=_SCAN)
+def _argmax_kept(c, keep):
+    """First ``j`` maximising ``|c_j|·keep_j`` (``keep`` 1 or 0), or -1 when that max is 0:
+    one vectorised max, then a scan for its first position."""
+    m = c[0] * 0
+    for j in range(c.shape[0]):
+        m = max(m, abs(c[j]) * keep[j])
+    if not m > 0:
+        return -1
+    for j in range(c.shape[0]):
+        if abs(c[j]) * keep[j] == m:
+            return j
+    return -1
+
+
 @numba.njit(cache=True, fastmath=FMA)
-def _omp_one_fast(b0, G, xx, K, tol, cond_tol, z, c, excl, L, Q, idx, bS, gam, y):
+def _omp_one_fast(b0, G, xx, K, tol, cond_tol, z, c, keep, L, Q, idx, bS, gam, y):
     """Unconstrained OMP with the correlations updated by one row per step.
 
     ``Q[t] = q_t Dᵀ`` where ``q_t`` is the t-th Gram–Schmidt direction of the support, so
@@ -137,15 +163,10 @@ def _omp_one_fast(b0, G, xx, K, tol, cond_tol, z, c, excl, L, Q, idx, bS, gam, y
     correlations are ``c − (c_j / L[t,t]) Q[t]`` with ``‖r‖²`` lowered by ``(c_j / L[t,t])²``.
     """
     k = b0.shape[0]
-    best = -1
-    bv = 0.0
     for j in range(k):
         c[j] = b0[j]
-        excl[j] = False
-        v = abs(b0[j])
-        if v > bv:
-            bv = v
-            best = j
+        keep[j] = 1.0
+    best = _argmax_kept(c, keep)
     s = 0
     rr = xx
     for _ in range(k + 1):
@@ -155,7 +176,7 @@ def _omp_one_fast(b0, G, xx, K, tol, cond_tol, z, c, excl, L, Q, idx, bS, gam, y
         d = gjj
         for t in range(s):
             d -= Q[t, best] * Q[t, best]
-        excl[best] = True
+        keep[best] = 0.0
         if d > cond_tol * gjj:
             piv = np.sqrt(d)  # stays in the working dtype (float32 or float64)
             for t in range(s):
@@ -177,13 +198,7 @@ def _omp_one_fast(b0, G, xx, K, tol, cond_tol, z, c, excl, L, Q, idx, bS, gam, y
             s += 1
             for j in range(k):
                 c[j] -= coef * Q[s - 1, j]
-        best = -1
-        bv = 0.0
-        for j in range(k):
-            v = abs(c[j])
-            if v > bv and not excl[j]:
-                bv = v
-                best = j
+        best = _argmax_kept(c, keep)
     _cho_solve(L, bS, y, gam, s)
     acc = 0.0
     for t in range(s):
@@ -202,6 +217,7 @@ def _omp_batch(X, Dt, XDt, G, K, tol, positive, cond_tol, Z, used, rr, n_chunks)
         pre = XDt.shape[0] == n
         c = np.empty(k, dtype=X.dtype)
         excl = np.empty(k, dtype=np.bool_)
+        keep = np.empty(k, dtype=X.dtype)
         L = np.zeros((K, K), dtype=X.dtype)
         Q = np.empty((K, k), dtype=X.dtype)
         idx = np.zeros(K, dtype=np.int64)
@@ -223,7 +239,7 @@ def _omp_batch(X, Dt, XDt, G, K, tol, positive, cond_tol, Z, used, rr, n_chunks)
                 s, r = _omp_one(b, G, xx, K, tol, positive, cond_tol, Z[i], c, excl,
                                 L, idx, bS, gam, gnew, y, w)
             else:
-                s, r = _omp_one_fast(b, G, xx, K, tol, cond_tol, Z[i], c, excl, L, Q,
+                s, r = _omp_one_fast(b, G, xx, K, tol, cond_tol, Z[i], c, keep, L, Q,
                                      idx, bS, gam, y)
             used[i] = s
             rr[i] = r
@@ -234,13 +250,18 @@ def omp_gram(X, D, *, n_nonzero_coefs, tol, positive, cond_tol, xp=np):
     X = np.ascontiguousarray(X)
     D = np.ascontiguousarray(D, dtype=X.dtype)
     Dt = np.ascontiguousarray(D.T)
-    XDt = X @ Dt if use_blas(X, D) else np.empty((0, D.shape[0]), dtype=X.dtype)
+    XDt = X @ Dt if use_blas(X, D) and not BLOCKED_BLAS else np.empty((0, D.shape[0]),
+                                                                       dtype=X.dtype)
     G = gram(D)
     n, k = X.shape[0], D.shape[0]
     Z = np.empty((n, k), dtype=X.dtype)
     used = np.zeros(n, dtype=np.int64)
     rr = np.empty(n, dtype=X.dtype)
     dt = X.dtype.type
-    _omp_batch(X, Dt, XDt, G, int(n_nonzero_coefs), dt(tol), bool(positive), dt(cond_tol),
-               Z, used, rr, n_chunks(n))
+    step = max(1, BLOCK_ELEMENTS // k) if BLOCKED_BLAS else n
+    for s in range(0, n, max(step, 1)):
+        e = min(n, s + step)
+        B = X[s:e] @ Dt if BLOCKED_BLAS else XDt
+        _omp_batch(X[s:e], Dt, B, G, int(n_nonzero_coefs), dt(tol), bool(positive),
+                   dt(cond_tol), Z[s:e], used[s:e], rr[s:e], n_chunks(e - s))
     return Z, used, rr
