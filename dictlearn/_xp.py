@@ -23,6 +23,7 @@ _EXTRAS = {
     "numba": "pip install 'dictlearn-xp[numba]'",
     "cupy": "pip install 'dictlearn-xp[cupy]' (CUDA 12) or 'dictlearn-xp[cupy-cuda13]'",
     "matplotlib": "pip install 'dictlearn-xp[plot]'",
+    "dask": "pip install 'dictlearn-xp[dask]'",
     "sklearn": "pip install scikit-learn",
     "spams": "pip install spams-bin",
 }

@@ -11,28 +11,33 @@ holds a few arrays the size of its batch's codes (FISTA: the codes, the previous
 extrapolated point, the gradient and the gap's residuals, about ten); with blocks of
 ``r`` rows that working set is :math:`c\,r\,k\,b` bytes (``k`` atoms of ``b`` bytes) instead of
 :math:`c\,n\,k\,b`, and the peak is ``X + Z`` plus one block's working set. ``"auto"`` picks
-``r`` so that one block's codes take :data:`BLOCK_BYTES` (16,384 rows for 256 float64 atoms).
+``r`` so that one block's codes take :data:`BLOCK_BYTES` (4,096 rows for 256 float64 atoms).
+On NumPy the blocks' codes are written into one output array as they come (no second copy
+of ``Z`` when the blocks are joined).
 
 Examples
 --------
 >>> import numpy as np
 >>> from dictlearn.coding._blocks import block_rows
 >>> block_rows(100_000, 256, 8, "auto"), block_rows(100_000, 256, 8, None)
-(16384, 100000)
+(4096, 100000)
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from .._loop import Result, Status
 from .._xp import get_namespace
 
 __all__ = ["BLOCK_BYTES", "block_rows", "encode_blocks", "join_results"]
 
-#: Bytes of codes in one row block of ``batch_size="auto"`` (32 MiB).
-BLOCK_BYTES = 32 * 2**20
+#: Bytes of codes in one row block of ``batch_size="auto"`` (8 MiB).
+BLOCK_BYTES = 8 * 2**20
 
 #: Options that make a call one block: they observe the whole batch's iterations.
 WHOLE_BATCH_OPTIONS = ("callback", "record_history")
@@ -85,26 +90,33 @@ def encode_blocks(fn: Callable[..., Result], X: Any, dictionary: Any, batch_size
     if rows >= n or any(options.get(o) for o in WHOLE_BATCH_OPTIONS):
         return fn(X, dictionary, **options)
     init = options.get("init")
-    parts = []
+    parts, out = [], None
     for start in range(0, n, rows):
         stop = min(start + rows, n)  # the array API leaves out-of-bounds stops unspecified
         opts = dict(options)
         if init is not None and _rows_of(init) == n:
             opts["init"] = init[start:stop, ...]
-        parts.append(fn(X[start:stop, ...], dictionary, **opts))
-    return join_results(parts)
+        part = fn(X[start:stop, ...], dictionary, **opts)
+        if isinstance(part.codes, np.ndarray):  # write in place: no second copy of Z
+            if out is None:
+                out = np.empty((n, part.codes.shape[1]), dtype=part.codes.dtype)
+            out[start:stop] = part.codes
+            part = dataclasses.replace(part, codes=None)
+        parts.append(part)
+    return join_results(parts, codes=out)
 
 
-def join_results(parts: list[Result]) -> Result:
-    """One :class:`~dictlearn.Result` for consecutive row blocks: codes and per-sample arrays
-    stacked, the largest ``n_iter``, the worst status."""
-    xp = get_namespace(parts[0].codes)
+def join_results(parts: list[Result], codes: Any = None) -> Result:
+    """One :class:`~dictlearn.Result` for consecutive row blocks: codes (``codes`` when
+    given) and per-sample arrays stacked, the largest ``n_iter``, the worst status."""
+    first = next((p.codes for p in parts if p.codes is not None), codes)
+    xp = get_namespace(first)
 
     def cat(name: str) -> Any:
         values = [getattr(p, name) for p in parts]
         return None if any(v is None for v in values) else xp.concat(values, axis=0)
 
     status = min((p.status for p in parts), key=_STATUS_ORDER.index)
-    return Result(codes=cat("codes"), status=status, n_iter=max(int(p.n_iter) for p in parts),
+    return Result(codes=cat("codes") if codes is None else codes, status=status, n_iter=max(int(p.n_iter) for p in parts),
                   n_iter_per_sample=cat("n_iter_per_sample"), converged=cat("converged"),
                   criterion=cat("criterion"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..distributed import is_dask_array
 from ._blocks import encode_blocks
 from ._registry import method_spec
 
@@ -22,6 +23,8 @@ def sparse_encode(X: Any, dictionary: Any, *, method: str = "fista", return_resu
     Parameters
     ----------
     X : array of shape (n_samples, n_features)
+        Or a Dask array chunked by rows: the codes are then a lazy Dask array, each chunk
+        coded on its worker (:mod:`dictlearn.distributed`).
     dictionary : array of shape (n_atoms, n_features)
     method : str, default="fista"
         A name in :data:`dictlearn.METHODS` (``"ista"``, ``"fista"``, ``"lasso"``, ``"omp"``,
@@ -31,10 +34,9 @@ def sparse_encode(X: Any, dictionary: Any, *, method: str = "fista", return_resu
     batch_size : int, "auto" or None, default="auto"
         Code ``X`` in blocks of this many rows (:mod:`dictlearn.coding._blocks`); the codes
         are those of one call (to the last bit of a BLAS product). ``"auto"``: blocks whose
-        codes take 32 MiB (16,384 rows for 256 float64 atoms), so the peak memory is ``X`` +
-        ``Z`` plus one
-        block's working set (for FISTA about ten arrays of the block's codes, about 320 MiB,
-        whatever ``n_samples``); ``None``: one block. A call with ``callback`` or
+        codes take 8 MiB (4,096 rows for 256 float64 atoms), so that the peak memory is ``X``
+        + ``Z`` plus one block's working set, whatever ``n_samples`` (measured in
+        docs/coding.md, "Memory: row blocks"); ``None``: one block. A call with ``callback`` or
         ``record_history`` is one block. With ``return_result=True`` the blocks' results are
         joined: per-sample arrays stacked, the largest ``n_iter`` and the worst status.
     **options
@@ -53,5 +55,12 @@ def sparse_encode(X: Any, dictionary: Any, *, method: str = "fista", return_resu
     >>> np.round(dictlearn.sparse_encode(X, D, alpha=0.1), 6)
     array([[0.9, 0. , 0.2]])
     """
+    if is_dask_array(X):  # a lazy Dask array of codes (dictlearn.distributed)
+        if return_result:
+            raise TypeError("return_result=True needs X in memory; with a Dask array X, "
+                            "sparse_encode returns the lazy codes")
+        from ..distributed import encode
+
+        return encode(X, dictionary, method=method, batch_size=batch_size, **options)
     result = encode_blocks(method_spec(method).fn, X, dictionary, batch_size, options)
     return result if return_result else result.codes
