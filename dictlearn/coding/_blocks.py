@@ -117,6 +117,7 @@ def join_results(parts: list[Result], codes: Any = None) -> Result:
         return None if any(v is None for v in values) else xp.concat(values, axis=0)
 
     status = min((p.status for p in parts), key=_STATUS_ORDER.index)
-    return Result(codes=cat("codes") if codes is None else codes, status=status, n_iter=max(int(p.n_iter) for p in parts),
+    return Result(codes=cat("codes") if codes is None else codes, status=status,
+                  n_iter=max(int(p.n_iter) for p in parts),
                   n_iter_per_sample=cat("n_iter_per_sample"), converged=cat("converged"),
                   criterion=cat("criterion"))
