@@ -198,7 +198,7 @@ def fit(estimator: Any, X: Any) -> Any:
     or "online"); sets the same fitted attributes as the in-memory fit."""
     from ._loop import Info, Progress, Result, iterate, warn_status
     from ._scale import Scale
-    from .learning import alternation_value, learner_spec
+    from .learning import alternation_value, learner_spec, unscale_history
     from .learning.mod import mod_solve
 
     if estimator.method not in LEARNERS:
@@ -300,8 +300,6 @@ def fit(estimator: Any, X: Any) -> Any:
     state, status, _, _ = iterate(state, step, max_iter=max_iter, stop=stop,
                                   callback=est.callback,
                                   progress=Progress(max_iter, upd.name, est.verbose), xp=np)
-    from .learning._driver import unscale_history
-
     unscale_history(state.history, sc)
     est.n_features_in_ = m
     est.result_ = Result(None, status, state.n_iter, history=state.history, state=state)

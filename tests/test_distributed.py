@@ -13,6 +13,15 @@ import dictlearn  # noqa: E402
 from dictlearn.datasets import make_sparse_problem  # noqa: E402
 
 
+def test_bench_dask_runs(capsys):  # before the module's cluster: the bench starts its own
+    from dictlearn.bench import main
+
+    assert main(["dask", "--n-samples", "300", "--n-atoms", "16", "--repeat", "1",
+                 "--mod-iter", "1", "--workers", "1", "--chunks", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "numpy (in memory)" in out and "dask, 1 worker" in out
+
+
 @pytest.fixture(scope="module")
 def client():
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,

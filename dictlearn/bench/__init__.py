@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "csc": ("dictlearn.bench.csc", "convolutional sparse coding and CDL against SPORCO, alphacsc"),
     "anomaly": ("dictlearn.bench.anomaly", "outliers from sparse codes against IsolationForest, "
                 "LOF and PCA (ROC AUC)"),
+    "dask": ("dictlearn.bench.workers", "coding and MOD on a Dask array: time against the "
+             "number of workers (needs the dask extra)"),
 }
 
 

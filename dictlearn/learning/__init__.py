@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # the exports, loaded on first use by `attach` (dictlearn._la
         fit_dictionary,
         learning_step,
         start_state,
+        unscale_history,
     )
     from ._registry import LEARNERS, LearnerSpec, UpdaterParams, learner_spec, register_learner
     from .atoms import (
@@ -39,4 +40,4 @@ __all__ = ["LEARNERS", "CodingStep", "DictionaryLearning", "LearnerSpec", "Learn
            "learning_step", "mod", "mod_update", "olshausen_field", "online_dictionary_learning",
            "project_atoms", "register_learner", "resample_atoms"]
 # the driver's extension points, for learners outside this subpackage (dictlearn.signal)
-__all__ += ["Updater", "alternation_value", "start_state"]
+__all__ += ["Updater", "alternation_value", "start_state", "unscale_history"]
