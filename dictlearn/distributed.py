@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import operator
 import sys
 import time
 from typing import Any
@@ -152,11 +153,11 @@ class _Cluster:
     def code(self, D, Z_blocks, want_gram):
         d = self.dask.delayed
         Dd = _once(D)
-        tasks = [d(_chunk_stats, nout=4)(x, Dd, z, self.coder, want_gram)
-                 for x, z in zip(self.blocks, Z_blocks or [None] * len(self.blocks), strict=True)]
-        Z = [t[0] for t in tasks]
-        Z = self.dask.persist(*Z)
-        stats = self.dask.compute(*[(t[1], t[2], t[3]) for t in tasks])
+        full = self.dask.persist(*[  # each chunk coded once; its codes stay on its worker
+            d(_chunk_stats)(x, Dd, z, self.coder, want_gram)
+            for x, z in zip(self.blocks, Z_blocks or [None] * len(self.blocks), strict=True)])
+        Z = self.dask.persist(*[d(operator.getitem)(f, 0) for f in full])
+        stats = self.dask.compute(*[d(operator.getitem)(f, slice(1, None)) for f in full])
         return list(Z), stats
 
     def rows(self, idx: np.ndarray, Z_blocks) -> tuple[np.ndarray, np.ndarray]:

@@ -36,7 +36,7 @@ def sparse_encode(X: Any, dictionary: Any, *, method: str = "fista", return_resu
         are those of one call (to the last bit of a BLAS product). ``"auto"``: blocks whose
         codes take 8 MiB (4,096 rows for 256 float64 atoms), so that the peak memory is ``X``
         + ``Z`` plus one block's working set, whatever ``n_samples`` (measured in
-        docs/coding.md, "Memory: row blocks"); ``None``: one block. A call with ``callback`` or
+        docs/distributed.md, "Memory: row blocks"); ``None``: one block. A call with ``callback`` or
         ``record_history`` is one block. With ``return_result=True`` the blocks' results are
         joined: per-sample arrays stacked, the largest ``n_iter`` and the worst status.
     **options

@@ -1,5 +1,5 @@
 """Peak resident memory of ``sparse_encode`` on the standard problem at 100,000 signals: the
-command behind the memory figures of docs/coding.md ("Memory: row blocks").
+command behind the memory figures of docs/distributed.md ("Memory: row blocks").
 
 The problem (256 unit-norm atoms of dimension 64, 5-sparse codes, 30 dB SNR, alpha = 0.1) is
 made once and saved; each measurement runs in a fresh interpreter that loads ``X`` and ``D``,

@@ -1,5 +1,5 @@
 """First-call cost of each numba kernel, cold (empty cache) and warm (cache filled by a
-previous process), per dtype: the command behind the compile figures of docs/dev/design.md.
+previous process), per dtype: the command behind the compile figures of docs/distributed.md.
 
 Each measurement runs in a fresh interpreter with ``NUMBA_CACHE_DIR`` set to a temporary
 folder (so the repository's own ``__pycache__`` is not used), times the first call of one
@@ -25,8 +25,8 @@ rng = np.random.default_rng(0)
 dt = np.dtype({dtype!r})
 D = rng.standard_normal((16, 8)).astype(dt); D /= np.linalg.norm(D, axis=1, keepdims=True)
 X = rng.standard_normal((20, 8)).astype(dt)
-S = rng.standard_normal((2, 64)).astype(dt); A = rng.standard_normal((3, 5)).astype(dt)
-A /= np.linalg.norm(A, axis=1, keepdims=True)
+S = rng.standard_normal((2, 1, 64)).astype(dt); A = rng.standard_normal((3, 1, 5)).astype(dt)
+A /= np.linalg.norm(A, axis=2, keepdims=True)
 """
 
 CALLS = {
