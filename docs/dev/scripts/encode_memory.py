@@ -3,9 +3,9 @@ command behind the memory figures of docs/distributed.md ("Memory: row blocks").
 
 The problem (256 unit-norm atoms of dimension 64, 5-sparse codes, 30 dB SNR, alpha = 0.1) is
 made once and saved; each measurement runs in a fresh interpreter that loads ``X`` and ``D``,
-imports everything, records its resident size (``base``), codes ``X`` and reports the peak
-resident size (``resource.getrusage``'s ``ru_maxrss``). ``peak - base`` is what coding added;
-``X + Z`` is the size of the signals and codes.
+imports everything, records its resident size (``base``), resets the kernel's high-water mark
+(``/proc/self/clear_refs``), codes ``X`` and reports the peak resident size (``VmHWM``).
+``peak - base`` is what coding added; ``X + Z`` is the size of the signals and codes.
 
     python docs/dev/scripts/encode_memory.py [--methods fista,ista,iht,omp,lasso]
         [--batch-sizes auto,none] [--n-samples 100000] [--max-iter 50]
@@ -35,8 +35,15 @@ def rss():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * {page}
 base = rss()
+try:  # reset the peak (VmHWM): a forked child starts with its parent's high-water mark
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+except OSError:
+    pass
 Z = sparse_encode(X, D, method=method, **opts)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+with open("/proc/self/status") as f:
+    hwm = [int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:")]
+peak = hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({{"base": base, "peak": peak, "xz": X.nbytes + Z.nbytes}}))
 """
 
