@@ -44,6 +44,14 @@ if TYPE_CHECKING:  # the one list of exports: read by `attach` below, type check
 
 __getattr__, __dir__ = attach(__name__, __file__)
 
+# The modules that register coding methods and learners are imported now (NumPy only, no
+# scikit-learn): the registries (METHODS, LEARNERS) are complete once dictlearn is imported.
+from . import coding as _coding  # noqa: E402,F401
+from .learning import ksvd as _ksvd  # noqa: E402,F401
+from .learning import mod as _mod  # noqa: E402,F401
+from .learning import olshausen_field as _olshausen_field  # noqa: E402,F401
+from .learning import online as _online  # noqa: E402,F401
+
 __version__ = "0.1.0"
 
 __all__ = ["LISTA", "METHODS", "ConvergenceWarning", "DictionaryLearning", "DictlearnWarning",

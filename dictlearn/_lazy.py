@@ -6,7 +6,9 @@ A package's ``__init__`` lists what it exports as ordinary imports inside an
 same block with :mod:`ast` and installs a module ``__getattr__`` and ``__dir__``. So
 ``import dictlearn`` imports none of scikit-learn, matplotlib, numba or scipy; each loads
 when the first name that needs it is used (``dictlearn.DictionaryLearning`` imports
-scikit-learn's ``BaseEstimator``; ``dictlearn.sparse_encode`` does not).
+scikit-learn's ``BaseEstimator``; ``dictlearn.sparse_encode`` does not). A module that fills
+a registry when imported must still be imported eagerly by its package (``dictlearn``
+imports the coding methods and learners; ``dictlearn.signal`` is not lazy).
 
 Examples
 --------

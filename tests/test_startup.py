@@ -16,7 +16,7 @@ from dictlearn._lazy import lazy_names
 
 ROOT = Path(dictlearn.__file__).parent
 HEAVY = ("sklearn", "matplotlib", "numba", "scipy", "dask")
-PACKAGES = ["dictlearn", "dictlearn.learning", "dictlearn.amortized", "dictlearn.signal"]
+PACKAGES = ["dictlearn", "dictlearn.learning", "dictlearn.amortized"]
 
 
 def _fresh(code: str) -> dict:
@@ -70,3 +70,12 @@ def test_lazy_names_reads_only_type_checking_imports():
     src = ("import os\nfrom .a import b\nif TYPE_CHECKING:\n    from . import c as c\n"
            "    from .d import e, f as g\n")
     assert lazy_names(src) == {"c": (".c", None), "e": (".d", "e"), "g": (".d", "f")}
+
+
+def test_registries_complete_after_import():
+    code = ("import json, dictlearn\n"
+            "from dictlearn.learning import LEARNERS\n"
+            "print(json.dumps([sorted(dictlearn.METHODS), sorted(LEARNERS)]))")
+    methods, learners = _fresh(code)["value"]
+    assert {"cauchy", "fista", "ista", "iht", "lasso", "omp"} <= set(methods)
+    assert {"mod", "ksvd", "online", "olshausen_field"} <= set(learners)

@@ -1,33 +1,26 @@
 """Signals and audio: convolutional (shift-invariant) sparse coding and dictionary learning,
 framing with exact overlap-add, and WAV in/out."""
 
-from typing import TYPE_CHECKING
-
-from .._lazy import attach
-
-if TYPE_CHECKING:  # the exports, loaded on first use by `attach` (dictlearn._lazy)
-    from ._conv import ConvOperator
-    from .admm import csc_admm
-    from .coding import (
-        CSC_METHODS,
-        csc_encode,
-        csc_fista,
-        csc_method_spec,
-        csc_objective,
-        reconstruct,
-        register_csc_method,
-    )
-    from .data import CSCProblem, Sound, eeg_sample, make_csc_problem, make_sound, sound_atoms
-    from .decompose import Decomposition, decompose, write_decomposition
-    from .estimators import ConvolutionalDictionaryLearning, ConvolutionalSparseCoder
-    from .frames import FrameCodes, FrameDecomposition
-    from .framing import FrameLayout, check_cola, cola_hops, frame, get_frame_window, overlap_add
-    from .greedy import csc_mp, csc_omp
-    from .io import SAMPLE_FORMATS, read_wav, resample, write_wav
-    from .learning import learn_conv_dictionary
-    from .lgcd import csc_lgcd
-
-__getattr__, __dir__ = attach(__name__, __file__)
+from ._conv import ConvOperator
+from .admm import csc_admm
+from .coding import (
+    CSC_METHODS,
+    csc_encode,
+    csc_fista,
+    csc_method_spec,
+    csc_objective,
+    reconstruct,
+    register_csc_method,
+)
+from .data import CSCProblem, Sound, eeg_sample, make_csc_problem, make_sound, sound_atoms
+from .decompose import Decomposition, decompose, write_decomposition
+from .estimators import ConvolutionalDictionaryLearning, ConvolutionalSparseCoder
+from .frames import FrameCodes, FrameDecomposition
+from .framing import FrameLayout, check_cola, cola_hops, frame, get_frame_window, overlap_add
+from .greedy import csc_mp, csc_omp
+from .io import SAMPLE_FORMATS, read_wav, resample, write_wav
+from .learning import learn_conv_dictionary
+from .lgcd import csc_lgcd
 
 __all__ = [
     "CSC_METHODS",
