@@ -35,8 +35,8 @@ def sparse_encode(X: Any, dictionary: Any, *, method: str = "fista", return_resu
         Code ``X`` in blocks of this many rows (:mod:`dictlearn.coding._blocks`); the codes
         are those of one call (to the last bit of a BLAS product). ``"auto"``: blocks whose
         codes take 8 MiB (4,096 rows for 256 float64 atoms), so that the peak memory is ``X``
-        + ``Z`` plus one block's working set, whatever ``n_samples``: at most about 12
-        arrays of a block's codes (≈ 100 MiB for 256 float64 atoms; measured in
+        + ``Z`` plus one block's working set, whatever ``n_samples``: at most about 14
+        arrays of a block's codes (≤ 112 MiB for 256 float64 atoms; measured in
         docs/distributed.md, "Memory: row blocks"); ``None``: one block. A call with ``callback`` or
         ``record_history`` is one block. With ``return_result=True`` the blocks' results are
         joined: per-sample arrays stacked, the largest ``n_iter`` and the worst status.
