@@ -34,7 +34,8 @@ sums taken in another order (tests/test_distributed.py).
 
 Examples
 --------
->>> import numpy as np, dask.array as da, dictlearn
+>>> import numpy as np, pytest, dictlearn
+>>> da = pytest.importorskip("dask.array")  # the dask extra
 >>> X = da.from_array(np.array([[1.0, -0.05, 0.3]] * 4), chunks=(2, 3))
 >>> Z = dictlearn.sparse_encode(X, np.eye(3), alpha=0.1)
 >>> type(Z).__name__, Z.chunks
