@@ -20,9 +20,10 @@ __all__ = ["check_random_state", "device_of", "get_namespace", "is_numpy", "opti
 
 #: Installation hints for optional dependencies, by import name.
 _EXTRAS = {
-    "numba": "pip install 'dictlearn[numba]'",
-    "cupy": "pip install 'dictlearn[cupy]' (CUDA 12) or 'dictlearn[cupy-cuda13]'",
-    "matplotlib": "pip install 'dictlearn[plot]'",
+    "numba": "pip install 'dictlearn-xp[numba]'",
+    "cupy": "pip install 'dictlearn-xp[cupy]' (CUDA 12) or 'dictlearn-xp[cupy-cuda13]'",
+    "matplotlib": "pip install 'dictlearn-xp[plot]'",
+    "dask": "pip install 'dictlearn-xp[dask]'",
     "sklearn": "pip install scikit-learn",
     "spams": "pip install spams-bin",
 }

@@ -10,6 +10,7 @@ from ._loop import warn_status
 from ._validation import as_array, check_array, check_nonneg_scalar, check_positive_int
 from ._xp import get_namespace, to_namespace
 from .coding import method_spec, sparse_encode
+from .distributed import is_dask_array
 
 __all__ = ["SparseCoder"]
 
@@ -122,7 +123,12 @@ class SparseCoder(FixedArrayModel, TransformerMixin, BaseEstimator):
         return result
 
     def transform(self, X: Any) -> Any:
-        """Codes of shape (n_samples, n_atoms)."""
+        """Codes of shape (n_samples, n_atoms) (a lazy Dask array for a Dask ``X``)."""
+        if is_dask_array(X):
+            from .distributed import transform
+
+            return transform(self, X, n_atoms=int(as_array(self.dictionary, "dictionary")
+                                                  .shape[0]))
         X, D = self._inputs(X)
         result = sparse_encode(X, D, method=self.method, return_result=True, **self._options())
         warn_status(type(self).__name__, result.status, max_iter=True)

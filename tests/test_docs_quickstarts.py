@@ -7,6 +7,7 @@ asserts on what it computed. The amortized page's block (LISTA and an autoencode
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import warnings
 from pathlib import Path
@@ -107,6 +108,14 @@ def _check_index_devices(ns):
     assert ns["Z"].shape == (200, 32)
 
 
+def _check_distributed(ns):
+    assert type(ns["Z"]).__name__ == "Array" and ns["codes"].shape == (2000, 64)
+    p = ns["p"]
+    ref = ns["dictlearn"].sparse_encode(p.X, p.dictionary, alpha=0.1)
+    np.testing.assert_allclose(ns["codes"], ref, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ns["dl"].components_, ns["same"].components_, rtol=0, atol=1e-8)
+
+
 CASES = [("README.md", 0, _check_readme), ("docs/index.md", 0, _check_index),
          ("docs/index.md", 1, _check_index_devices),
          ("docs/learning.md", 0, _check_learning), ("docs/solvers.md", 0, _check_solvers),
@@ -115,6 +124,8 @@ CASES = [("README.md", 0, _check_readme), ("docs/index.md", 0, _check_index),
          ("docs/signal.md", 2, _check_signal_learning),
          ("docs/signal.md", 3, lambda ns: None), ("docs/anomaly.md", 0, _check_anomaly),
          ("docs/api.md", 0, _check_api_model_files)]
+if importlib.util.find_spec("distributed") is not None:  # the dask extra
+    CASES.append(("docs/distributed.md", 0, _check_distributed))
 
 
 @pytest.mark.parametrize(("page", "index", "check"), CASES,

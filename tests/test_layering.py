@@ -3,7 +3,8 @@ imports a private name or private module of another subpackage.
 
 The shared ground floor (``dictlearn._xp``, ``_validation``, ``_loop``, ``_linalg``,
 ``_report``, ``_base`` (the estimator base classes), ``_io`` (the model-file format), ``_scale``
-(the scaling rule of the coding methods and learners)) is importable from everywhere.
+(the scaling rule of the coding methods and learners), ``_lazy`` (the packages' lazy
+namespaces)) is importable from everywhere.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import pytest
 import dictlearn
 
 ROOT = Path(dictlearn.__file__).parent
-GROUND_FLOOR = {"_xp", "_validation", "_loop", "_linalg", "_report", "_base", "_io", "_scale"}
+GROUND_FLOOR = {"_xp", "_validation", "_loop", "_linalg", "_report", "_base", "_io", "_scale",
+                "_lazy"}
 BENCH_ALLOWED = {"dictlearn.__main__"}
 
 

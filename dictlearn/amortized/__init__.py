@@ -7,13 +7,20 @@ Training is written in array-API code: the backward pass of K unrolled steps
 small objects (:mod:`.variants`).
 """
 
-from .autoencoder import SparseAutoencoder
-from .compare import ComparisonTable, compare_inference
-from .diagnose import DepthWarning
-from .lista import LISTA, alista_lipschitz, alista_weight
-from .optim import SGD, Adam, AdamState, SGDState
-from .train import train
-from .variants import VARIANTS, LayerWeights, Variant
+from typing import TYPE_CHECKING
+
+from .._lazy import attach
+
+if TYPE_CHECKING:  # the exports, loaded on first use by `attach` (dictlearn._lazy)
+    from .autoencoder import SparseAutoencoder
+    from .compare import ComparisonTable, compare_inference
+    from .diagnose import DepthWarning
+    from .lista import LISTA, alista_lipschitz, alista_weight
+    from .optim import SGD, Adam, AdamState, SGDState
+    from .train import train
+    from .variants import VARIANTS, LayerWeights, Variant
+
+__getattr__, __dir__ = attach(__name__, __file__)
 
 __all__ = ["LISTA", "SGD", "VARIANTS", "Adam", "AdamState", "ComparisonTable", "DepthWarning",
            "LayerWeights", "SGDState", "SparseAutoencoder", "Variant", "alista_lipschitz",

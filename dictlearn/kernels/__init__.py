@@ -99,7 +99,7 @@ def resolve_engine(engine: str, xp: ModuleType) -> str:
         if not numba_enabled():
             raise ImportError(
                 "engine='numba' needs numba installed and DICTLEARN_DISABLE_NUMBA unset: "
-                "pip install 'dictlearn[numba]'"
+                "pip install 'dictlearn-xp[numba]'"
             )
     return engine
 

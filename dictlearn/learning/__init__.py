@@ -1,30 +1,37 @@
 """Dictionary learning: the alternating driver, MOD, K-SVD, online learning and
 Olshausen–Field, with atom constraints and a dead-atom policy."""
 
-from ._coding import CodingStep
-from ._driver import (
-    LearningState,
-    NoState,
-    Updater,
-    alternation_value,
-    fit_dictionary,
-    learning_step,
-    start_state,
-    unscale_history,
-)
-from ._registry import LEARNERS, LearnerSpec, UpdaterParams, learner_spec, register_learner
-from .atoms import (
-    check_atoms_constraint,
-    dead_atom_mask,
-    init_dictionary,
-    project_atoms,
-    resample_atoms,
-)
-from .estimator import DictionaryLearning, dict_learning
-from .ksvd import ksvd, ksvd_update
-from .mod import mod, mod_update
-from .olshausen_field import OlshausenFieldGains, cauchy_encode, olshausen_field
-from .online import OnlineStatistics, bcd_update, online_dictionary_learning
+from typing import TYPE_CHECKING
+
+from .._lazy import attach
+
+if TYPE_CHECKING:  # the exports, loaded on first use by `attach` (dictlearn._lazy)
+    from ._coding import CodingStep
+    from ._driver import (
+        LearningState,
+        NoState,
+        Updater,
+        alternation_value,
+        fit_dictionary,
+        learning_step,
+        start_state,
+        unscale_history,
+    )
+    from ._registry import LEARNERS, LearnerSpec, UpdaterParams, learner_spec, register_learner
+    from .atoms import (
+        check_atoms_constraint,
+        dead_atom_mask,
+        init_dictionary,
+        project_atoms,
+        resample_atoms,
+    )
+    from .estimator import DictionaryLearning, dict_learning
+    from .ksvd import ksvd, ksvd_update
+    from .mod import mod, mod_update
+    from .olshausen_field import OlshausenFieldGains, cauchy_encode, olshausen_field
+    from .online import OnlineStatistics, bcd_update, online_dictionary_learning
+
+__getattr__, __dir__ = attach(__name__, __file__)
 
 __all__ = ["LEARNERS", "CodingStep", "DictionaryLearning", "LearnerSpec", "LearningState",
            "NoState", "OlshausenFieldGains", "OnlineStatistics", "UpdaterParams", "bcd_update",

@@ -24,6 +24,7 @@ from .._scale import Scale
 from .._validation import check_array, check_positive_int
 from .._xp import check_random_state, get_namespace, to_namespace
 from ..coding import method_spec
+from ..distributed import is_dask_array
 from . import ksvd, mod, olshausen_field, online  # noqa: F401  (the learners register)
 from ._coding import make_coder, resolve_coding_method
 from ._driver import (
@@ -194,7 +195,12 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
 
     # ----------------------------------------------------------------- API
     def fit(self, X: Any, y: Any = None) -> DictionaryLearning:
-        """Learn the dictionary from the rows of ``X`` (n_samples, n_features)."""
+        """Learn the dictionary from the rows of ``X`` (n_samples, n_features); a Dask array
+        chunked by rows is learned from on its workers (:func:`dictlearn.distributed.fit`)."""
+        if is_dask_array(X):
+            from ..distributed import fit
+
+            return fit(self, X)
         _, X = self._validate(X, reset=True)
         n_atoms = self._n_atoms(X.shape[1])
         upd, coder = self._parts(X.shape[1])
@@ -248,8 +254,13 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: Any) -> Any:
-        """Codes of shape (n_samples, n_atoms) from the learner's coding step."""
+        """Codes of shape (n_samples, n_atoms) from the learner's coding step (a lazy Dask
+        array for a Dask ``X``)."""
         self._check_fitted()
+        if is_dask_array(X):
+            from ..distributed import transform as dask_transform
+
+            return dask_transform(self, X, n_atoms=int(self.components_.shape[0]))
         xp, X = self._validate(X, reset=False)
         D = to_namespace(self.components_, xp, X)
         _, coder = self._parts(X.shape[1])

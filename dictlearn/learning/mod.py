@@ -21,7 +21,7 @@ from ._driver import Updater, learn
 from ._registry import register_learner
 from .atoms import CONSTRAINTS, project_atoms
 
-__all__ = ["MODUpdate", "mod", "mod_update"]
+__all__ = ["MODUpdate", "mod", "mod_solve", "mod_update"]
 
 
 def mod_update(D: Any, X: Any, Z: Any, *, constraint: str = "sphere", positive: bool = False,
@@ -55,25 +55,38 @@ def mod_update(D: Any, X: Any, Z: Any, *, constraint: str = "sphere", positive: 
     array([[ 0.6,  0.8],
            [ 0.8, -0.6]])
     """
-    k = D.shape[0]
     used = xp.sum(xp.abs(Z), axis=0) > 0
     ZtZ = xp.matrix_transpose(Z) @ Z
+    D_new, ratio = mod_solve(D, ZtZ, xp.matrix_transpose(Z) @ X, used, constraint=constraint,
+                             positive=positive, ridge=ridge, xp=xp)
+    return D_new, (Z if ratio is None else Z * ratio[None, :])
+
+
+def mod_solve(D: Any, ZtZ: Any, ZtX: Any, used: Any, *, constraint: str = "sphere",
+              positive: bool = False, ridge: float = 1e-10,
+              xp: ModuleType) -> tuple[Any, Any]:
+    """MOD's step from its sufficient statistics ``ZᵀZ``, ``ZᵀX`` and the used atoms (sums
+    over the signals: :mod:`dictlearn.distributed` reduces them across workers).
+
+    Returns the new dictionary and the per-atom factor ``ratio`` by which the codes are
+    multiplied so that ``Z D`` is unchanged by the normalisation (None with ``positive``).
+    """
+    k = D.shape[0]
     scale = float(xp.sum(xp.linalg.diagonal(ZtZ))) / k
     eye = xp.eye(k, dtype=D.dtype, device=getattr(D, "device", None))
     # unused atoms: their row of ZᵀZ is zero; pin them to the old atom via the ridge term
     reg = ridge * max(scale, float(xp.finfo(D.dtype).smallest_normal))
     unused_pin = xp.astype(~used, D.dtype)
     A = ZtZ + reg * eye + eye * unused_pin[None, :]
-    rhs = xp.matrix_transpose(Z) @ X + unused_pin[:, None] * D
+    rhs = ZtX + unused_pin[:, None] * D
     D_ls = xp.linalg.solve(A, rhs)
     D_new = project_atoms(D_ls, constraint=constraint, positive=positive, xp=xp)
-    if not positive:
-        n_old = xp.linalg.vector_norm(D_ls, axis=1)
-        n_new = xp.linalg.vector_norm(D_new, axis=1)
-        tiny = float(xp.finfo(D.dtype).smallest_normal)
-        ratio = xp.where(n_new > tiny, n_old / xp.where(n_new > tiny, n_new, 1.0), 1.0)
-        Z = Z * ratio[None, :]
-    return D_new, Z
+    if positive:
+        return D_new, None
+    n_old = xp.linalg.vector_norm(D_ls, axis=1)
+    n_new = xp.linalg.vector_norm(D_new, axis=1)
+    tiny = float(xp.finfo(D.dtype).smallest_normal)
+    return D_new, xp.where(n_new > tiny, n_old / xp.where(n_new > tiny, n_new, 1.0), 1.0)
 
 
 @register_learner("mod", coding_method="omp", max_iter=50, alpha=1.0, constraint="sphere",
