@@ -274,6 +274,7 @@ COVERED_BY = {
     "FrameDecomposition", "FrameLayout": "frame", "Decomposition": "decompose",
     "write_decomposition": "decompose", "plot_activations": "decompose",
     "ProxMap": "get_prox", "call": "omp", "get_kernel": "omp", "resolve_engine": "omp",
+    "compiled_for_loop": "fista",
     "learning": "DictionaryLearning", "metrics": "mutual_coherence",
     "datasets": "make_sparse_problem",
 }
