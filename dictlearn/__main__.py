@@ -97,12 +97,35 @@ def _bench(args: argparse.Namespace) -> int:
     return bench_main(args.rest, prog="dictlearn bench")
 
 
+def _compile_args(p: argparse.ArgumentParser) -> None:
+    from .kernels.warmup import WARMUPS
+
+    p.add_argument("--kernels", nargs="+", choices=sorted(WARMUPS), default=None,
+                   help="kernel groups to compile (default: all)")
+    p.add_argument("--dtypes", nargs="+", choices=["float64", "float32"],
+                   default=["float64", "float32"])
+
+
+def _compile(args: argparse.Namespace) -> int:
+    from .kernels.warmup import warm_up
+
+    def report(kernel: str, dtype: str, seconds: float) -> None:
+        print(f"{kernel:8} {dtype:8} {seconds:7.2f} s", flush=True)
+
+    print("compiling the numba kernels into numba's on-disk cache (once per environment)")
+    times = warm_up(args.kernels, args.dtypes, report=report)
+    print(f"done in {sum(times.values()):.1f} s")
+    return 0
+
+
 #: Command → (help, add_arguments, run).
 COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "demo": ("encode synthetic sparse signals, side by side", _demo_args, _demo),
     "decompose": ("decompose a WAV recording into shift-invariant atoms", _decompose_args,
                   _decompose),
     "bench": ("benchmarks: dictlearn bench {encode,csc,...} --help", _bench_args, _bench),
+    "compile": ("compile the numba kernels ahead of their first use (cached on disk)",
+                _compile_args, _compile),
 }
 
 
