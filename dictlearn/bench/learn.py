@@ -8,9 +8,9 @@ by its standard deviation over the set (scikit-learn's dictionary-learning examp
 
 Contenders (each in this process, on the same data):
 
-- ``dictlearn online``: :func:`dictlearn.learning.online_dictionary_learning` with the exact
-  lasso coder (``"lasso"``; ``--coding-method`` takes any registered method) and forgetting factor
-  ``ρ = 5`` (``--forget-factor``; a negative value selects the paper's mini-batch rule);
+- ``dictlearn online``: :func:`dictlearn.learning.online_dictionary_learning` with its default
+  settings and the exact lasso coder (``"lasso"``; ``--coding-method`` takes any registered
+  method); ``--forget-factor ρ`` or ``minibatch`` and ``--no-epoch-window`` change its forgetting;
 - ``sklearn minibatch``: ``MiniBatchDictionaryLearning`` (``fit_algorithm="lars"``), one
   ``partial_fit`` call per mini-batch so that the step count is exact;
 - ``spams trainDL``: SPAMS' online learner (``mode=2``, the same objective; ``modeD=0``).
@@ -21,6 +21,15 @@ objective. Our learner runs twice: ``--steps`` mini-batches like SPAMS, then aga
 seed) with up to ``--our-max-steps`` mini-batches, scored every ``--snapshot-every`` steps by
 the callback (scoring time not counted) and stopped at the first snapshot that reaches SPAMS'
 held-out objective: the time-to-target row.
+
+``--planted``: the planted-dictionary problem instead (that of ``examples/ground_truth.py``):
+4,000 noise-free signals, 3-sparse N(0, 1) codes on a 64×128 unit-norm Gaussian dictionary,
+``alpha = 0.1``, mini-batches of 256, 1,000 steps (unless ``--n-train``, ``--n-atoms``,
+``--alpha``, ``--steps`` say otherwise), SPAMS ``trainDL`` with its defaults and ours with the
+library's, both from the same random signals: the fraction of true atoms recovered
+(:func:`dictlearn.metrics.dictionary_recovery`, |cos| > 0.99) at equal steps, and the step and
+time at which ours first reaches SPAMS' final fraction (checked every ``--snapshot-every``
+steps, checking time not counted).
 """
 
 from __future__ import annotations
@@ -48,12 +57,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="our coding step (a dictlearn.METHODS name)")
     p.add_argument("--coding-options", default="",
                    help="e.g. 'max_iter=200,tol=1e-4' passed to our coding step")
-    add_options(p, forget_factor=(5.0, "our rho in beta_t = (1 - 1/t)^rho (default 5, the best "
-                                       "measured on these patches); a negative value selects "
-                                       "the mini-batch rule of Mairal et al. 3.4, the "
-                                       "library's default"),
-                n_passes=(1, "our BCD sweeps per mini-batch"),
-                snapshot_every=10)
+    p.add_argument("--forget-factor", default=None,
+                   help="our rho in beta_t = (1 - 1/t)^rho, or 'minibatch' (Mairal et al. 3.4); "
+                        "default: the library's (rho = 5)")
+    p.add_argument("--no-epoch-window", action="store_true",
+                   help="keep the statistics of every epoch (the paper's rule)")
+    p.add_argument("--planted", action="store_true",
+                   help="planted-dictionary recovery instead of image patches")
+    add_options(p, n_passes=(1, "our BCD sweeps per mini-batch"), snapshot_every=10)
     p.add_argument("--our-max-steps", type=int, default=None,
                    help="steps allowed to reach SPAMS' objective (default 2 x --steps)")
     add_options(p, threads=(2, "SPAMS numThreads"))
@@ -115,11 +126,81 @@ def _ours(X, args, opts, target=None, X_test=None):
 
     res = online_dictionary_learning(
         X, args.n_atoms, alpha=args.alpha, coding_method=args.coding_method,
-        coding_options=opts, batch_size=args.batch, max_iter=max_steps,
-        forget_factor=args.forget_factor, n_passes=args.n_passes, random_state=args.seed,
-        callback=cb)
+        coding_options=opts, batch_size=args.batch, max_iter=max_steps, **_forgetting(args),
+        n_passes=args.n_passes, random_state=args.seed, callback=cb)
     total = time.perf_counter() - t0 - paused[0]
     return res.dictionary, total, snaps, res.n_iter
+
+
+def _forgetting(args) -> dict[str, Any]:
+    ff = args.forget_factor
+    ff = None if ff is None else (ff if ff == "minibatch" else float(ff))
+    return {"forget_factor": ff, "epoch_window": not args.no_epoch_window}
+
+
+def _forgetting_text(args) -> str:
+    ff = args.forget_factor
+    rule = ("default (rho=5)" if ff is None else "mini-batch rule" if ff == "minibatch"
+            else f"rho={float(ff):g}")
+    return rule + (", no epoch window" if args.no_epoch_window else ", epoch window")
+
+
+def _planted(args, opts) -> int:
+    """Recovery of a planted dictionary at equal steps, ours against SPAMS' ``trainDL``."""
+    from ..datasets import make_sparse_problem
+    from ..learning import online_dictionary_learning
+    from ..metrics import dictionary_recovery
+
+    p = make_sparse_problem(args.n_train, 64, args.n_atoms, 3, random_state=args.seed)
+    X, truth = p.X, p.dictionary
+    print(f"planted problem: {X.shape[0]} noise-free 3-sparse signals, 64x{args.n_atoms} "
+          f"dictionary, alpha={args.alpha:g}, batch {args.batch}, {args.steps} steps; our "
+          f"coding step {args.coding_method} {opts or ''}, forgetting {_forgetting_text(args)}")
+    rng = np.random.default_rng(args.seed + 1)
+    D0 = X[rng.choice(X.shape[0], args.n_atoms, replace=False)]
+    D0 = D0 / np.linalg.norm(D0, axis=1, keepdims=True)
+    rows, spams_rec, spams_t = [], None, None
+    if has_module("spams"):
+        import spams
+
+        t0 = time.perf_counter()
+        D = spams.trainDL(np.asfortranarray(X.T), D=np.asfortranarray(D0.T), lambda1=args.alpha,
+                          mode=2, iter=args.steps, batchsize=args.batch,
+                          numThreads=args.threads, verbose=False)
+        spams_t = time.perf_counter() - t0
+        spams_rec = dictionary_recovery(np.asarray(D).T, truth)
+        rows.append({"method": "spams trainDL (defaults)", "steps": args.steps,
+                     "time_s": spams_t, "recovery": spams_rec})
+    else:
+        print("  (skipping spams trainDL: spams is not installed)")
+    _warmup(X, args, opts)
+    snaps: list[tuple[int, float, float]] = []
+    paused, t0 = [0.0], time.perf_counter()
+
+    def cb(info):
+        if info.iteration % args.snapshot_every == 0:
+            t = time.perf_counter()
+            rec = dictionary_recovery(np.asarray(info.dictionary), truth)
+            snaps.append((info.iteration, t - t0 - paused[0], rec))
+            paused[0] += time.perf_counter() - t
+
+    res = online_dictionary_learning(
+        X, args.n_atoms, alpha=args.alpha, coding_method=args.coding_method,
+        coding_options=opts, batch_size=args.batch, max_iter=args.steps, init=D0,
+        **_forgetting(args), n_passes=args.n_passes, random_state=args.seed, callback=cb)
+    t_ours = time.perf_counter() - t0 - paused[0]
+    rows.append({"method": f"dictlearn online ({_forgetting_text(args)})", "steps": res.n_iter,
+                 "time_s": t_ours, "recovery": dictionary_recovery(res.dictionary, truth)})
+    reach = next((s for s in snaps if spams_rec is not None and s[2] >= spams_rec), None)
+    if reach is not None:
+        rows.append({"method": "dictlearn online to SPAMS' recovery", "steps": reach[0],
+                     "time_s": reach[1], "recovery": reach[2]})
+    for r in rows:
+        r["vs_spams_time"] = r["time_s"] / spams_t if spams_t else float("nan")
+    print(format_table(rows, ["method", "steps", "time_s", "vs_spams_time", "recovery"]))
+    print("our recovery curve (step, seconds, fraction): "
+          + ", ".join(f"({i}, {t_:.1f}, {r:.3f})" for i, t_, r in snaps[4::5]))
+    return 0
 
 
 def _sklearn(X, args):
@@ -159,21 +240,31 @@ def _warmup(X, args, opts) -> None:
                                batch_size=32, max_iter=2, random_state=0)
 
 
+#: The planted problem's sizes where the options keep the image problem's defaults.
+PLANTED = {"n_train": (50_000, 4000), "n_atoms": (256, 128), "alpha": (1.0, 0.1),
+           "steps": (400, 1000)}
+
+
 def run(args: argparse.Namespace) -> int:
-    if args.forget_factor is not None and args.forget_factor < 0:
-        args.forget_factor = None
+    opts = _parse_opts(args.coding_options)
+    method_spec(args.coding_method)  # an unknown name raises here, before any work
+    if args.planted:
+        for name, (image, planted) in PLANTED.items():
+            if getattr(args, name) == image:
+                setattr(args, name, planted)
+        if args.quick:
+            args.n_train, args.n_atoms, args.steps = 1000, 32, 60
+        return _planted(args, opts)
     if args.quick:
         args.n_train, args.n_test, args.n_atoms, args.steps = 3000, 500, 32, 40
         args.sklearn_steps, args.snapshot_every = min(args.sklearn_steps, 20), 10
         args.our_max_steps = 80
     Xtr, Xte = load_patches(args.n_train, args.n_test, args.patch, args.seed)
-    opts = _parse_opts(args.coding_options)
-    method_spec(args.coding_method)  # an unknown name raises here, before any work
     coder = args.coding_method
     print(f"problem: {Xtr.shape[0]} training / {Xte.shape[0]} held-out {args.patch}x"
           f"{args.patch} standardized patches, {args.n_atoms} atoms, alpha={args.alpha:g}, "
           f"batch {args.batch}; our coding step: {coder} {opts or ''}, forgetting "
-          f"{'mini-batch rule' if args.forget_factor is None else f'rho={args.forget_factor:g}'}")
+          f"{_forgetting_text(args)}")
     _warmup(Xtr, args, opts)
     rows = []
     spams_obj = spams_t = None

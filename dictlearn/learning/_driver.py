@@ -101,6 +101,11 @@ class Updater:
         """Forget what the state knew about resampled atoms (boolean mask ``dead``)."""
         return aux
 
+    def for_data(self, n_samples: int) -> Updater:
+        """The updater for a run over a data set of ``n_samples`` signals (the online
+        learner's epoch window); ``self`` here."""
+        return self
+
     # The atoms' geometry: rows of ``D`` here; a learner whose atoms are not rows
     # (convolutional atoms (n_atoms, n_channels, atom_length)) overrides these four.
     def dictionary_shape(self, n_atoms: int, n_features: int) -> tuple[int, ...]:
@@ -270,6 +275,7 @@ def fit_dictionary(X: Any, n_atoms: int, *, updater: Updater, coder: CodingStep,
     tol = check_nonneg_scalar(tol, "tol")
     rng = check_random_state(random_state)
     n, m = X.shape
+    updater = updater.for_data(n)
     device = getattr(X, "device", None)
     sc = learning_scale(X, state, coder, xp=xp)
     X = sc.down(X)

@@ -91,8 +91,9 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
     constraint : {"sphere", "ball"}, optional
         Atom set (default ``"ball"`` for online, ``"sphere"`` otherwise).
     positive_code, positive_dict : bool, default=False
-    forget_factor : float, optional
-        Online learning's ρ (see :func:`~dictlearn.learning.online_dictionary_learning`).
+    forget_factor : float or "minibatch", optional
+        Online learning's ρ (None: the default ρ = 5) or the paper's mini-batch rule (see
+        :func:`~dictlearn.learning.online_dictionary_learning`).
     approximate : bool, default=False
         Approximate K-SVD.
     sigma : float, default=0.316

@@ -12,16 +12,24 @@ from the previous dictionary (Algorithm 2):
 .. math:: u_j = d_j + \frac{b_j - a_j D}{A_{jj}}, \qquad d_j = \Pi(u_j),
 
 with :math:`\Pi` the projection on the atom set (unit ball by default; sphere and non-negative
-variants are offered). The forgetting weight :math:`\beta_t` follows section 3.4 of the 2010
-paper: by default the mini-batch rule
+variants are offered).
+
+Forgetting. By default :math:`\beta_t = (1 - 1/t)^\rho` with ρ = 5 (``forget_factor``; section
+3.4 of the 2010 paper; ρ = 0 gives equal weights to all batches, larger ρ forgets faster), and,
+as SPAMS' ``trainDL`` does, the statistics of the signals seen more than one pass over the data
+(epoch) before the current one are dropped (``epoch_window=True``): the statistics are kept as
+two parts, those of the previous epoch and those of the current one, and when an epoch ends the
+older part is subtracted and the current part becomes the previous one. The codes of a signal
+seen two epochs ago were computed with a poorer dictionary, and the signal has been coded again
+since. ``forget_factor="minibatch"`` with ``epoch_window=False`` is the paper's mini-batch rule
 :math:`\beta_t = (\theta + 1 - \eta)/(\theta + 1)` with :math:`\theta = t\eta` for
-:math:`t < \eta` and :math:`\eta^2 + t - \eta` afterwards (the rule scikit-learn uses); with
-``forget_factor=ρ``, :math:`\beta_t = (1 - 1/t)^\rho` (ρ = 0 gives equal weights to all
-batches, i.e. no rescaling of the past; larger ρ forgets faster).
+:math:`t < \eta` and :math:`\eta^2 + t - \eta` afterwards (the rule scikit-learn uses; the
+default before, slower: docs/learning.md, "Benchmark").
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from types import ModuleType
@@ -35,19 +43,40 @@ from ._driver import LearningState, Updater, learn
 from ._registry import register_learner
 from .atoms import CONSTRAINTS
 
-__all__ = ["OnlineStatistics", "OnlineUpdate", "bcd_update", "forgetting_weight",
-           "online_dictionary_learning"]
+__all__ = ["DEFAULT_FORGET_FACTOR", "OnlineStatistics", "OnlineUpdate", "bcd_update",
+           "check_forget_factor", "forgetting_weight", "online_dictionary_learning"]
+
+#: The default ρ of ``β_t = (1 − 1/t)^ρ`` (the best measured on image patches and planted
+#: dictionaries, docs/learning.md).
+DEFAULT_FORGET_FACTOR = 5.0
 
 
-def forgetting_weight(t: int, batch_size: int, forget_factor: float | None) -> float:
+def check_forget_factor(forget_factor: Any) -> float | str:
+    """``forget_factor`` checked: a float ρ ≥ 0 or ``"minibatch"`` (None: the default ρ)."""
+    if forget_factor is None:
+        return DEFAULT_FORGET_FACTOR
+    if isinstance(forget_factor, str):
+        if forget_factor != "minibatch":
+            raise ValueError("forget_factor must be a float >= 0 or 'minibatch'; "
+                             f"got {forget_factor!r}")
+        return forget_factor
+    return check_nonneg_scalar(forget_factor, "forget_factor")
+
+
+def forgetting_weight(t: int, batch_size: int, forget_factor: float | str | None) -> float:
     """The weight ``β_t`` of the past statistics at mini-batch ``t`` (1-based).
+
+    ``forget_factor``: ρ of ``(1 − 1/t)^ρ``, or ``"minibatch"`` (also None) for the mini-batch
+    rule of Mairal et al. (2010), section 3.4.
 
     Examples
     --------
     >>> forgetting_weight(2, 1, 1.0), forgetting_weight(3, 1, 0.0)
     (0.5, 1.0)
+    >>> round(forgetting_weight(3, 2, "minibatch"), 4)
+    0.6667
     """
-    if forget_factor is None:
+    if forget_factor is None or forget_factor == "minibatch":
         eta = batch_size
         theta = t * eta if t < eta else eta * eta + t - eta
         return (theta + 1.0 - eta) / (theta + 1.0)
@@ -100,16 +129,29 @@ class OnlineStatistics:
     Attributes
     ----------
     A : array of shape (n_atoms, n_atoms)
-        ``Σ β z zᵀ``.
+        ``Σ β z zᵀ``: all the statistics the dictionary step uses.
     B : array of shape (n_atoms, n_features)
         ``Σ β zᵀ x``.
     t : int
         Mini-batches seen.
+    A_prev, B_prev : arrays like ``A`` and ``B``
+        The part of ``A`` and ``B`` from the previous epoch (the epoch window; zeros before
+        the first epoch ends and without a window).
+    n_epoch : int
+        Signals seen since the current epoch began.
     """
 
     A: Any
     B: Any
     t: int = 0
+    A_prev: Any = None
+    B_prev: Any = None
+    n_epoch: int = 0
+
+    def __post_init__(self) -> None:
+        if self.A_prev is None:  # a record of the statistics alone: no previous epoch
+            object.__setattr__(self, "A_prev", self.A * 0)
+            object.__setattr__(self, "B_prev", self.B * 0)
 
 
 @register_learner("online", coding_method="lasso", max_iter=1000, alpha=1.0, constraint="ball",
@@ -117,47 +159,71 @@ class OnlineStatistics:
                                                positive_dict=p.positive_dict,
                                                forget_factor=p.forget_factor))
 class OnlineUpdate(Updater):
-    """The online learner's dictionary step: statistics update + BCD."""
+    """The online learner's dictionary step: statistics update + BCD.
+
+    ``epoch_size`` (signals per epoch) is set by :meth:`for_data` when learning runs over a
+    data set; without it (``partial_fit`` on a stream) no epoch window applies.
+    """
 
     name = "online"
     minibatch = True
 
     def __init__(self, *, constraint: str = "ball", positive_dict: bool = False,
-                 forget_factor: float | None = None, n_passes: int = 1,
-                 engine: str = "auto") -> None:
+                 forget_factor: float | str | None = DEFAULT_FORGET_FACTOR,
+                 epoch_window: bool = True, n_passes: int = 1, engine: str = "auto") -> None:
         self.constraint = check_choice(constraint, "constraint", set(CONSTRAINTS))
         self.positive = bool(positive_dict)
-        self.forget_factor = None if forget_factor is None else check_nonneg_scalar(
-            forget_factor, "forget_factor")
+        self.forget_factor = check_forget_factor(forget_factor)
+        if not isinstance(epoch_window, bool):
+            raise TypeError(f"epoch_window must be a bool; got {type(epoch_window).__name__}")
+        self.epoch_window = epoch_window
+        self.epoch_size = 0
         self.n_passes = check_positive_int(n_passes, "n_passes")
         self.engine = engine
+
+    def for_data(self, n_samples: int) -> OnlineUpdate:
+        """This updater for a run over ``n_samples`` signals: the epoch window's length."""
+        new = copy.copy(self)
+        new.epoch_size = int(n_samples) if self.epoch_window else 0
+        return new
 
     def init_state(self, D, *, xp) -> OnlineStatistics:
         k, m = D.shape
         dev = getattr(D, "device", None)
-        return OnlineStatistics(xp.zeros((k, k), dtype=D.dtype, device=dev),
-                                xp.zeros((k, m), dtype=D.dtype, device=dev))
+        A, B = (xp.zeros((k, k), dtype=D.dtype, device=dev),
+                xp.zeros((k, m), dtype=D.dtype, device=dev))
+        return OnlineStatistics(A, B, 0, A, B, 0)
 
     def update(self, D, X, Z, aux: OnlineStatistics, *, xp):
-        t = aux.t + 1
-        beta = forgetting_weight(t, int(X.shape[0]), self.forget_factor)
+        t, n = aux.t + 1, int(X.shape[0])
+        beta = forgetting_weight(t, n, self.forget_factor)
+        A, B, A_prev, B_prev, n_epoch = aux.A, aux.B, aux.A_prev, aux.B_prev, aux.n_epoch
+        if self.epoch_size and n_epoch >= self.epoch_size:  # an epoch ended: drop the older
+            A, B = A - A_prev, B - B_prev
+            A_prev, B_prev, n_epoch = A, B, 0
         A, B = kernels.call("code_statistics",
                             "reference" if self.engine == "reference" else "auto", xp,
-                            aux.A, aux.B, Z, X, beta=beta)
+                            A, B, Z, X, beta=beta)
+        if self.epoch_size:
+            A_prev, B_prev = beta * A_prev, beta * B_prev
         D = bcd_update(D, A, B, constraint=self.constraint, positive=self.positive,
                        n_passes=self.n_passes, engine=self.engine, xp=xp)
-        return D, Z, OnlineStatistics(A, B, t), xp.linalg.diagonal(A)
+        return (D, Z, OnlineStatistics(A, B, t, A_prev, B_prev, n_epoch + n),
+                xp.linalg.diagonal(A))
 
     def on_resample(self, aux: OnlineStatistics, dead, *, xp) -> OnlineStatistics:
         keep = xp.astype(~dead, aux.A.dtype)
-        return replace(aux, A=aux.A * keep[:, None] * keep[None, :], B=aux.B * keep[:, None])
+        rows, both = keep[:, None], keep[:, None] * keep[None, :]
+        return replace(aux, A=aux.A * both, B=aux.B * rows, A_prev=aux.A_prev * both,
+                       B_prev=aux.B_prev * rows)
 
 
 def online_dictionary_learning(X: Any, n_atoms: int, *, alpha: float | None = 1.0,
                                coding_method: str | None = "lasso",
                                n_nonzero_coefs: int | None = None, batch_size: int = 256,
                                max_iter: int = 1000, tol: float = 0.0,
-                               forget_factor: float | None = None, n_passes: int = 1,
+                               forget_factor: float | str | None = DEFAULT_FORGET_FACTOR,
+                               epoch_window: bool = True, n_passes: int = 1,
                                positive_code: bool = False, positive_dict: bool = False,
                                constraint: str = "ball",
                                coding_options: dict[str, Any] | None = None, init: Any = "data",
@@ -185,8 +251,12 @@ def online_dictionary_learning(X: Any, n_atoms: int, *, alpha: float | None = 1.
     tol : float, default=0.0
         Stop when the mean objective of an epoch changes by less than ``tol`` relative
         (0: run ``max_iter`` steps).
-    forget_factor : float, optional
-        ρ in ``β_t = (1 − 1/t)^ρ``; None uses the mini-batch rule of section 3.4.
+    forget_factor : float or "minibatch", default=5.0
+        ρ in ``β_t = (1 − 1/t)^ρ`` (None: the default); ``"minibatch"``: the mini-batch rule
+        of section 3.4 (with ``epoch_window=False``, the paper's rule exactly).
+    epoch_window : bool, default=True
+        Drop the statistics of the signals seen more than one epoch (pass over ``X``) before
+        the current one, as SPAMS' ``trainDL`` does.
     n_passes : int, default=1
         BCD sweeps per mini-batch.
     positive_code, positive_dict : bool
@@ -225,7 +295,8 @@ def online_dictionary_learning(X: Any, n_atoms: int, *, alpha: float | None = 1.
     ((12, 8), 20)
     """
     upd = OnlineUpdate(constraint=constraint, positive_dict=positive_dict,
-                       forget_factor=forget_factor, n_passes=n_passes, engine=engine)
+                       forget_factor=forget_factor, epoch_window=epoch_window,
+                       n_passes=n_passes, engine=engine)
     return learn(X, n_atoms, upd, default_coding="lasso", coding_method=coding_method,
                  alpha=alpha, n_nonzero_coefs=n_nonzero_coefs, positive_code=positive_code,
                  coding_options=coding_options, init=init, max_iter=max_iter, tol=tol,
