@@ -200,7 +200,14 @@ def fit(estimator: Any, X: Any) -> Any:
     or "online"); sets the same fitted attributes as the in-memory fit."""
     from ._loop import Info, Progress, Result, iterate, warn_status
     from ._scale import Scale
-    from .learning import alternation_value, learner_spec, unscale_history
+    from .learning import (
+        alternation_value,
+        epoch_stop,
+        finish_step,
+        learner_spec,
+        next_batch,
+        unscale_history,
+    )
     from .learning.mod import mod_solve
 
     if estimator.method not in LEARNERS:
@@ -212,6 +219,7 @@ def fit(estimator: Any, X: Any) -> Any:
     est = estimator
     n_atoms = est._n_atoms(m)
     upd, coder = est._parts(m)
+    upd = upd.for_data(n)  # the online learner's epoch window, as in the in-memory fit
     max_iter = learner_spec(est.method).max_iter if est.max_iter is None else est.max_iter
     rng = check_random_state(est.random_state)
     sc = Scale.of(np.array([[float(da.max(da.abs(X)).compute())]]), np)
@@ -230,9 +238,7 @@ def fit(estimator: Any, X: Any) -> Any:
         D = st.dictionary
         if est.method == "online":
             if minibatch:
-                if run["order"].size < est.batch_size:
-                    run["order"] = np.concatenate([run["order"], rng.permutation(n)])
-                idx, run["order"] = run["order"][:est.batch_size], run["order"][est.batch_size:]
+                idx = next_batch(run, n, est.batch_size, rng)
             else:
                 idx = np.arange(n)
             Xb, Zb = _code_rows(cl, np.sort(idx), D)
@@ -266,39 +272,18 @@ def fit(estimator: Any, X: Any) -> Any:
     def step(st, it):
         t0 = time.perf_counter()
         D_new, aux, usage, obj, codes, nb = alternate(st)
-        every = upd.coherence_every or (10 if upd.minibatch else 1)
-        coh = 0.99 if (st.n_iter + 1) % every == 0 else None
-        dead = upd.dead_mask(D_new, max_coherence=coh, xp=np) | (usage <= 0)
-        replace = dead if est.dead_atoms == "resample" else upd.dead_mask(
-            D_new, max_coherence=None, xp=np)
-        n_res = 0
-        if replace.any():
-            Xr, Zr = codes if isinstance(codes, tuple) else _worst_rows(cl, codes, D_new,
-                                                                        int(replace.sum()))
-            D_new, n_res = upd.resample(D_new, Xr, Zr, replace, rng=rng, xp=np)
-            aux = upd.on_resample(aux, replace, xp=np)
-            D_new = upd.project(D_new, aux, xp=np)
+
+        def rows(k):  # the batch (online), else the k worst-coded rows from the workers
+            return codes if isinstance(codes, tuple) else _worst_rows(cl, codes, D_new, k)
+
         if not isinstance(codes, tuple):
             run["Z"] = codes
-        st.history.append({"iteration": st.n_iter + 1, "objective": obj, "n_resampled": n_res,
-                           "n_unused": int(dead.sum()), "n_samples_seen": st.n_samples_seen + nb,
-                           "time_s": time.perf_counter() - t0})
-        st = dataclasses.replace(st, dictionary=D_new, aux=aux, n_iter=st.n_iter + 1,
-                                 n_samples_seen=st.n_samples_seen + nb,
-                                 n_resampled=st.n_resampled + n_res)
+        st = finish_step(st, D_new, aux, usage, obj, updater=upd, n_samples=nb, rows=rows,
+                         xp=np, dead_atoms=est.dead_atoms, rng=rng, t0=t0)
         value = alternation_value(st, obj, xp=np)
         return st, Info(st.n_iter, st, value, st.history)
 
-    def stop(info):
-        if info.objective <= exact:
-            return True
-        run["objs"].append(info.objective)
-        if len(run["objs"]) < steps:
-            return False
-        cur = sum(run["objs"]) / len(run["objs"])
-        run["objs"], prev, run["prev"] = [], run["prev"], cur
-        return est.tol > 0 and abs(prev - cur) <= est.tol * abs(cur)
-
+    stop = epoch_stop(run, tol=est.tol, exact=exact, steps_per_epoch=steps)
     state, status, _, _ = iterate(state, step, max_iter=max_iter, stop=stop,
                                   callback=est.callback,
                                   progress=Progress(max_iter, upd.name, est.verbose), xp=np)

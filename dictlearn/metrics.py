@@ -285,7 +285,8 @@ def gabor_r2(atoms: Any, patch_shape: tuple[int, int] | None = None, *,
     Parameters
     ----------
     atoms : array of shape (n_atoms, h·w)
-        Any array library (copied to the host).
+        Any array library, on any device (one explicit copy to the host: the fits run in
+        SciPy).
     patch_shape : (int, int), optional
         ``(h, w)``; default: square.
     n_starts : int, default=3
@@ -294,7 +295,8 @@ def gabor_r2(atoms: Any, patch_shape: tuple[int, int] | None = None, *,
     Returns
     -------
     ndarray of shape (n_atoms,)
-        R² in [0, 1] (0 for a constant atom).
+        R² in [0, 1] (0 for a constant atom): host NumPy, like the other per-atom
+        diagnostics computed by SciPy.
 
     Examples
     --------
@@ -308,9 +310,9 @@ def gabor_r2(atoms: Any, patch_shape: tuple[int, int] | None = None, *,
     import numpy as np
 
     from ._validation import check_positive_int
-    from ._xp import to_numpy
+    from ._xp import to_host
 
-    A = np.asarray(to_numpy(atoms), dtype=np.float64)
+    A = np.asarray(to_host(atoms), dtype=np.float64)  # the fits run on the host (SciPy)
     if A.ndim != 2:
         raise ValueError(f"atoms must be 2-D (n_atoms, h*w); got shape {A.shape}")
     if not np.all(np.isfinite(A)):

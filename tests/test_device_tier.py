@@ -257,6 +257,9 @@ HOST_OUTPUT = {
                                                 random_state=0).reconstruction,
     "plot_atoms": lambda p, xp: _plot(lambda: dl.plotting.plot_atoms(p(D0), (2, 4))),
     "plot_conv_atoms": lambda p, xp: _plot(lambda: dl.plotting.plot_conv_atoms(p(CSC.atoms))),
+    "gabor_r2": lambda p, xp: dl.metrics.gabor_r2(p(D0[:3, :]), (2, 4)),
+    "gabor_fraction": lambda p, xp: np.asarray(dl.metrics.gabor_fraction(p(D0[:3, :]), (2, 4),
+                                                                        threshold=0.0)),
 }
 
 #: Names exercised on ``device1`` inside the named case.
@@ -265,7 +268,8 @@ COVERED_BY = {
     "LayerWeights": "LISTA", "train": "SparseAutoencoder", "ComparisonTable": "compare_inference",
     "fit_dictionary": "DictionaryLearning", "learning_step": "DictionaryLearning",
     "start_state": "DictionaryLearning", "alternation_value": "DictionaryLearning",
-    "unscale_history": "DictionaryLearning",
+    "unscale_history": "DictionaryLearning", "finish_step": "DictionaryLearning",
+    "next_batch": "DictionaryLearning", "epoch_stop": "DictionaryLearning",
     "CodingStep": "DictionaryLearning", "Updater": "DictionaryLearning",
     "LearningState": "DictionaryLearning", "NoState": "DictionaryLearning",
     "OnlineStatistics": "DictionaryLearning", "OlshausenFieldGains": "DictionaryLearning",

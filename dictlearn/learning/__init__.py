@@ -12,8 +12,11 @@ if TYPE_CHECKING:  # the exports, loaded on first use by `attach` (dictlearn._la
         NoState,
         Updater,
         alternation_value,
+        epoch_stop,
+        finish_step,
         fit_dictionary,
         learning_step,
+        next_batch,
         start_state,
         unscale_history,
     )
@@ -41,3 +44,5 @@ __all__ = ["LEARNERS", "CodingStep", "DictionaryLearning", "LearnerSpec", "Learn
            "project_atoms", "register_learner", "resample_atoms"]
 # the driver's extension points, for learners outside this subpackage (dictlearn.signal)
 __all__ += ["Updater", "alternation_value", "start_state", "unscale_history"]
+# and the pieces of an alternation that dictlearn.distributed runs with the codes on workers
+__all__ += ["epoch_stop", "finish_step", "next_batch"]

@@ -36,9 +36,9 @@ from .._xp import check_random_state, get_namespace
 from ._coding import CodingStep, make_coder
 from .atoms import dead_atom_mask, init_dictionary, project_atoms, resample_atoms
 
-__all__ = ["LearningState", "NoState", "Updater", "alternation_value", "fit_dictionary",
-           "learn", "learning_scale", "learning_step", "split_record", "start_state",
-           "unscale_history"]
+__all__ = ["LearningState", "NoState", "Updater", "alternation_value", "epoch_stop",
+           "finish_step", "fit_dictionary", "learn", "learning_scale", "learning_step",
+           "next_batch", "split_record", "start_state", "unscale_history"]
 
 DEAD_ATOM_POLICIES = ("resample", "keep")
 
@@ -193,6 +193,24 @@ def learning_step(state: LearningState, X: Any, *, updater: Updater, coder: Codi
     D_new, Z, aux, usage = updater.update(D, X, Z, state.aux, xp=xp)
     if usage is None:
         usage = xp.sum(xp.astype(Z != 0, X.dtype), axis=0)
+    new = finish_step(state, D_new, aux, usage, obj, updater=updater,
+                      n_samples=int(X.shape[0]), rows=lambda k: (X, Z), xp=xp,
+                      dead_atoms=dead_atoms, rng=rng, max_coherence=max_coherence, t0=t0)
+    return new, Z, obj
+
+
+def finish_step(state: LearningState, D_new: Any, aux: Any, usage: Any, obj: float, *,
+                updater: Updater, n_samples: int, rows: Callable[[int], tuple[Any, Any]],
+                xp: ModuleType, dead_atoms: str = "resample",
+                rng: np.random.Generator | None = None, max_coherence: float | None = 0.99,
+                t0: float | None = None) -> LearningState:
+    """The end of an alternation after the dictionary step (in memory, or with the codes on
+    Dask workers, :mod:`dictlearn.distributed`): the dead-atom policy and the history record.
+
+    ``rows(k)`` gives the signals and codes that the ``k`` replaced atoms are resampled from
+    (the batch; the ``k`` worst-coded rows gathered from the workers), called only when an
+    atom is replaced.
+    """
     every = updater.coherence_every or (10 if updater.minibatch else 1)  # k x k: not free
     coh = max_coherence if (state.n_iter + 1) % every == 0 else None
     dead = updater.dead_mask(D_new, max_coherence=coh, xp=xp) | (usage <= 0)
@@ -201,23 +219,53 @@ def learning_step(state: LearningState, X: Any, *, updater: Updater, coder: Codi
                                                                        xp=xp)
     n_res = 0
     if bool(xp.any(replace)):
-        D_new, n_res = updater.resample(D_new, X, Z, replace, rng=rng, xp=xp)
+        Xr, Zr = rows(int(xp.sum(xp.astype(replace, xp.int64))))
+        D_new, n_res = updater.resample(D_new, Xr, Zr, replace, rng=rng, xp=xp)
         aux = updater.on_resample(aux, replace, xp=xp)
         D_new = updater.project(D_new, aux, xp=xp)
-    n = int(X.shape[0])
     record = {
         "iteration": state.n_iter + 1,
         "objective": obj,
         "n_resampled": n_res,
         "n_unused": int(xp.sum(xp.astype(dead, xp.int64))),
-        "n_samples_seen": state.n_samples_seen + n,
-        "time_s": time.perf_counter() - t0,
+        "n_samples_seen": state.n_samples_seen + n_samples,
+        "time_s": time.perf_counter() - (time.perf_counter() if t0 is None else t0),
     }
     state.history.append(record)  # the history list is shared along a run (append-only)
-    new = dataclasses.replace(state, dictionary=D_new, aux=aux, n_iter=state.n_iter + 1,
-                              n_samples_seen=state.n_samples_seen + n,
-                              n_resampled=state.n_resampled + n_res)
-    return new, Z, obj
+    return dataclasses.replace(state, dictionary=D_new, aux=aux, n_iter=state.n_iter + 1,
+                               n_samples_seen=state.n_samples_seen + n_samples,
+                               n_resampled=state.n_resampled + n_res)
+
+
+def next_batch(run: dict[str, Any], n: int, batch_size: int,
+               rng: np.random.Generator) -> np.ndarray:
+    """The next mini-batch's row indices: consecutive slices of random permutations of the
+    ``n`` rows (a new permutation when the current one runs out); ``run["order"]`` holds
+    what is left."""
+    if run["order"].size < batch_size:
+        run["order"] = np.concatenate([run["order"], rng.permutation(n)])
+    idx, run["order"] = run["order"][:batch_size], run["order"][batch_size:]
+    return idx
+
+
+def epoch_stop(run: dict[str, Any], *, tol: float, exact: float,
+               steps_per_epoch: int) -> Callable[[Info], bool]:
+    """The learners' stopping rule: an exact fit (objective ≤ ``exact``), or a relative change
+    of the mean objective over an epoch (``steps_per_epoch`` mini-batches; one alternation
+    for batch learners) below ``tol``. ``run`` keeps ``"objs"`` and ``"prev"``."""
+
+    def stop(info: Info) -> bool:
+        obj = info.objective
+        if obj <= exact:
+            return True  # an exact fit
+        run["objs"].append(obj)
+        if len(run["objs"]) < steps_per_epoch:
+            return False
+        cur = sum(run["objs"]) / len(run["objs"])  # the mean over an epoch (mini-batch)
+        run["objs"], prev, run["prev"] = [], run["prev"], cur
+        return tol > 0 and abs(prev - cur) <= tol * abs(cur)
+
+    return stop
 
 
 def fit_dictionary(X: Any, n_atoms: int, *, updater: Updater, coder: CodingStep, init: Any = "data",
@@ -296,9 +344,7 @@ def fit_dictionary(X: Any, n_atoms: int, *, updater: Updater, coder: CodingStep,
 
     def step(st: LearningState, it: int) -> tuple[LearningState, Info]:
         if minibatch:
-            if run["order"].size < batch_size:
-                run["order"] = np.concatenate([run["order"], rng.permutation(n)])
-            idx, run["order"] = run["order"][:batch_size], run["order"][batch_size:]
+            idx = next_batch(run, n, batch_size, rng)
             Xb = xp.take(X, xp.asarray(idx, device=device), axis=0)
         else:
             Xb = X
@@ -309,17 +355,7 @@ def fit_dictionary(X: Any, n_atoms: int, *, updater: Updater, coder: CodingStep,
             run["Z"] = Z  # warm start of the next coding step
         return st, Info(st.n_iter, st, value, st.history)
 
-    def stop(info: Info) -> bool:
-        obj = info.objective
-        if obj <= exact:
-            return True  # an exact fit
-        run["objs"].append(obj)
-        if len(run["objs"]) < steps_per_epoch:
-            return False
-        cur = sum(run["objs"]) / len(run["objs"])  # the mean over an epoch (mini-batch)
-        run["objs"], prev, run["prev"] = [], run["prev"], cur
-        return tol > 0 and abs(prev - cur) <= tol * abs(cur)
-
+    stop = epoch_stop(run, tol=tol, exact=exact, steps_per_epoch=steps_per_epoch)
     state, status, _, _ = iterate(state, step, max_iter=max_iter, stop=stop, callback=callback,
                                   progress=Progress(max_iter, updater.name, verbose), xp=xp)
     codes = None if updater.minibatch else sc.up(run["Z"])
