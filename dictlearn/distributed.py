@@ -224,7 +224,7 @@ def fit(estimator: Any, X: Any) -> Any:
     rng = check_random_state(est.random_state)
     sc = Scale.of(np.array([[float(da.max(da.abs(X)).compute())]]), np)
     if sc.scaled:
-        X, coder = X / sc.s, coder.scaled(sc)
+        X, coder, upd = X / sc.s, coder.scaled(sc), upd.scaled(sc)
     state = dataclasses.replace(_initial_state(X, est, upd, n_atoms, rng), scale=sc.s)
     cl = _Cluster(X, coder)
     mean_sq = float(da.mean(da.sum(X * X, axis=1)).compute())

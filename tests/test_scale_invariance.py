@@ -148,7 +148,8 @@ LEARNERS = {
     "mod": ({"alpha": 0.1}, {"alpha": 1}),
     "ksvd": ({"n_nonzero_coefs": 2}, {}),
     "online": ({"alpha": 0.1}, {"alpha": 1}),
-    "olshausen_field": ({"alpha": 0.022, "sigma": 0.316}, {"alpha": 2, "sigma": 1}),
+    "olshausen_field": ({"alpha": 0.022, "sigma": 0.316, "var_goal": 0.1, "learning_rate": 1.0},
+                        {"alpha": 2, "sigma": 1, "var_goal": 2, "learning_rate": -2}),
 }
 _L = make_sparse_problem(60, 8, 10, 2, random_state=0)
 
@@ -178,13 +179,13 @@ def test_learners_give_one_dictionary_over_the_extreme_range(method, k):
     assert np.all(np.isfinite(norms)) and norms.max() < 10  # no atoms of norm 1e17
 
 
-@pytest.mark.parametrize("method", ["mod", "ksvd", "online"])
+@pytest.mark.parametrize("method", list(LEARNERS))
 @settings(deadline=None, max_examples=5)
 @given(e=_EXPONENT)
 def test_learners_are_scale_invariant(method, e):
-    """MOD, K-SVD and online learning (its start is unit atoms, its BCD step and unit-ball
-    projection homogeneous) are scale-invariant algorithms: any ``c`` gives the dictionary of
-    ``X``."""
+    """MOD, K-SVD, online learning (its start is unit atoms, its BCD step and unit-ball
+    projection homogeneous) and Olshausen–Field (its constants in data units scaled by their
+    law) are scale-invariant algorithms: any ``c`` gives the dictionary of ``X``."""
     c = 10.0 ** e
     ref, est = _learn(method, 1.0), _learn(method, c)
     np.testing.assert_allclose(est.components_, ref.components_, atol=5e-3)

@@ -101,6 +101,12 @@ class Updater:
         """Forget what the state knew about resampled atoms (boolean mask ``dead``)."""
         return aux
 
+    def scaled(self, sc: Scale) -> Updater:
+        """The dictionary step of the signals ``X / s`` (:mod:`dictlearn._scale`): constants
+        in data units rescaled by their law (Olshausen–Field's ``var_goal`` and
+        ``learning_rate``); ``self`` for a step without such constants."""
+        return self
+
     def for_data(self, n_samples: int) -> Updater:
         """The updater for a run over a data set of ``n_samples`` signals (the online
         learner's epoch window); ``self`` here."""
@@ -327,7 +333,8 @@ def fit_dictionary(X: Any, n_atoms: int, *, updater: Updater, coder: CodingStep,
     device = getattr(X, "device", None)
     sc = learning_scale(X, state, coder, xp=xp)
     X = sc.down(X)
-    coder = coder.scaled(sc) if sc.scaled else coder
+    if sc.scaled:
+        coder, updater = coder.scaled(sc), updater.scaled(sc)
     if state is None:
         state = start_state(X, n_atoms, updater=updater, init=init, rng=rng, xp=xp)
         state = dataclasses.replace(state, scale=sc.s)

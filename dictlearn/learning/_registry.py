@@ -23,6 +23,8 @@ class UpdaterParams:
     positive_code: bool = False
     forget_factor: float | None = None
     approximate: bool = False
+    learning_rate: float = 1.0
+    var_goal: float = 0.1
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,11 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
         Approximate K-SVD.
     sigma : float, default=0.316
         Scale of the Cauchy prior (Olshausen–Field).
+    var_goal, learning_rate : float, default=0.1, 1.0
+        Olshausen–Field's target variance of every coefficient and its dictionary step size
+        (:func:`~dictlearn.learning.olshausen_field`). Like ``alpha`` and ``sigma`` they are in
+        the data's units: for ``c·X`` use ``c²·alpha``, ``c·sigma``, ``c²·var_goal`` and
+        ``learning_rate / c²`` to learn the dictionary of ``X``.
     dead_atoms : {"resample", "keep"}, default="resample"
     init : {"data", "random"} or array, default="data"
     coding_options : dict, optional
@@ -140,7 +145,8 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
                  max_iter: int | None = None, tol: float = 1e-6, constraint: str | None = None,
                  positive_code: bool = False, positive_dict: bool = False,
                  forget_factor: float | None = None, approximate: bool = False,
-                 sigma: float = 0.316, dead_atoms: str = "resample", init: Any = "data",
+                 sigma: float = 0.316, var_goal: float = 0.1, learning_rate: float = 1.0,
+                 dead_atoms: str = "resample", init: Any = "data",
                  coding_options: dict[str, Any] | None = None, random_state: Any = None,
                  callback: Callable[[Info], Any] | None = None, verbose: bool = False) -> None:
         store_params(self, locals())
@@ -170,7 +176,8 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
         upd = spec.build(UpdaterParams(
             spec.constraint if self.constraint is None else self.constraint,
             positive_dict=self.positive_dict, positive_code=self.positive_code,
-            forget_factor=self.forget_factor, approximate=self.approximate))
+            forget_factor=self.forget_factor, approximate=self.approximate,
+            learning_rate=self.learning_rate, var_goal=self.var_goal))
         return upd, coder
 
     def _check_fitted(self) -> None:
@@ -233,7 +240,7 @@ class DictionaryLearning(TransformerMixin, BaseEstimator):
             self._rng = check_random_state(self.random_state)
         # the signals divided by the scale of the first batch (dictlearn/_scale.py)
         sc = learning_scale(X, None if first else self._state, coder, xp=xp)
-        X, coder = sc.down(X), coder.scaled(sc)
+        X, coder, upd = sc.down(X), coder.scaled(sc), upd.scaled(sc)
         if first:
             state = start_state(X, self._n_atoms(X.shape[1]), updater=upd, init=self.init,
                                 rng=self._rng, xp=xp)

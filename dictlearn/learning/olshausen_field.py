@@ -29,6 +29,7 @@ Priors (the coding step):
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -167,7 +168,9 @@ class OlshausenFieldGains:
 
 @register_learner("olshausen_field", coding_method="cauchy", max_iter=2000, alpha=0.022,
                   constraint="sphere",
-                  build=lambda p: OlshausenFieldUpdate(positive_dict=p.positive_dict))
+                  build=lambda p: OlshausenFieldUpdate(positive_dict=p.positive_dict,
+                                                     learning_rate=p.learning_rate,
+                                                     var_goal=p.var_goal))
 class OlshausenFieldUpdate(Updater):
     """Gradient step on the dictionary plus the gain adaptation of Olshausen & Field."""
 
@@ -185,6 +188,16 @@ class OlshausenFieldUpdate(Updater):
         self.gain_rate = check_nonneg_scalar(gain_rate, "gain_rate")
         self.min_gain = check_nonneg_scalar(min_gain, "min_gain", upper=1, open_upper=True)
         self.positive = bool(positive_dict)
+
+    def scaled(self, sc: Scale) -> OlshausenFieldUpdate:
+        """The step for ``X / s``: ``var_goal / s²`` (a variance of the codes) and
+        ``learning_rate · s²`` (the gradient ``Zᵀ(X − ZD)`` scales by ``s²``)."""
+        if not sc.scaled:
+            return self
+        new = copy.copy(self)
+        new.var_goal = float(sc.down(self.var_goal, 2))
+        new.learning_rate = float(sc.up(self.learning_rate, 2))
+        return new
 
     def init_state(self, D, *, xp) -> OlshausenFieldGains:
         k = D.shape[0]
