@@ -79,3 +79,27 @@ def test_registries_complete_after_import():
     methods, learners = _fresh(code)["value"]
     assert {"cauchy", "fista", "ista", "iht", "lasso", "omp"} <= set(methods)
     assert {"mod", "ksvd", "online", "olshausen_field"} <= set(learners)
+
+
+def test_exports_named_like_their_submodule_stay_the_exported_object():
+    """``dictlearn.amortized.train`` is a function and a submodule of the same name (so are
+    ``learning.mod``, ``coding.omp``, ...): importing every submodule first must not replace a
+    lazily exported function by its module (a fresh interpreter, so the order is the worst)."""
+    code = """
+import importlib, pkgutil, types
+pkgs = ["dictlearn.learning", "dictlearn.amortized", "dictlearn.signal", "dictlearn.coding"]
+for pkg in pkgs:
+    for info in pkgutil.iter_modules(importlib.import_module(pkg).__path__):
+        importlib.import_module(pkg + "." + info.name)
+bad = []
+for pkg in pkgs:
+    m = importlib.import_module(pkg)
+    for name in m.__all__:
+        obj = getattr(m, name)
+        if isinstance(obj, types.ModuleType) and obj.__name__ == pkg + "." + name:
+            bad.append(pkg + "." + name)
+print(bad)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"
