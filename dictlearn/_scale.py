@@ -34,9 +34,8 @@ import numpy as np
 
 __all__ = ["SAFE_EXPONENT", "Scale", "scale_invariant"]
 
-#: ``s = 1`` while ``max|X|`` is within ``2**±SAFE_EXPONENT``: a method's own constants (ADMM's
-#: penalty rule, Olshausen–Field's step sizes, SPORCO-identical iterates) keep their meaning
-#: for data of ordinary scale.
+#: ``s = 1`` while ``max|X|`` is within ``2**±SAFE_EXPONENT``: there the results are those of
+#: the methods as written, bit for bit (ADMM's iterates identical to SPORCO's, for one).
 SAFE_EXPONENT = 32
 
 
