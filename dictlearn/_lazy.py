@@ -82,4 +82,11 @@ def attach(package: str, path: str) -> tuple[Callable[[str], Any], Callable[[], 
         mod = sys.modules[package]
         return sorted(set(vars(mod)) | set(_table()) | set(getattr(mod, "__all__", ())))
 
+    # A name exported from the submodule of the same name (``amortized.train``,
+    # ``learning.mod``) is bound now: importing that submodule any other way would set the
+    # package attribute to the module, and ``__getattr__`` would never run for it.
+    for name, (module, attr) in _table().items():
+        if module == "." + name and attr == name:
+            setattr(sys.modules[package], name,
+                    getattr(importlib.import_module(module, package), attr))
     return __getattr__, __dir__

@@ -22,11 +22,6 @@ if TYPE_CHECKING:  # the exports, loaded on first use by `attach` (dictlearn._la
 
 __getattr__, __dir__ = attach(__name__, __file__)
 
-# ``train`` is both a submodule and the function it exports: importing the submodule (LISTA
-# does) would set the package attribute to the module, so the function is bound eagerly (the
-# module needs NumPy only).
-from .train import train  # noqa: E402
-
 __all__ = ["LISTA", "SGD", "VARIANTS", "Adam", "AdamState", "ComparisonTable", "DepthWarning",
            "LayerWeights", "SGDState", "SparseAutoencoder", "Variant", "alista_lipschitz",
            "alista_weight", "compare_inference", "train"]
