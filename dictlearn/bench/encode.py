@@ -59,7 +59,7 @@ def _spams_lasso(X, D, alpha):
 
     Xf = np.asfortranarray(X.T)
     Df = np.asfortranarray(D.T)
-    Z = spams.lasso(Xf, D=Df, lambda1=alpha, mode=2, numThreads=-1)
+    Z = spams.lasso(Xf, D=Df, lambda1=alpha, mode=2, numThreads=SPAMS_THREADS[0])
     return np.asarray(Z.todense()).T
 
 
@@ -98,10 +98,16 @@ def _sklearn_omp(X, D, k):
     return sparse_encode(X, D, algorithm="omp", n_nonzero_coefs=k)
 
 
+#: SPAMS' numThreads (``--spams-threads``; -1: all cores).
+SPAMS_THREADS = [-1]
+
+
 def _spams_omp(X, D, k):
     import spams
 
-    Z = spams.omp(np.asfortranarray(X.T), np.asfortranarray(D.T), L=k, numThreads=-1)
+    # eps=0.0 given explicitly: without it SPAMS' float32 omp returns all-zero codes
+    Z = spams.omp(np.asfortranarray(X.T), np.asfortranarray(D.T), L=k, eps=0.0,
+                  numThreads=SPAMS_THREADS[0])
     return np.asarray(Z.todense()).T
 
 
@@ -124,6 +130,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--methods", nargs="*", default=None,
                    help="substrings selecting contenders (default: all available)")
     add_options(p, seed=0)
+    p.add_argument("--spams-threads", type=int, default=-1,
+                   help="SPAMS' numThreads (-1: all cores; 1 for a one-thread comparison, "
+                        "with NUMBA_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1)")
     p.add_argument("--iteration-cost", type=int, default=0, metavar="N",
                    help="also time N plain FISTA iterations (tol=0) per engine against the "
                         "matrix products of N iterations")
@@ -135,10 +144,11 @@ def run(args: argparse.Namespace) -> int:
         snr_db=args.snr_db, dtype=np.dtype(args.dtype), random_state=args.seed,
     )
     X, D, alpha = prob.X, prob.dictionary, args.alpha
+    SPAMS_THREADS[0] = args.spams_threads
     print(
         f"problem: D {D.shape[0]} atoms x {D.shape[1]} features, {X.shape[0]} signals, "
         f"{args.n_nonzero}-sparse, {args.snr_db:g} dB SNR, alpha={alpha:g}, {args.dtype}, "
-        f"median of {args.repeat}"
+        f"median of {args.repeat}, SPAMS numThreads={args.spams_threads}"
     )
     if args.iteration_cost:
         _iteration_cost(args, X, D, alpha)

@@ -11,15 +11,16 @@ import math
 
 import numba
 import numpy as np
+from numba import types
+from numba.extending import intrinsic
 
-from ._numba_common import FMA, gram, n_chunks, project, sq_norm, use_blas
+from ._numba_common import FMA, n_chunks, sq_norm
 
 __all__ = ["omp_gram"]
 
-#: Take ``X Dᵀ`` from BLAS one block of rows at a time (``BLOCK_ELEMENTS`` entries of
-#: ``X Dᵀ`` per block, so that the block's products are still in cache when the kernel reads
-#: them) instead of per sample inside the kernel.
-BLOCKED_BLAS = True
+#: ``X Dᵀ`` and ``G = D Dᵀ`` come from BLAS, ``X Dᵀ`` one block of rows at a time
+#: (``BLOCK_ELEMENTS`` entries per block, so that the block's products are still in cache when
+#: the kernel reads them, and overwrites them with the residual's correlations).
 BLOCK_ELEMENTS = 1 << 18
 
 
@@ -134,39 +135,69 @@ def _omp_one(b0, G, xx, K, tol, positive, cond_tol, z, c, excl, L, idx, bS, gam,
     return s, rr
 
 
-#: Fast-math flags of the selection scan: with no NaNs (the inputs are checked finite) and
-#: reassociation, the max over the atoms vectorises; the max itself is exact.
-_SCAN = {"contract", "reassoc", "nsz", "nnan"}
+@intrinsic
+def _bits(typingctx, x):
+    """The bit pattern of the float ``x`` as a signed integer of its width (a bitcast)."""
+    if not isinstance(x, types.Float):
+        return None
+    ity = types.int32 if x.bitwidth == 32 else types.int64
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(ity))
+
+    return ity(x), codegen
 
 
-@numba.njit(cache=True, fastmath=_SCAN)
-def _argmax_kept(c, keep):
-    """First ``j`` maximising ``|c_j|·keep_j`` (``keep`` 1 or 0), or -1 when that max is 0:
-    one vectorised max, then a scan for its first position."""
-    m = c[0] * 0
-    for j in range(c.shape[0]):
-        m = max(m, abs(c[j]) * keep[j])
-    if not m > 0:
+@numba.njit(cache=True, inline="always")
+def _key(c, keep, j):
+    """``|c_j|·keep_j`` (``keep`` 1 or 0) as its bit pattern: for non-negative finite floats
+    the bit patterns order as the values, and integer max/min reductions vectorise where a
+    float max (a chain of scalar compares) does not."""
+    return _bits(abs(c[j]) * keep[j])
+
+
+@numba.njit(cache=True, inline="always")
+def _first_max(c, keep, m):
+    """The first ``j`` whose key is ``m`` (a min reduction: no early exit, so it vectorises),
+    or -1 when ``m`` is 0 (no kept atom has a non-zero correlation)."""
+    k = c.shape[0]
+    if m == 0:
         return -1
-    for j in range(c.shape[0]):
-        if abs(c[j]) * keep[j] == m:
-            return j
-    return -1
+    p = k
+    for j in range(k):
+        q = j if _key(c, keep, j) == m else k
+        p = q if q < p else p
+    return p
+
+
+@numba.njit(cache=True, inline="always")
+def _select(c, keep):
+    """First ``j`` maximising ``|c_j|`` among the kept atoms, or -1 when that max is 0: the
+    selection a float ``argmax`` makes, ties to the first index."""
+    m = _key(c, keep, 0)
+    for j in range(1, c.shape[0]):
+        v = _key(c, keep, j)
+        m = v if v > m else m
+    return _first_max(c, keep, m)
 
 
 @numba.njit(cache=True, fastmath=FMA)
-def _omp_one_fast(b0, G, xx, K, tol, cond_tol, z, c, keep, L, Q, idx, bS, gam, y):
+def _omp_one_fast(c, G, xx, K, tol, cond_tol, one, z, keep, L, Q, idx, a, gam):
     """Unconstrained OMP with the correlations updated by one row per step.
 
+    ``c`` holds ``b = x Dᵀ`` on entry and is overwritten by the residual's correlations.
     ``Q[t] = q_t Dᵀ`` where ``q_t`` is the t-th Gram–Schmidt direction of the support, so
-    ``Q[t] = (G[j] − Σ_u L[t,u] Q[u]) / L[t,t]``, ``w_u = Q[u, j]``, and the new residual's
-    correlations are ``c − (c_j / L[t,t]) Q[t]`` with ``‖r‖²`` lowered by ``(c_j / L[t,t])²``.
+    ``Q[t] = (G[j] − Σ_u L[t,u] Q[u]) / L[t,t]`` and ``w_u = Q[u, j]``. The residual's
+    coefficient on ``q_t`` is ``a_t = c_j / L[t,t]``: the correlations become ``c − a_t Q[t]``
+    (in the pass that scales ``Q[t]``, which also takes the next selection's max),
+    ``‖r‖²`` drops by ``a_t²``, and the codes on the
+    support solve ``Lᵀ γ = a``. Every vector operation stays in the dtype of ``c`` (``one``
+    is 1 in that dtype), so float32 runs in float32 vectors.
     """
-    k = b0.shape[0]
+    k = c.shape[0]
     for j in range(k):
-        c[j] = b0[j]
-        keep[j] = 1.0
-    best = _argmax_kept(c, keep)
+        keep[j] = one
+    best = _select(c, keep)
     s = 0
     rr = xx
     for _ in range(k + 1):
@@ -176,45 +207,53 @@ def _omp_one_fast(b0, G, xx, K, tol, cond_tol, z, c, keep, L, Q, idx, bS, gam, y
         d = gjj
         for t in range(s):
             d -= Q[t, best] * Q[t, best]
-        keep[best] = 0.0
-        if d > cond_tol * gjj:
-            piv = np.sqrt(d)  # stays in the working dtype (float32 or float64)
-            for t in range(s):
-                L[s, t] = Q[t, best]
-            L[s, s] = piv
-            inv = (gjj * 0 + 1) / piv
-            coef = c[best] * inv
-            idx[s] = best
-            bS[s] = b0[best]
+        keep[best] = 0 * one
+        if not d > cond_tol * gjj:  # in the span of the support: skip this atom for good
+            best = _select(c, keep)
+            continue
+        piv = np.sqrt(d)
+        inv = one / piv
+        for t in range(s):
+            L[s, t] = Q[t, best]
+        L[s, s] = piv
+        coef = c[best] * inv
+        idx[s] = best
+        a[s] = coef
+        rr -= coef * coef
+        qs = Q[s]
+        for j in range(k):
+            qs[j] = G[best, j]
+        for t in range(s):
+            wt = L[s, t]
+            qt = Q[t]
             for j in range(k):
-                Q[s, j] = G[best, j]
-            for t in range(s):
-                wt = L[s, t]
-                for j in range(k):
-                    Q[s, j] -= wt * Q[t, j]
-            for j in range(k):
-                Q[s, j] *= inv
-            rr -= coef * coef
-            s += 1
-            for j in range(k):
-                c[j] -= coef * Q[s - 1, j]
-        best = _argmax_kept(c, keep)
-    _cho_solve(L, bS, y, gam, s)
-    acc = 0.0
+                qs[j] -= wt * qt[j]
+        m = _key(c, keep, best)  # 0: best is no longer kept
+        for j in range(k):  # scale the new row, update c and take the max of its keys
+            q = qs[j] * inv
+            qs[j] = q
+            c[j] -= coef * q
+            v = _key(c, keep, j)
+            m = v if v > m else m
+        s += 1
+        best = _first_max(c, keep, m)
+    for t in range(s - 1, -1, -1):  # Lᵀ γ = a
+        acc = a[t]
+        for u in range(t + 1, s):
+            acc -= L[u, t] * gam[u]
+        gam[t] = acc / L[t, t]
     for t in range(s):
         z[idx[t]] = gam[t]
-        acc += gam[t] * bS[t]
-    return s, max(xx - acc, 0.0)
+    return s, max(rr, 0 * rr)
 
 
 @numba.njit(cache=True, parallel=True, fastmath=FMA)
-def _omp_batch(X, Dt, XDt, G, K, tol, positive, cond_tol, Z, used, rr, n_chunks):
+def _omp_batch(X, XDt, G, K, tol, positive, cond_tol, one, Z, used, rr, n_chunks):
+    """OMP of the rows of ``X`` from their correlations ``XDt`` (overwritten)."""
     n = X.shape[0]
     k = G.shape[0]
     size = (n + n_chunks - 1) // n_chunks
     for ch in numba.prange(n_chunks):
-        buf = np.empty(k, dtype=X.dtype)
-        pre = XDt.shape[0] == n
         c = np.empty(k, dtype=X.dtype)
         excl = np.empty(k, dtype=np.bool_)
         keep = np.empty(k, dtype=X.dtype)
@@ -229,18 +268,13 @@ def _omp_batch(X, Dt, XDt, G, K, tol, positive, cond_tol, Z, used, rr, n_chunks)
         for i in range(ch * size, min(n, (ch + 1) * size)):
             for j in range(k):
                 Z[i, j] = 0.0
-            if pre:
-                b = XDt[i]
-                xx = sq_norm(X[i])
-            else:
-                xx = project(X[i], Dt, buf)
-                b = buf
+            xx = sq_norm(X[i])
             if positive:
-                s, r = _omp_one(b, G, xx, K, tol, positive, cond_tol, Z[i], c, excl,
+                s, r = _omp_one(XDt[i], G, xx, K, tol, positive, cond_tol, Z[i], c, excl,
                                 L, idx, bS, gam, gnew, y, w)
             else:
-                s, r = _omp_one_fast(b, G, xx, K, tol, cond_tol, Z[i], c, keep, L, Q,
-                                     idx, bS, gam, y)
+                s, r = _omp_one_fast(XDt[i], G, xx, K, tol, cond_tol, one, Z[i], keep, L, Q,
+                                     idx, bS, gam)
             used[i] = s
             rr[i] = r
 
@@ -250,18 +284,15 @@ def omp_gram(X, D, *, n_nonzero_coefs, tol, positive, cond_tol, xp=np):
     X = np.ascontiguousarray(X)
     D = np.ascontiguousarray(D, dtype=X.dtype)
     Dt = np.ascontiguousarray(D.T)
-    XDt = X @ Dt if use_blas(X, D) and not BLOCKED_BLAS else np.empty((0, D.shape[0]),
-                                                                       dtype=X.dtype)
-    G = gram(D)
+    G = D @ Dt
     n, k = X.shape[0], D.shape[0]
     Z = np.empty((n, k), dtype=X.dtype)
     used = np.zeros(n, dtype=np.int64)
     rr = np.empty(n, dtype=X.dtype)
     dt = X.dtype.type
-    step = max(1, BLOCK_ELEMENTS // k) if BLOCKED_BLAS else n
-    for s in range(0, n, max(step, 1)):
+    step = max(1, BLOCK_ELEMENTS // k)
+    for s in range(0, n, step):
         e = min(n, s + step)
-        B = X[s:e] @ Dt if BLOCKED_BLAS else XDt
-        _omp_batch(X[s:e], Dt, B, G, int(n_nonzero_coefs), dt(tol), bool(positive),
-                   dt(cond_tol), Z[s:e], used[s:e], rr[s:e], n_chunks(e - s))
+        _omp_batch(X[s:e], X[s:e] @ Dt, G, int(n_nonzero_coefs), dt(tol), bool(positive),
+                   dt(cond_tol), dt(1), Z[s:e], used[s:e], rr[s:e], n_chunks(e - s))
     return Z, used, rr
