@@ -96,6 +96,21 @@ def test_float32_engines_agree(kernel):
     np.testing.assert_allclose(Zc, Zr, atol=2e-3)
 
 
+@pytest.mark.skipif(not dictlearn._xp.has_module("spams"), reason="spams unavailable")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_bench_spams_omp_codes_are_full(dtype):
+    """The benches' SPAMS ``omp`` returns k-sparse codes in both dtypes (without an explicit
+    ``eps`` SPAMS' float32 ``omp`` returned all-zero codes, and the sweep timed that)."""
+    from dictlearn.bench.encode import _spams_omp
+    from dictlearn.bench.sweep import _contenders
+
+    X, D = _problem(50, 16, 40, 3, 3, dtype)
+    for Z in (_spams_omp(X, D, 3), _contenders("auto", 3, 0.1, 1)["spams omp"][1](X, D)):
+        Z = np.asarray(Z.todense()).T if hasattr(Z, "todense") else np.asarray(Z)
+        assert Z.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(np.count_nonzero(Z, axis=1), 3)
+
+
 @needs_numba
 def test_numba_gram_and_projection():
     from dictlearn.kernels._numba_common import gram

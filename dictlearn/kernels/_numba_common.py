@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numba import types
+from numba.extending import intrinsic
 
 __all__ = [
     "FMA",
+    "bits_float",
+    "float_bits",
     "gram",
+    "insert_top",
     "largest_violations",
     "lasso_gap",
     "n_chunks",
@@ -28,6 +33,39 @@ __all__ = [
 #: LLVM fast-math flags of the kernels: only contraction of a*b+c into fused multiply-adds
 #: (no reassociation, so sums keep their order and NaN/inf semantics are unchanged).
 FMA = {"contract"}
+
+
+@intrinsic
+def float_bits(typingctx, x):
+    """The bit pattern of the float ``x`` as a signed integer of its width (a bitcast).
+
+    For non-negative finite floats the bit patterns order as the values (negative ones,
+    sign bit set, are negative integers), and integer max/min reductions vectorise where a
+    float max (a chain of scalar compares) does not.
+    """
+    if not isinstance(x, types.Float):
+        return None
+    ity = types.int32 if x.bitwidth == 32 else types.int64
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(ity))
+
+    return ity(x), codegen
+
+
+@intrinsic
+def bits_float(typingctx, i, like):
+    """The float of the dtype of ``like`` whose bit pattern is the integer ``i``."""
+    if not (isinstance(i, types.Integer) and isinstance(like, types.Float)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ity = context.get_value_type(types.int32 if like.bitwidth == 32 else types.int64)
+        return builder.bitcast(builder.sext(args[0], ity) if i.bitwidth < ity.width
+                               else builder.trunc(args[0], ity) if i.bitwidth > ity.width
+                               else args[0], context.get_value_type(like))
+
+    return like(i, like), codegen
 
 
 @numba.njit(cache=True, fastmath=FMA)
@@ -117,16 +155,23 @@ def largest_violations(c, alpha, positive, skip, skip2, grow, topv, topj):
             cmax = v
         if skip[j] or skip2[j] or v <= alpha or grow == 0 or (cnt == grow and v <= topv[cnt - 1]):
             continue
-        pos = cnt if cnt < grow else grow - 1
-        while pos > 0 and topv[pos - 1] < v:
-            topv[pos] = topv[pos - 1]
-            topj[pos] = topj[pos - 1]
-            pos -= 1
-        topv[pos] = v
-        topj[pos] = j
-        if cnt < grow:
-            cnt += 1
+        cnt = insert_top(v, j, cnt, grow, topv, topj)
     return cnt, cmax
+
+
+@numba.njit(cache=True, inline="always")
+def insert_top(v, j, cnt, K, topv, topj):
+    """Insert key ``v`` of atom ``j`` into the top-``K`` buffer ``topv``/``topj`` (decreasing;
+    after equal keys, so ties go to the lower index when atoms come in order); returns the new
+    count."""
+    pos = cnt if cnt < K else K - 1
+    while pos > 0 and topv[pos - 1] < v:
+        topv[pos] = topv[pos - 1]
+        topj[pos] = topj[pos - 1]
+        pos -= 1
+    topv[pos] = v
+    topj[pos] = j
+    return cnt + 1 if cnt < K else cnt
 
 
 @numba.njit(cache=True, inline="always")

@@ -3,10 +3,12 @@ r"""ISTA/FISTA for the lasso on NumPy arrays: the numba twin of ``fista_l1``.
 Two modes, chosen by ``working_set``:
 
 **Plain iterates** (``working_set=False``; what ``tol=0`` runs, so ``max_iter=k`` is exactly
-``k`` steps of the method, equal to the reference path's to rounding). Per iteration the BLAS
-products over the rows still running, ``P = Y G/L`` in Gram form or ``P = (X − Y D) Dᵀ/L`` in
-direct form, and **one fused pass** (:func:`_fused_pass`) that, row by row, forms
-``v = y − p + b/L`` (``v = y + p``), applies the prox, the gradient restart test
+``k`` steps of the method, equal to the reference path's to rounding). The rows run in blocks
+of ``BLOCK_ELEMENTS // n_atoms`` (``prange`` over the blocks), each block through all its
+iterations while its arrays stay in cache. Per iteration: the BLAS products over the block's
+rows still running, written into the block's buffers, ``P = −Y G/L`` in Gram form or
+``P = (X − Y D) Dᵀ/L`` in direct form, and **one fused pass** (:func:`_fused_row`) that, row by
+row, forms ``v = y + p + b/L`` (``v = y + p``), applies the prox, the gradient restart test
 ``(y − z⁺)·(z⁺ − z) > 0`` (O'Donoghue & Candès 2015), the momentum
 ``t⁺ = (1 + √(1 + 4t²))/2`` and ``y⁺ = z⁺ + (t − 1)/t⁺ (z⁺ − z)``, and the row sums the
 stopping rules need. Rows leave at the checks (every ``check_every`` iterations).
@@ -71,67 +73,177 @@ def _prox(v, theta, positive):
     return max(v - theta, 0.0) + min(v + theta, 0.0)
 
 
-# ---------------------------------------------------------------- plain iterates (BLAS + pass)
+# ------------------------------------------------------- plain iterates (row blocks: BLAS + pass)
+
+#: Rows per block of the plain mode: ``BLOCK_ELEMENTS // n_atoms``, so that a block's ``Z``,
+#: ``Y`` and products (``BLOCK_ELEMENTS`` entries each) stay in the core's cache for all its
+#: iterations instead of streaming (n, k) arrays through memory every iteration.
+BLOCK_ELEMENTS = 1 << 15
+
+
+@numba.njit(cache=True, inline="always", fastmath=FAST)
+def _fused_row(P, B, bmul, Z, Y, d, r, t, theta, positive, accel, restart, dz2, z2):
+    """Row ``r``: ``z⁺ = prox(y + P + bmul·B)``, the restart test, momentum and ``y⁺`` in one
+    pass (the step ``z⁺ − z`` stays in the row buffer ``d``, in cache, for the second loop);
+    ``dz2``/``z2`` get ``‖z⁺ − z‖²`` and ``‖z⁺‖²``."""
+    k = Z.shape[1]
+    dot = 0.0
+    sdz = 0.0
+    sz = 0.0
+    for j in range(k):
+        y = Y[r, j]
+        zn = _prox(y + P[r, j] + bmul * B[r, j], theta, positive)
+        dj = zn - Z[r, j]
+        dot += (y - zn) * dj
+        sdz += dj * dj
+        sz += zn * zn
+        d[j] = dj
+        Z[r, j] = zn
+    dz2[r] = sdz
+    z2[r] = sz
+    if accel:
+        tm = t[r]
+        if restart and dot > 0:
+            tm = 1.0
+        tn = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * tm * tm))
+        beta = (tm - 1.0) / tn
+        t[r] = tn
+        for j in range(k):
+            Y[r, j] = Z[r, j] + beta * d[j]
+
+
+@numba.njit(cache=True, inline="always", fastmath=FAST)
+def _step_products(A, Xb, D, Dt_L, NGL, R, P, m, gram):
+    """``P[:m] = A[:m] (−G/L)`` (Gram form) or ``(X − A D) Dᵀ/L`` (direct form): then
+    ``A − ∇f(A)/L = A + P + B`` with ``B = X Dᵀ/L`` in Gram form and ``B = 0`` in direct
+    form. BLAS writes into the block's buffers (no temporaries)."""
+    if gram:
+        np.dot(A[:m], NGL, P[:m])
+    else:
+        np.dot(A[:m], D, R[:m])
+        for r in range(m):
+            for f in range(R.shape[1]):
+                R[r, f] = Xb[r, f] - R[r, f]
+        np.dot(R[:m], Dt_L, P[:m])
+
+
+@numba.njit(cache=True, fastmath=FMA)
+def _gap_rows(Bb, Q, Z, xb, L, alpha, positive, m, F, gap):
+    """Objective and duality gap of rows ``:m`` with ``c = L·(Bb + Q)``, ``Q = −Z G/L``."""
+    k = Z.shape[1]
+    for r in range(m):
+        zb = 0.0
+        zc = 0.0
+        l1 = 0.0
+        cmax = 0.0
+        for j in range(k):
+            b = L * Bb[r, j]
+            c = b + L * Q[r, j]
+            v = c if positive else abs(c)
+            if v > cmax:
+                cmax = v
+            zj = Z[r, j]
+            zb += zj * b
+            zc += zj * c
+            l1 += abs(zj)
+        F[r], gap[r] = lasso_gap(xb[r], zb, zc, l1, cmax, alpha)
+
+
+@numba.njit(cache=True, fastmath=FMA)
+def _check_rows(it, last, m, rows, Z, Y, t, Xb, Bb, xb, D, Dt_L, NGL, R, Q, F, gap, dz2, z2,
+                gram, gap_stop, L, alpha, positive, tol, eps, tiny, out_Z, n_iter, crit, conv):
+    """The stopping test of rows ``:m``; a row that stops (or every row when ``last``) is
+    written out and the last running row moves into its slot. Returns the rows left."""
+    if gap_stop:
+        if gram:
+            np.dot(Z[:m], NGL, Q[:m])
+        else:
+            np.dot(Z[:m], D, R[:m])
+            np.dot(R[:m], Dt_L, Q[:m])
+            for r in range(m):
+                for j in range(Q.shape[1]):
+                    Q[r, j] = -Q[r, j]
+        _gap_rows(Bb, Q, Z, xb, L, alpha, positive, m, F, gap)
+    r = 0
+    while r < m:
+        if gap_stop:
+            ok = gap[r] <= tol * F[r] + 10 * eps * xb[r]
+            c = gap[r] / max(F[r], tiny)
+        else:
+            dn = math.sqrt(dz2[r])
+            zn = math.sqrt(z2[r])
+            ok = dn <= tol * zn
+            c = dn / max(zn, tiny)
+        if not (ok or last):
+            r += 1
+            continue
+        i = rows[r]
+        for j in range(Z.shape[1]):
+            out_Z[i, j] = Z[r, j]
+        n_iter[i] = it
+        crit[i] = c
+        conv[i] = ok
+        m -= 1
+        if r < m:  # the last running row takes this slot (rows are independent problems)
+            rows[r] = rows[m]
+            t[r] = t[m]
+            xb[r] = xb[m]
+            dz2[r] = dz2[m]
+            z2[r] = z2[m]
+            F[r] = F[m]
+            gap[r] = gap[m]
+            for j in range(Z.shape[1]):
+                Z[r, j] = Z[m, j]
+                Y[r, j] = Y[m, j]
+                Bb[r, j] = Bb[m, j]
+            for f in range(Xb.shape[1]):
+                Xb[r, f] = Xb[m, f]
+    return m
+
 
 @numba.njit(cache=True, parallel=True, fastmath=FAST)
-def _fused_pass(P, sign, Bs, bmul, Z, Y, t, theta, positive, accel, restart, dz2, z2, nch):
-    """``Z⁺ = prox(Y + sign·P + bmul·Bs)``, restart, momentum and ``Y⁺`` in one pass per row.
-
-    The step ``Z⁺ − Z`` stays in a row buffer (in
-    cache) between the row's two loops; ``dz2``/``z2`` get ``‖Z⁺ − Z‖²`` and ``‖Z⁺‖²``.
-    """
-    n, k = P.shape
-    size = (n + nch - 1) // nch
-    for ch in numba.prange(nch):
-        d = np.empty(k, dtype=Z.dtype)
-        for i in range(ch * size, min(n, (ch + 1) * size)):
-            dot = 0.0
-            sdz = 0.0
-            sz = 0.0
-            for j in range(k):
-                y = Y[i, j]
-                zn = _prox(y + sign * P[i, j] + bmul * Bs[i, j], theta, positive)
-                dj = zn - Z[i, j]
-                dot += (y - zn) * dj
-                sdz += dj * dj
-                sz += zn * zn
-                d[j] = dj
-                Z[i, j] = zn
-            dz2[i] = sdz
-            z2[i] = sz
-            if accel:
-                tm = t[i]
-                if restart and dot > 0:
-                    tm = 1.0
-                tn = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * tm * tm))
-                beta = (tm - 1.0) / tn
-                t[i] = tn
-                for j in range(k):
-                    Y[i, j] = Z[i, j] + beta * d[j]
-
-
-@numba.njit(cache=True, parallel=True, fastmath=FMA)
-def _row_gaps(Bs, Q, Z, xx, L, alpha, positive, F, gap, nch):
-    """Per row objective and duality gap with ``c = L·(Bs − Q)``, ``Q = Z G/L``."""
-    n, k = Z.shape
-    size = (n + nch - 1) // nch
-    for ch in numba.prange(nch):
-        for i in range(ch * size, min(n, (ch + 1) * size)):
-            zb = 0.0
-            zc = 0.0
-            l1 = 0.0
-            cmax = 0.0
-            for j in range(k):
-                b = L * Bs[i, j]
-                c = b - L * Q[i, j]
-                v = c if positive else abs(c)
-                if v > cmax:
-                    cmax = v
-                zj = Z[i, j]
-                zb += zj * b
-                zc += zj * c
-                l1 += abs(zj)
-            F[i], gap[i] = lasso_gap(xx[i], zb, zc, l1, cmax, alpha)
+def _plain_blocks(X, D, Dt_L, NGL, Bs, xx, Z0, theta, L, alpha, positive, accel, restart,
+                  gap_stop, tol, eps, tiny, max_iter, check_every, gram, block, out_Z, n_iter,
+                  crit, conv):
+    """The plain iterates, one block of rows at a time (``prange`` over the blocks): each
+    block runs all its iterations with its arrays in cache."""
+    n, mf = X.shape
+    k = D.shape[0]
+    nb = (n + block - 1) // block
+    for bi in numba.prange(nb):
+        s = bi * block
+        nr = min(n, s + block) - s
+        Z = Z0[s:s + nr].copy()
+        Y = Z.copy()
+        Xb = X[s:s + nr].copy()
+        Bb = Bs[s:s + nr].copy()
+        xb = xx[s:s + nr].copy()
+        rows = np.arange(s, s + nr)
+        t = np.ones(nr, dtype=X.dtype)
+        R = np.empty((nr, mf), dtype=X.dtype)
+        P = np.empty((nr, k), dtype=X.dtype)
+        d = np.empty(k, dtype=X.dtype)
+        dz2 = np.empty(nr, dtype=X.dtype)
+        z2 = np.empty(nr, dtype=X.dtype)
+        F = np.empty(nr, dtype=X.dtype)
+        gap = np.empty(nr, dtype=X.dtype)
+        bmul = 1.0 if gram else 0.0
+        m = nr
+        if gap_stop:
+            m = _check_rows(0, max_iter == 0, m, rows, Z, Y, t, Xb, Bb, xb, D, Dt_L, NGL, R,
+                            P, F, gap, dz2, z2, gram, gap_stop, L, alpha, positive, tol, eps,
+                            tiny, out_Z, n_iter, crit, conv)
+        for it in range(1, max_iter + 1):
+            if m == 0:
+                break
+            _step_products(Y if accel else Z, Xb, D, Dt_L, NGL, R, P, m, gram)
+            for r in range(m):
+                _fused_row(P, Bb, bmul, Z, Y if accel else Z, d, r, t, theta, positive, accel,
+                           restart, dz2, z2)
+            if it % check_every == 0 or it == max_iter:
+                m = _check_rows(it, it == max_iter, m, rows, Z, Y, t, Xb, Bb, xb, D, Dt_L,
+                                NGL, R, P, F, gap, dz2, z2, gram, gap_stop, L, alpha, positive,
+                                tol, eps, tiny, out_Z, n_iter, crit, conv)
 
 
 def _plain(X, D, Z0, *, alpha, positive, accel, restart, stop, tol, max_iter, check_every, L,
@@ -139,74 +251,20 @@ def _plain(X, D, Z0, *, alpha, positive, accel, restart, stop, tol, max_iter, ch
     dt = X.dtype.type
     n, k = X.shape[0], D.shape[0]
     Dt = np.ascontiguousarray(D.T)
-    GL = (D @ Dt) / dt(L) if form == "gram" else None
+    gram = form == "gram"
+    NGL = (D @ Dt) / dt(-L) if gram else np.empty((k, k), dtype=X.dtype)
     Dt_L = Dt / dt(L)
-
-    def times_G_L(A):
-        return A @ GL if form == "gram" else (A @ D) @ Dt_L
-
-    def step_terms(A, X_rows, Bs_rows):
-        """``(P, sign, B, bmul)`` with ``A − ∇f(A)/L = A + sign·P + bmul·B``: ``P = A G/L``
-        and ``B = X Dᵀ/L`` (Gram form), or ``P = (X − A D) Dᵀ/L`` and no ``B`` (direct form;
-        ``B = P`` is then read at no cost, times 0)."""
-        if form == "gram":
-            return A @ GL, -1.0, Bs_rows, 1.0
-        R = A @ D
-        np.subtract(X_rows, R, out=R)
-        P = R @ Dt_L
-        return P, 1.0, P, 0.0
-
     Bs = (X @ Dt) / dt(L)
-    Xr = X
     xx = np.einsum("ij,ij->i", X, X)
-    Z = Z0.copy()
-    Y = Z.copy()
-    t = np.ones(n, dtype=X.dtype)
-    rows = np.arange(n)
     out_Z = np.empty((n, k), dtype=X.dtype)
     n_iter = np.zeros(n, dtype=np.int64)
     crit = np.full(n, np.inf, dtype=X.dtype)
     conv = np.zeros(n, dtype=np.bool_)
-    eps = float(np.finfo(X.dtype).eps)
-    theta = dt(alpha / L)
-    dz2 = np.empty(n, dtype=X.dtype)
-    z2 = np.empty(n, dtype=X.dtype)
-
-    def check(it, last):
-        nonlocal Z, Y, t, rows, Bs, xx, Xr
-        m = rows.shape[0]
-        if stop == "gap":
-            F, gap = np.empty(m, X.dtype), np.empty(m, X.dtype)
-            _row_gaps(Bs, times_G_L(Z), Z, xx, dt(L), dt(alpha), bool(positive), F, gap,
-                      n_chunks(m))
-            ok = gap <= tol * F + 10 * eps * xx
-            c = gap / np.maximum(F, np.finfo(X.dtype).tiny)
-        else:
-            dn, zn = np.sqrt(dz2[:m]), np.sqrt(z2[:m])
-            ok = dn <= tol * zn
-            c = dn / np.maximum(zn, np.finfo(X.dtype).tiny)
-        leave = ok | last
-        if leave.any():
-            sel = rows[leave]
-            out_Z[sel] = Z[leave]
-            n_iter[sel] = it
-            crit[sel] = c[leave]
-            conv[sel] = ok[leave]
-            keep = ~leave
-            rows, Z, Y, t, Bs, xx = rows[keep], Z[keep], Y[keep], t[keep], Bs[keep], xx[keep]
-            Xr = Xr[keep]
-
-    if stop == "gap":
-        check(0, max_iter == 0)
-    for it in range(1, max_iter + 1):
-        if rows.shape[0] == 0:
-            break
-        m = rows.shape[0]
-        P, sign, B, bmul = step_terms(Y if accel else Z, Xr, Bs)
-        _fused_pass(P, dt(sign), B, dt(bmul), Z, Y if accel else Z, t, theta, bool(positive),
-                    bool(accel), bool(restart), dz2, z2, n_chunks(m))
-        if it % check_every == 0 or it == max_iter:
-            check(it, it == max_iter)
+    fi = np.finfo(X.dtype)
+    _plain_blocks(X, D, Dt_L, NGL, Bs, xx, Z0, dt(alpha / L), dt(L), dt(alpha), bool(positive),
+                  bool(accel), bool(restart), stop == "gap", dt(tol), dt(fi.eps), dt(fi.tiny),
+                  int(max_iter), int(check_every), gram, max(1, BLOCK_ELEMENTS // k), out_Z,
+                  n_iter, crit, conv)
     return out_Z, n_iter, crit, conv
 
 

@@ -23,7 +23,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._numba_common import FMA, largest_violations, n_chunks
+from ._numba_common import (
+    FMA,
+    bits_float,
+    float_bits,
+    insert_top,
+    largest_violations,
+    n_chunks,
+)
 from .lasso_cd_numba import _correlations
 
 __all__ = ["iht_l0"]
@@ -45,15 +52,19 @@ def _quad(v, idx, n, G):
 
 @numba.njit(cache=True, inline="always", fastmath=FMA)
 def _off_max(c, off, positive):
-    """``max_j key(c_j)`` over the atoms off the support (``off`` is 1 there, 0 on it)."""
-    hi = 0.0
+    """``max_j key(c_j)`` over the atoms off the support (``off`` is 1 there, 0 on it), and 0
+    at least: an integer max of the bit patterns (:func:`float_bits`), which vectorises."""
+    zero = c[0] - c[0]
+    hi = float_bits(zero)
     if positive:
         for j in range(c.shape[0]):
-            hi = max(hi, c[j] * off[j])
+            v = float_bits(c[j] * off[j])
+            hi = v if v > hi else hi
     else:
         for j in range(c.shape[0]):
-            hi = max(hi, abs(c[j]) * off[j])
-    return hi
+            v = float_bits(abs(c[j]) * off[j])
+            hi = v if v > hi else hi
+    return bits_float(hi, zero)
 
 
 @numba.njit(cache=True, inline="always", fastmath=FMA)
@@ -70,13 +81,54 @@ def _sync(c, G, acc, off, sup, ns):
 
 
 @numba.njit(cache=True, fastmath=FMA)
-def _select(z, c, mu, K, positive, none, w, topv, topj, znew, on_new, nsup):
+def _topk(w, tau, positive, K, topv, topj):
+    """The ``K`` largest keys (``|w_j|``, or ``w_j`` when ``positive``; ties to the lower
+    index) into ``topv``/``topj`` by insertion; entries with a key below ``tau`` (a lower
+    bound of the K-th largest key) are skipped with one compare. Returns their count.
+    (One loop per key, so that the scan's inner loop has no test of ``positive``.)"""
+    cnt = 0
+    kth = -np.inf  # the K-th key once the buffer is full: an entry must exceed it
+    if positive:
+        for j in range(w.shape[0]):
+            v = w[j]
+            if v < tau or v <= kth:
+                continue
+            cnt = insert_top(v, j, cnt, K, topv, topj)
+            if cnt == K:
+                kth = topv[K - 1]
+    else:
+        for j in range(w.shape[0]):
+            v = abs(w[j])
+            if v < tau or v <= kth:
+                continue
+            cnt = insert_top(v, j, cnt, K, topv, topj)
+            if cnt == K:
+                kth = topv[K - 1]
+    return cnt
+
+
+@numba.njit(cache=True, fastmath=FMA)
+def _select(z, c, mu, K, positive, sup, ns, w, topv, topj, znew, on_new, nsup):
     """``znew = H_K(z + μ c)``: its nonzeros go to ``nsup`` (returned count), ``znew`` and
-    ``on_new``, which must be clear elsewhere (:func:`_clear` undoes it)."""
+    ``on_new``, which must be clear elsewhere (:func:`_clear` undoes it).
+
+    When the current support ``sup[:ns]`` has ``K`` atoms, the smallest key of ``z + μ c`` on
+    it (less a rounding margin) bounds the K-th largest key from below, and the scan skips
+    every entry under it."""
     k = z.shape[0]
+    tau = -np.inf
+    if ns == K:
+        tau = np.inf
+        scale = 0.0
+        for t in range(ns):
+            j = sup[t]
+            v = z[j] + mu * c[j]
+            tau = min(tau, v if positive else abs(v))
+            scale = max(scale, abs(z[j]) + abs(mu * c[j]))
+        tau -= 4.0 * np.finfo(w.dtype).eps * (abs(tau) + scale)  # any rounding of z + μc
     for j in range(k):
         w[j] = z[j] + mu * c[j]
-    cnt = largest_violations(w, -np.inf, positive, none, none, K, topv, topj)[0]
+    cnt = _topk(w, tau, positive, K, topv, topj)
     nn = 0
     for t in range(cnt):
         j = topj[t]
@@ -194,7 +246,8 @@ def _iht_one(b, G, gmax, K, positive, normalized, mu_fixed, tol, max_iter, check
             nn = 0
             for s in range(max_shrink + 1):
                 _clear(znew, on_new, nsup, nn)
-                nn = _select(z, c, mu, K, positive, none, w, topv, topj, znew, on_new, nsup)
+                nn = _select(z, c, mu, K, positive, sup, ns_on, w, topv, topj, znew, on_new,
+                             nsup)
                 if not normalized or s == max_shrink:
                     break
                 same = nn == ns_on

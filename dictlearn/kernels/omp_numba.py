@@ -11,10 +11,8 @@ import math
 
 import numba
 import numpy as np
-from numba import types
-from numba.extending import intrinsic
 
-from ._numba_common import FMA, n_chunks, sq_norm
+from ._numba_common import FMA, float_bits, n_chunks, sq_norm
 
 __all__ = ["omp_gram"]
 
@@ -135,25 +133,12 @@ def _omp_one(b0, G, xx, K, tol, positive, cond_tol, z, c, excl, L, idx, bS, gam,
     return s, rr
 
 
-@intrinsic
-def _bits(typingctx, x):
-    """The bit pattern of the float ``x`` as a signed integer of its width (a bitcast)."""
-    if not isinstance(x, types.Float):
-        return None
-    ity = types.int32 if x.bitwidth == 32 else types.int64
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(ity))
-
-    return ity(x), codegen
-
-
 @numba.njit(cache=True, inline="always")
 def _key(c, keep, j):
     """``|c_j|·keep_j`` (``keep`` 1 or 0) as its bit pattern: for non-negative finite floats
     the bit patterns order as the values, and integer max/min reductions vectorise where a
     float max (a chain of scalar compares) does not."""
-    return _bits(abs(c[j]) * keep[j])
+    return float_bits(abs(c[j]) * keep[j])
 
 
 @numba.njit(cache=True, inline="always")
