@@ -28,7 +28,6 @@ from ._numba_common import (
     bits_float,
     float_bits,
     insert_top,
-    largest_violations,
     n_chunks,
 )
 from .lasso_cd_numba import _correlations
@@ -81,24 +80,24 @@ def _sync(c, G, acc, off, sup, ns):
 
 
 @numba.njit(cache=True, fastmath=FMA)
-def _topk(w, tau, positive, K, topv, topj):
-    """The ``K`` largest keys (``|w_j|``, or ``w_j`` when ``positive``; ties to the lower
-    index) into ``topv``/``topj`` by insertion; entries with a key below ``tau`` (a lower
-    bound of the K-th largest key) are skipped with one compare. Returns their count.
-    (One loop per key, so that the scan's inner loop has no test of ``positive``.)"""
+def _topk(z, c, mu, tau, positive, K, topv, topj):
+    """The ``K`` largest keys of ``w = z + μc`` (``|w_j|``, or ``w_j`` when ``positive``; ties
+    to the lower index) into ``topv``/``topj`` by insertion, ``w`` formed on the fly; entries
+    with a key below ``tau`` (a lower bound of the K-th largest key) are skipped with one
+    compare. Returns their count. (One loop per key kind: no test of ``positive`` inside.)"""
     cnt = 0
     kth = -np.inf  # the K-th key once the buffer is full: an entry must exceed it
     if positive:
-        for j in range(w.shape[0]):
-            v = w[j]
+        for j in range(z.shape[0]):
+            v = z[j] + mu * c[j]
             if v < tau or v <= kth:
                 continue
             cnt = insert_top(v, j, cnt, K, topv, topj)
             if cnt == K:
                 kth = topv[K - 1]
     else:
-        for j in range(w.shape[0]):
-            v = abs(w[j])
+        for j in range(z.shape[0]):
+            v = abs(z[j] + mu * c[j])
             if v < tau or v <= kth:
                 continue
             cnt = insert_top(v, j, cnt, K, topv, topj)
@@ -108,14 +107,13 @@ def _topk(w, tau, positive, K, topv, topj):
 
 
 @numba.njit(cache=True, fastmath=FMA)
-def _select(z, c, mu, K, positive, sup, ns, w, topv, topj, znew, on_new, nsup):
+def _select(z, c, mu, K, positive, sup, ns, topv, topj, znew, on_new, nsup):
     """``znew = H_K(z + μ c)``: its nonzeros go to ``nsup`` (returned count), ``znew`` and
     ``on_new``, which must be clear elsewhere (:func:`_clear` undoes it).
 
     When the current support ``sup[:ns]`` has ``K`` atoms, the smallest key of ``z + μ c`` on
     it (less a rounding margin) bounds the K-th largest key from below, and the scan skips
     every entry under it."""
-    k = z.shape[0]
     tau = -np.inf
     if ns == K:
         tau = np.inf
@@ -125,14 +123,38 @@ def _select(z, c, mu, K, positive, sup, ns, w, topv, topj, znew, on_new, nsup):
             v = z[j] + mu * c[j]
             tau = min(tau, v if positive else abs(v))
             scale = max(scale, abs(z[j]) + abs(mu * c[j]))
-        tau -= 4.0 * np.finfo(w.dtype).eps * (abs(tau) + scale)  # any rounding of z + μc
-    for j in range(k):
-        w[j] = z[j] + mu * c[j]
-    cnt = _topk(w, tau, positive, K, topv, topj)
+        tau -= 4.0 * np.finfo(z.dtype).eps * (abs(tau) + scale)  # any rounding of z + μc
+    cnt = _topk(z, c, mu, tau, positive, K, topv, topj)
     nn = 0
     for t in range(cnt):
         j = topj[t]
-        v = w[j]
+        v = z[j] + mu * c[j]
+        if v != 0.0 and not (positive and v < 0):
+            znew[j] = v
+            on_new[j] = True
+            nsup[nn] = j
+            nn += 1
+    return nn
+
+
+@numba.njit(cache=True, fastmath=FMA)
+def _first_select(z, c, mu, K, positive, topv, topj, znew, on_new, nsup):
+    """:func:`_select` from ``z = 0`` when ``topv``/``topj`` hold the ``K + 1`` largest keys
+    of ``c`` (ties to the lower index): if ``μ`` times them (rounded, as ``z + μc`` is) stay
+    strictly decreasing (and, with ``positive``, the K-th stays positive), ``H_K(z + μc)``
+    keeps the first ``K`` in that order and the result is built from them; else -1."""
+    prev = mu * topv[0]
+    for t in range(1, K + 1):
+        cur = mu * topv[t]
+        if not cur < prev:
+            return -1
+        prev = cur
+    if positive and not mu * topv[K - 1] > 0:
+        return -1
+    nn = 0
+    for t in range(K):
+        j = topj[t]
+        v = z[j] + mu * c[j]
         if v != 0.0 and not (positive and v < 0):
             znew[j] = v
             on_new[j] = True
@@ -163,9 +185,15 @@ def _clear(znew, on_new, nsup, nn):
 
 @numba.njit(cache=True, fastmath=FMA)
 def _iht_one(b, G, gmax, K, positive, normalized, mu_fixed, tol, max_iter, check_every,
-             max_shrink, shrink_c, kappa, z, c, acc, on, on_new, off, sup, nsup, none, w, znew,
-             dz, gam, uni, topv, topj):
-    """IHT for one sample from ``z``; returns ``(iterations, relative change, converged)``.
+             max_shrink, shrink_c, kappa, warm, z, c, acc, on, on_new, off, sup, nsup, zero, w,
+             znew, dz, gam, uni, topv, topj):
+    """IHT for one sample from ``z``; returns ``(iterations, relative change, converged,
+    support size)``.
+
+    ``on``, ``off``, ``acc``, ``znew`` and ``on_new`` come in clear (``off`` all 1): the caller
+    clears the entries of the final support ``sup[:size]`` afterwards, so a sample costs no
+    pass over the atoms for them. Without a warm start (``warm`` False, ``z = 0``) ``c`` may be
+    ``b`` itself (then overwritten).
 
     While the support ``S`` stays, the correlations off ``S`` are updated lazily: the steps
     since the last exact update add up in ``acc`` and move any ``c_i`` (``i ∉ S``) by at most
@@ -173,33 +201,43 @@ def _iht_one(b, G, gmax, K, positive, normalized, mu_fixed, tol, max_iter, check
     ``min_S key(z + μc) > μ(max_{i∉S} key(c_i) + gmax‖acc‖₁)``; a step then costs ``O(s²)``.
     Otherwise ``c`` is brought up to date (``O(s·k)``) and the exact test or the selection
     decides, so the steps are those of the reference kernel.
+
+    The first step of normalized IHT from ``z = 0`` takes ``Γ`` = the support of ``H_s(g)``
+    from a scan for the ``s + 1`` largest keys of ``g``; while ``μ`` times those keys stay
+    strictly decreasing, ``H_s(0 + μ g)`` (and each retry with a shrunk ``μ``) keeps exactly
+    ``Γ`` in the same order, so no further scan is needed (:func:`_first_select`).
     """
     k = b.shape[0]
-    _correlations(z, b, G, c)
     ns_on = 0
-    for j in range(k):
-        on[j] = z[j] != 0.0
-        off[j] = 0.0 if on[j] else 1.0
-        znew[j] = 0.0
-        on_new[j] = False
-        acc[j] = 0.0
-        if on[j]:
-            sup[ns_on] = j
-            ns_on += 1
+    if warm:
+        _correlations(z, b, G, c)
+        for j in range(k):
+            if z[j] != 0.0:
+                on[j] = True
+                off[j] = 0.0
+                sup[ns_on] = j
+                ns_on += 1
     hi = 0.0
     hi_ok = False  # hi = max_{i∉S} key(c_i) at the last exact update of c
     l1acc = 0.0
     rel = np.inf
     shrink = kappa * (1.0 - shrink_c)
+    K1 = min(K + 1, k)
     for it in range(1, max_iter + 1):
+        first = False  # topv/topj hold the K1 largest keys of c (z = 0)
         if normalized:
             ns = ns_on
             for t in range(ns):
                 gam[t] = sup[t]
             if ns == 0:  # first step: the support of H_s(g) (of H_s(max(g, 0)) if positive)
-                for j in range(k):
-                    w[j] = max(c[j], 0.0) if positive else c[j]
-                ns = largest_violations(w, -np.inf, positive, none, none, K, topv, topj)[0]
+                if positive:
+                    for j in range(k):
+                        w[j] = max(c[j], 0.0)
+                    ns = _topk(zero, w, 1.0, -np.inf, True, K1, topv, topj)
+                else:
+                    ns = _topk(zero, c, 1.0, -np.inf, False, K1, topv, topj)
+                ns = min(K, ns)
+                first = K1 > K
                 for t in range(ns):
                     gam[t] = topj[t]
             num = 0.0
@@ -246,8 +284,12 @@ def _iht_one(b, G, gmax, K, positive, normalized, mu_fixed, tol, max_iter, check
             nn = 0
             for s in range(max_shrink + 1):
                 _clear(znew, on_new, nsup, nn)
-                nn = _select(z, c, mu, K, positive, sup, ns_on, w, topv, topj, znew, on_new,
-                             nsup)
+                nn = -1
+                if first:
+                    nn = _first_select(z, c, mu, K, positive, topv, topj, znew, on_new, nsup)
+                if nn < 0:
+                    nn = _select(z, c, mu, K, positive, sup, ns_on, topv, topj, znew, on_new,
+                                 nsup)
                 if not normalized or s == max_shrink:
                     break
                 same = nn == ns_on
@@ -291,8 +333,8 @@ def _iht_one(b, G, gmax, K, positive, normalized, mu_fixed, tol, max_iter, check
         if it % check_every == 0 or it == max_iter:
             rel = dn / max(zn, 1e-300)
             if dn <= tol * zn:
-                return it, rel, True
-    return max_iter, rel, False
+                return it, rel, True, ns_on
+    return max_iter, rel, False, ns_on
 
 
 @numba.njit(cache=True, parallel=True, fastmath=FMA)
@@ -308,15 +350,15 @@ def _iht_batch(XDt, G, Z0, K, positive, normalized, mu_fixed, tol, max_iter, che
     size = (n + nch - 1) // nch
     for ch in numba.prange(nch):
         c = np.empty(k, dtype=G.dtype)
-        acc = np.empty(k, dtype=G.dtype)
-        on = np.empty(k, dtype=np.bool_)
-        on_new = np.empty(k, dtype=np.bool_)
-        off = np.empty(k, dtype=G.dtype)
+        acc = np.zeros(k, dtype=G.dtype)
+        on = np.zeros(k, dtype=np.bool_)
+        on_new = np.zeros(k, dtype=np.bool_)
+        off = np.ones(k, dtype=G.dtype)
         sup = np.empty(k, dtype=np.int64)
         nsup = np.empty(k, dtype=np.int64)
-        none = np.zeros(k, dtype=np.bool_)
+        zero = np.zeros(k, dtype=G.dtype)
         w = np.empty(k, dtype=G.dtype)
-        znew = np.empty(k, dtype=G.dtype)
+        znew = np.zeros(k, dtype=G.dtype)
         dz = np.zeros(k, dtype=G.dtype)
         gam = np.empty(k, dtype=np.int64)
         uni = np.empty(k, dtype=np.int64)
@@ -325,10 +367,15 @@ def _iht_batch(XDt, G, Z0, K, positive, normalized, mu_fixed, tol, max_iter, che
         for i in range(ch * size, min(n, (ch + 1) * size)):
             for j in range(k):
                 Z[i, j] = Z0[i, j] if warm else 0.0
-            it, r, ok = _iht_one(XDt[i], G, gmax, K, positive, normalized, mu_fixed, tol,
-                                 max_iter, check_every, max_shrink, shrink_c, kappa, Z[i], c,
-                                 acc, on, on_new, off, sup, nsup, none, w, znew, dz, gam, uni,
-                                 topv, topj)
+            it, r, ok, ns = _iht_one(XDt[i], G, gmax, K, positive, normalized, mu_fixed, tol,
+                                     max_iter, check_every, max_shrink, shrink_c, kappa, warm,
+                                     Z[i], c if warm else XDt[i], acc, on, on_new, off, sup,
+                                     nsup, zero, w, znew, dz, gam, uni, topv, topj)
+            for t in range(ns):  # clear the state of the final support for the next sample
+                j = sup[t]
+                on[j] = False
+                off[j] = 1.0
+                acc[j] = 0.0
             n_iter[i] = it
             crit[i] = r
             conv[i] = ok
@@ -342,7 +389,7 @@ def iht_l0(X, D, Z0, *, n_nonzero_coefs, normalized, positive, tol, max_iter, ch
     D = np.ascontiguousarray(D, dtype=X.dtype)
     n, k = X.shape[0], D.shape[0]
     Z0 = np.zeros((0, k), dtype=X.dtype) if Z0 is None else np.ascontiguousarray(Z0, X.dtype)
-    XDt = X @ D.T
+    XDt = X @ D.T  # overwritten by the correlations of cold-started rows
     G = D @ D.T
     Z = np.empty((n, k), dtype=X.dtype)
     n_iter = np.zeros(n, dtype=np.int64)
