@@ -8,7 +8,8 @@ date by the rows of ``G`` of the atoms that changed (at most ``2s`` rows per ste
 
 with ``H_s`` the ``s`` largest entries (by magnitude, or by value when ``positive``; ties to the
 lower index) found by insertion into an ``s``-slot buffer in one scan of the ``k`` entries (no
-sort). Plain IHT uses ``μ = 1/L``; normalized IHT (Blumensath & Davies 2010) takes
+sort; once a support of ``s`` atoms exists, its smallest key bounds the s-th largest from below
+and the scan rejects every entry under it with one compare). Plain IHT uses ``μ = 1/L``; normalized IHT (Blumensath & Davies 2010) takes
 ``μ = ‖g_Γ‖²/‖g_Γ D‖²`` on the support ``Γ`` (that of ``H_s(g)`` at the start), where
 ``‖g_Γ D‖² = g_Γ G_ΓΓ g_Γᵀ`` costs ``s²``, and when the support changes it shrinks ``μ`` by
 ``κ(1 − c)`` until ``μ ≤ (1 − c)‖z̃ − z‖²/‖(z̃ − z)D‖²`` (``c = 0.01``, ``κ = 2``; at most
@@ -106,6 +107,22 @@ def _topk(z, c, mu, tau, positive, K, topv, topj):
     return cnt
 
 
+@numba.njit(cache=True, inline="always", fastmath=FMA)
+def _emit(z, c, mu, positive, topj, cnt, znew, on_new, nsup):
+    """The nonzeros of ``z + μc`` on ``topj[:cnt]`` (positive ones with ``positive``) into
+    ``znew``, ``on_new`` and ``nsup``, in that order; returns their count."""
+    nn = 0
+    for t in range(cnt):
+        j = topj[t]
+        v = z[j] + mu * c[j]
+        if v != 0.0 and not (positive and v < 0):
+            znew[j] = v
+            on_new[j] = True
+            nsup[nn] = j
+            nn += 1
+    return nn
+
+
 @numba.njit(cache=True, fastmath=FMA)
 def _select(z, c, mu, K, positive, sup, ns, topv, topj, znew, on_new, nsup):
     """``znew = H_K(z + μ c)``: its nonzeros go to ``nsup`` (returned count), ``znew`` and
@@ -125,16 +142,7 @@ def _select(z, c, mu, K, positive, sup, ns, topv, topj, znew, on_new, nsup):
             scale = max(scale, abs(z[j]) + abs(mu * c[j]))
         tau -= 4.0 * np.finfo(z.dtype).eps * (abs(tau) + scale)  # any rounding of z + μc
     cnt = _topk(z, c, mu, tau, positive, K, topv, topj)
-    nn = 0
-    for t in range(cnt):
-        j = topj[t]
-        v = z[j] + mu * c[j]
-        if v != 0.0 and not (positive and v < 0):
-            znew[j] = v
-            on_new[j] = True
-            nsup[nn] = j
-            nn += 1
-    return nn
+    return _emit(z, c, mu, positive, topj, cnt, znew, on_new, nsup)
 
 
 @numba.njit(cache=True, fastmath=FMA)
@@ -151,16 +159,7 @@ def _first_select(z, c, mu, K, positive, topv, topj, znew, on_new, nsup):
         prev = cur
     if positive and not mu * topv[K - 1] > 0:
         return -1
-    nn = 0
-    for t in range(K):
-        j = topj[t]
-        v = z[j] + mu * c[j]
-        if v != 0.0 and not (positive and v < 0):
-            znew[j] = v
-            on_new[j] = True
-            nsup[nn] = j
-            nn += 1
-    return nn
+    return _emit(z, c, mu, positive, topj, K, znew, on_new, nsup)
 
 
 @numba.njit(cache=True, inline="always")
