@@ -9,7 +9,8 @@ date by the rows of ``G`` of the atoms that changed (at most ``2s`` rows per ste
 with ``H_s`` the ``s`` largest entries (by magnitude, or by value when ``positive``; ties to the
 lower index) found by insertion into an ``s``-slot buffer in one scan of the ``k`` entries (no
 sort; once a support of ``s`` atoms exists, its smallest key bounds the s-th largest from below
-and the scan rejects every entry under it with one compare). Plain IHT uses ``μ = 1/L``; normalized IHT (Blumensath & Davies 2010) takes
+and the scan rejects every entry under it with one compare). Plain IHT uses ``μ = 1/L``;
+normalized IHT (Blumensath & Davies 2010) takes
 ``μ = ‖g_Γ‖²/‖g_Γ D‖²`` on the support ``Γ`` (that of ``H_s(g)`` at the start), where
 ``‖g_Γ D‖² = g_Γ G_ΓΓ g_Γᵀ`` costs ``s²``, and when the support changes it shrinks ``μ`` by
 ``κ(1 − c)`` until ``μ ≤ (1 − c)‖z̃ − z‖²/‖(z̃ − z)D‖²`` (``c = 0.01``, ``κ = 2``; at most
