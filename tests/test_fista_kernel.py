@@ -77,6 +77,26 @@ def test_plain_iterates_equal_the_reference(m, ratio, steps, accel, positive, fo
     np.testing.assert_allclose(Zc, Zr, rtol=1e-9, atol=1e-11)
 
 
+@pytest.mark.parametrize("stop", ["change", "gap"])
+@pytest.mark.parametrize("form", ["gram", "direct"])
+def test_plain_row_blocks_with_rows_leaving_equal_the_reference(monkeypatch, stop, form):
+    """Blocks of 7 rows, each row stopping at its own check: per-row iterations, codes and
+    criteria equal the reference (rows leaving a block are swapped out of its buffers)."""
+    from dictlearn.kernels import fista_numba
+
+    X, D = _problem(40, 8, 24, 2, 4)
+    monkeypatch.setattr(fista_numba, "BLOCK_ELEMENTS", 7 * 24)
+    o = _opts(D, stop=stop, tol=1e-5, max_iter=400, check_every=3, form=form,
+              working_set=False)
+    Zr, ir, cr, vr, _ = get_kernel("fista_l1", "reference")(X, D, None, alpha=0.05, xp=np, **o)
+    Zc, ic, cc, vc, _ = get_kernel("fista_l1", "numba")(X, D, None, alpha=0.05, **o)
+    assert len(set(ir.tolist())) > 3  # rows do leave at different checks
+    np.testing.assert_array_equal(ic, ir)
+    np.testing.assert_array_equal(vc, vr)
+    np.testing.assert_allclose(Zc, Zr, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(cc, cr, rtol=1e-6, atol=1e-12)
+
+
 @pytest.mark.parametrize("method", ["ista", "fista"])
 @pytest.mark.parametrize("working_set", [True, False])
 def test_engines_reach_the_same_codes(method, working_set):

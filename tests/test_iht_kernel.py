@@ -35,6 +35,23 @@ def test_numba_equals_reference(n, m, ratio, s, K, normalized, positive, warm, s
         assert np.all(got.codes >= 0)
 
 
+@pytest.mark.parametrize("positive", [False, True])
+@pytest.mark.parametrize("warm", [False, True])
+def test_many_samples_per_chunk_equal_the_reference(positive, warm):
+    """60 samples run in 8 chunks: the per-atom state a sample leaves behind is cleared for
+    the next one (only its final support is touched), warm or cold."""
+    p = make_sparse_problem(60, 12, 36, 3, snr_db=20, positive=positive, random_state=7)
+    init = p.codes + 0.1 * np.random.default_rng(7).standard_normal(p.codes.shape) \
+        if warm else None
+    kw = {"n_nonzero_coefs": 3, "positive": positive, "init": init, "max_iter": 80,
+          "tol": 1e-9}
+    ref = dictlearn.iht(p.X, p.dictionary, engine="reference", **kw)
+    got = dictlearn.iht(p.X, p.dictionary, engine="numba", **kw)
+    assert len(set(ref.n_iter_per_sample.tolist())) > 3
+    np.testing.assert_array_equal(got.n_iter_per_sample, ref.n_iter_per_sample)
+    np.testing.assert_allclose(got.codes, ref.codes, rtol=1e-8, atol=1e-10)
+
+
 def test_ties_go_to_the_lower_index():
     X = np.array([[2.0, -2.0, 2.0, 1.0]])
     for engine in ("numba", "reference"):
