@@ -80,6 +80,7 @@ def _objective(X, D, Z, alpha, penalty, sigma):  # pragma: no cover - compiled
 def _bcd(D, A, B, sphere, positive, n_passes, thresh, tiny):  # pragma: no cover - compiled
     k, m = D.shape
     u = np.empty(m, dtype=D.dtype)
+    idx = np.empty(k, dtype=np.int64)
     for _ in range(n_passes):
         for j in range(k):
             ajj = A[j, j]
@@ -87,11 +88,25 @@ def _bcd(D, A, B, sphere, positive, n_passes, thresh, tiny):  # pragma: no cover
                 continue
             for c in range(m):  # u = d_j + (b_j - a_j D) / A_jj, row-wise
                 u[c] = B[j, c]
-            for i in range(k):
-                a = A[j, i]
-                if a != 0.0:
-                    for c in range(m):
-                        u[c] -= a * D[i, c]
+            nz = 0
+            for i in range(k):  # the atoms with a_ji != 0, in order
+                if A[j, i] != 0.0:
+                    idx[nz] = i
+                    nz += 1
+            p = 0
+            while p + 4 <= nz:  # four rows of D per pass over u, each u[c] in the same order
+                i0, i1, i2, i3 = idx[p], idx[p + 1], idx[p + 2], idx[p + 3]
+                a0, a1, a2, a3 = A[j, i0], A[j, i1], A[j, i2], A[j, i3]
+                for c in range(m):
+                    u[c] = (((u[c] - a0 * D[i0, c]) - a1 * D[i1, c]) - a2 * D[i2, c]) \
+                        - a3 * D[i3, c]
+                p += 4
+            while p < nz:
+                i0 = idx[p]
+                a0 = A[j, i0]
+                for c in range(m):
+                    u[c] -= a0 * D[i0, c]
+                p += 1
             nu2 = 0.0
             for c in range(m):
                 v = D[j, c] + u[c] / ajj
