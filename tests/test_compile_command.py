@@ -16,7 +16,7 @@ def test_every_numba_kernel_has_a_warm_up():
     numba = {name for name, engine in KERNELS if engine == "numba"}
     covered = {"omp": {"omp_gram"}, "lasso": {"lasso_cd_gram"}, "fista": {"fista_l1"},
                "iht": {"iht_l0"}, "online": {"online_bcd", "code_statistics",
-                                              "codes_times_dictionary"},
+                                              "codes_times_dictionary", "sample_objective"},
                "conv_mp": {"conv_mp"}, "lgcd": {"lgcd_passes"}, "adam": {"adam_step"}}
     assert set(covered) == set(WARMUPS)
     assert set().union(*covered.values()) == numba

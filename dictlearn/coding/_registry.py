@@ -44,6 +44,12 @@ class MethodSpec:
         Keyword options the method takes.
     aliases : tuple of str
         Other names it is registered under.
+    step : callable or None
+        The method's entry for a learner's inner loop, on inputs the learner has already
+        checked and scaled (the arrays of one namespace ``xp``, ``dictionary`` in ``X``'s
+        dtype): ``step(X, dictionary, *, xp, **options) -> codes``, the codes of ``fn`` without
+        its per-call validation, scaling and :class:`~dictlearn.Result` (None: learners call
+        ``fn``).
     """
 
     name: str
@@ -54,6 +60,7 @@ class MethodSpec:
     backends: frozenset[str] = frozenset({"array-api"})
     options: frozenset[str] = frozenset()
     aliases: tuple[str, ...] = ()
+    step: Callable[..., Any] | None = None
 
     @property
     def budget(self) -> str:
@@ -85,11 +92,13 @@ class MethodTable:
 
     def register(self, name: str, *, penalty: str, greedy: bool = False,
                  iterative: bool = False, backends: Iterable[str] = ("array-api",),
-                 options: Iterable[str] | None = None, aliases: Iterable[str] = ()
+                 options: Iterable[str] | None = None, aliases: Iterable[str] = (),
+                 step: Callable[..., Any] | None = None
                  ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Decorator that registers a coding function under ``name`` (and ``aliases``).
 
-        ``options`` defaults to the function's keyword-only parameters, read once here.
+        ``options`` defaults to the function's keyword-only parameters, read once here;
+        ``step`` is the learners' entry (:attr:`MethodSpec.step`).
 
         Examples
         --------
@@ -105,7 +114,7 @@ class MethodTable:
             spec = MethodSpec(name, fn, penalty, bool(greedy), bool(iterative),
                               frozenset(backends),
                               _keyword_options(fn) if options is None else frozenset(options),
-                              tuple(aliases))
+                              tuple(aliases), step)
             for key in (name, *spec.aliases):
                 old = self.methods.get(key)
                 same = old is not None and (old.__module__, old.__qualname__) == (

@@ -12,7 +12,7 @@ from .._validation import check_choice, check_coding_inputs, check_nonneg_scalar
 from ..kernels import ENGINES, call
 from ._registry import register_method
 
-__all__ = ["lasso"]
+__all__ = ["lasso", "lasso_step"]
 
 
 def lasso(X: Any, dictionary: Any, *, alpha: float = 1.0, positive: bool = False, init: Any = None,
@@ -103,5 +103,28 @@ def lasso(X: Any, dictionary: Any, *, alpha: float = 1.0, positive: bool = False
     return sc.result(Result(Z, status, int(xp.max(it)), it, conv, crit), owner="lasso")
 
 
+def lasso_step(X: Any, dictionary: Any, *, xp: Any, alpha: float = 1.0, positive: bool = False,
+               init: Any = None, max_iter: int = 1000, tol: float = 1e-6,
+               engine: str = "auto") -> Any:
+    """The codes of :func:`lasso` for a learner's inner loop (:attr:`MethodSpec.step`).
+
+    The learner has checked ``X`` once and scaled it (:mod:`dictlearn._scale`), and the
+    dictionary is its own: no per-call validation, scaling or :class:`~dictlearn.Result`. The
+    products ``X Dᵀ`` and ``D Dᵀ`` are BLAS products (the numba engine otherwise forms them in
+    its own loops, which suits large one-off calls on a busy machine); the codes are those of
+    :func:`lasso` to rounding.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lasso_step(np.array([[1.0, -0.05, 0.3]]), np.eye(3), alpha=0.1, xp=np).round(6)
+    array([[0.9, 0. , 0.2]])
+    """
+    if positive and init is not None:
+        init = xp.maximum(init, 0.0)
+    return call("lasso_cd_gram", engine, xp, X, dictionary, init, alpha=float(alpha),
+                positive=bool(positive), tol=float(tol), max_iter=int(max_iter), blas=True)[0]
+
+
 register_method("lasso", penalty="l1", backends=("array-api", "numba"),
-                aliases=("lasso_cd",))(lasso)
+                aliases=("lasso_cd",), step=lasso_step)(lasso)

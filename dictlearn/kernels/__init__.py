@@ -184,6 +184,8 @@ register_kernel("lgcd_passes", "numba", "dictlearn.kernels.lgcd_numba:lgcd_passe
 register_kernel("online_bcd", "numba", "dictlearn.kernels.learning_numba:online_bcd")
 register_kernel("code_statistics", "numba", "dictlearn.kernels.learning_numba:code_statistics",
                 when=_learning.sparse_codes(2))
+register_kernel("sample_objective", "numba", "dictlearn.kernels.learning_numba:sample_objective",
+                when=_learning.sparse_codes(2))
 register_kernel("codes_times_dictionary", "numba",
                 "dictlearn.kernels.learning_numba:codes_times_dictionary",
                 when=_learning.sparse_codes(0))

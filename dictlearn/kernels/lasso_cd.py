@@ -57,10 +57,12 @@ def _sweep(state: _CDState, G: Any, alpha: float, positive: bool) -> _CDState:
 
 @register_kernel("lasso_cd_gram", "reference")
 def lasso_cd_gram(X: Any, D: Any, Z0: Any, *, alpha: float, positive: bool, tol: float,
-                  max_iter: int, xp: ModuleType) -> tuple[Any, Any, Any, Any]:
+                  max_iter: int, xp: ModuleType, blas: bool = True) -> tuple[Any, Any, Any, Any]:
     """Lasso codes of the rows of ``X`` on the atoms ``D`` by cyclic coordinate descent.
 
-    A sample stops when its duality gap is ``<= tol·F + 10·eps·‖x‖²``.
+    A sample stops when its duality gap is ``<= tol·F + 10·eps·‖x‖²``. ``blas`` is for the
+    numba twin (``X Dᵀ`` and ``D Dᵀ`` by BLAS or in its own loops); here the products are
+    always the array library's.
 
     Returns
     -------

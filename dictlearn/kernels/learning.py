@@ -2,6 +2,9 @@
 
 - ``code_statistics``: ``(β A + ZᵀZ, β B + ZᵀX)``, the sufficient statistics of a mini-batch;
 - ``codes_times_dictionary``: ``Z D`` (the reconstruction in the objective);
+- ``sample_objective``: the per-sample objective ``½‖x − zD‖² + α·pen(z)`` of the codes
+  (:func:`dictlearn.objectives.sample_objective`; the numba twin in one pass over the
+  non-zeros, without forming ``Z D``);
 - ``online_bcd``: one or more block-coordinate-descent sweeps over the atoms on the surrogate
   ``½ tr(DᵀAD) − tr(DᵀB)`` (Mairal et al. 2010, Algorithm 2).
 
@@ -29,14 +32,23 @@ import numpy as np
 
 from . import register_kernel
 
-__all__ = ["code_statistics", "codes_times_dictionary", "online_bcd", "sparse_codes"]
+__all__ = ["code_statistics", "codes_times_dictionary", "online_bcd", "sample_objective",
+           "sparse_codes"]
+
+
+#: Rows of the codes that :func:`sparse_codes` counts (evenly spaced; all when fewer).
+SPARSITY_ROWS = 64
 
 
 def sparse_codes(position: int) -> Callable[..., bool]:
-    """The ``engine="auto"`` rule: the codes (argument ``position``) are under 30% non-zeros."""
+    """The ``engine="auto"`` rule: the codes (argument ``position``) are under 30% non-zeros,
+    counted on at most :data:`SPARSITY_ROWS` evenly spaced rows (a mini-batch's count costs
+    as much as the sparse kernel otherwise)."""
 
     def rule(*arrays: Any) -> bool:
         Z = arrays[position]
+        if Z.ndim == 2 and Z.shape[0] > SPARSITY_ROWS:
+            Z = Z[:: Z.shape[0] // SPARSITY_ROWS]
         return Z.size > 0 and np.count_nonzero(Z) < 0.3 * Z.size
 
     return rule
@@ -54,6 +66,15 @@ def code_statistics(A: Any, B: Any, Z: Any, X: Any, *, beta: float,
 def codes_times_dictionary(Z: Any, D: Any, *, xp: ModuleType) -> Any:
     """``Z D``."""
     return Z @ D
+
+
+@register_kernel("sample_objective", "reference")
+def sample_objective(X: Any, D: Any, Z: Any, *, alpha: float, penalty: str, sigma: float,
+                     xp: ModuleType) -> Any:
+    """``½‖x − zD‖² + α·pen(z)`` per sample (:func:`dictlearn.objectives.sample_objective`)."""
+    from ..objectives import sample_objective as objective
+
+    return objective(X, D, Z, alpha=alpha, xp=xp, penalty=penalty, sigma=sigma)
 
 
 def bcd_thresholds(diag: Any, dtype: Any, xp: Any) -> tuple[float, float]:

@@ -63,9 +63,13 @@ def _iht(dtype: Any) -> None:
 def _online(dtype: Any) -> None:
     from dictlearn.learning import online_dictionary_learning
 
-    X, _ = _problem(dtype)
+    from . import call
+
+    X, D = _problem(dtype)
     online_dictionary_learning(X, 16, alpha=0.1, batch_size=10, max_iter=2, random_state=0,
                                engine="numba")
+    Z = np.zeros((X.shape[0], D.shape[0]), dtype=dtype)
+    call("sample_objective", "numba", np, X, D, Z, alpha=0.1, penalty="l1", sigma=1.0)
 
 
 def _conv_mp(dtype: Any) -> None:

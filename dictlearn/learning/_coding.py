@@ -78,8 +78,8 @@ class CodingStep:
         """Whether the method takes the keyword ``option``."""
         return self.spec.accepts(option)
 
-    def __call__(self, X: Any, D: Any, *, init: Any = None) -> Any:
-        """Codes (n_samples, n_atoms) of the rows of ``X`` on the atoms of ``D``."""
+    def _options(self, init: Any) -> dict[str, Any]:
+        """The method's keyword options: ``options``, the budget, ``positive``, ``init``."""
         opts: dict[str, Any] = dict(self.options)
         budget = self.spec.budget  # "n_nonzero_coefs" (l0 methods) or "alpha"
         value = self.n_nonzero_coefs if budget == "n_nonzero_coefs" else self.alpha
@@ -89,7 +89,11 @@ class CodingStep:
             opts["positive"] = True
         if init is not None and self.accepts("init"):
             opts["init"] = init
-        return sparse_encode(X, D, method=self.method, **opts)
+        return opts
+
+    def __call__(self, X: Any, D: Any, *, init: Any = None) -> Any:
+        """Codes (n_samples, n_atoms) of the rows of ``X`` on the atoms of ``D``."""
+        return sparse_encode(X, D, method=self.method, **self._options(init))
 
     def scaled(self, sc: Any) -> CodingStep:
         """The coding step of the signals ``X / s`` (:class:`~dictlearn._scale.Scale`):
@@ -108,14 +112,23 @@ class CodingStep:
             opts["tol"] = sc.down(opts["tol"], 2)  # a bound on ‖x − zD‖²
         return replace(self, alpha=alpha, options=opts)
 
-    def objective(self, X: Any, D: Any, Z: Any, *, xp: Any) -> Any:
-        """Per-sample objective the codes minimise, shape (n_samples,)."""
-        from ..kernels import call
-        from ..objectives import sample_objective
+    def encode(self, X: Any, D: Any, *, xp: Any, init: Any = None) -> Any:
+        """The codes of :meth:`__call__` in a learner's inner loop: ``X`` checked and scaled
+        by the learner, ``D`` its own dictionary. A method with a learners' entry
+        (:attr:`~dictlearn.coding.MethodSpec.step`) skips its per-call validation, scaling
+        and result record; the others are called as by :meth:`__call__`."""
+        step = self.spec.step
+        if step is None:
+            return self(X, D, init=init)
+        return step(X, D, xp=xp, **self._options(init))
 
-        return sample_objective(X, D, Z, alpha=float(self.alpha or 0.0), xp=xp,
-                                penalty=self.penalty, sigma=float(self.options.get("sigma", 1.0)),
-                                ZD=call("codes_times_dictionary", "auto", xp, Z, D))
+    def objective(self, X: Any, D: Any, Z: Any, *, xp: Any) -> Any:
+        """Per-sample objective the codes minimise, shape (n_samples,)
+        (:func:`dictlearn.objectives.sample_objective`; kernel ``sample_objective``)."""
+        from ..kernels import call
+
+        return call("sample_objective", "auto", xp, X, D, Z, alpha=float(self.alpha or 0.0),
+                    penalty=self.penalty, sigma=float(self.options.get("sigma", 1.0)))
 
 
 def make_coder(coding_method: str | None, *, default: str, alpha: float | None,

@@ -194,7 +194,7 @@ def learning_step(state: LearningState, X: Any, *, updater: Updater, coder: Codi
     """
     t0 = time.perf_counter()
     D = state.dictionary
-    Z = coder(X, D, init=init_codes)
+    Z = coder.encode(X, D, xp=xp, init=init_codes)
     obj = float(xp.mean(coder.objective(X, D, Z, xp=xp)))
     D_new, Z, aux, usage = updater.update(D, X, Z, state.aux, xp=xp)
     if usage is None:

@@ -137,6 +137,10 @@ class ConvCodingStep:
         Z = csc_encode(self.signals(X, xp), D, method=self.method, **opts)
         return xp.reshape(Z, (X.shape[0], -1))
 
+    def encode(self, X: Any, D: Any, *, xp: ModuleType, init: Any = None) -> Any:
+        """The learning driver's entry (:meth:`dictlearn.learning.CodingStep.encode`)."""
+        return self(X, D, init=init)
+
     def objective(self, X: Any, D: Any, Z: Any, *, xp: ModuleType) -> Any:
         return csc_objective(self.signals(X, xp), D, self.codes(Z, X, D, xp), alpha=self.alpha,
                              positive=self.positive)[0]
