@@ -4,12 +4,12 @@ For each worker count a ``LocalCluster`` (``--processes``: one process per worke
 threads in this process; one thread each, 127.0.0.1) codes the standard problem (256
 unit-norm atoms of dimension 64, 5-sparse signals, 30 dB SNR, ``alpha = 0.1``, FISTA), held as
 a Dask array of ``--chunks`` row chunks, and runs ``--mod-iter`` MOD iterations and
-``--ksvd-iter`` K-SVD iterations on it (OMP, 5 non-zeros; ``--ksvd-iter 0`` skips K-SVD). The
-in-memory NumPy times are the reference. Times are medians over ``--repeat`` runs after one
-warm-up (numba compiled, cluster started). The K-SVD column also gives its round trips to
-the cluster per iteration (results gathered by the client: the coding step's statistics,
-one per used atom of the sweep, the usage, the dead-atom check;
-:mod:`dictlearn.distributed.ksvd`).
+``--ksvd-iter`` K-SVD iterations on it (OMP, 5 non-zeros); ``--tasks`` picks among
+``encode,mod,ksvd``. The in-memory NumPy times are the reference. Times are medians over
+``--repeat`` runs after one warm-up (numba compiled, cluster started). The last column counts
+the results the client gathers from the cluster during a K-SVD fit, per iteration (the fit's
+set-up, then per iteration the coding step's statistics, one per used atom of the sweep, the
+usage and the dead-atom check; :mod:`dictlearn.distributed.ksvd`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_options(p, n_samples=40_000, n_features=64, n_atoms=256, chunks=8, mod_iter=3,
-                ksvd_iter=1, repeat=3, workers="1,2", seed=0)
+                ksvd_iter=1, repeat=3, workers="1,2", seed=0,
+                tasks=("encode,mod,ksvd", "what to time, comma-separated"))
     p.add_argument("--processes", action="store_true", help="one process per worker")
 
 
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     trips = []  # gathers from the cluster per K-SVD iteration (the last Dask run's)
 
     def ksvd(x):
-        client = distributed.get_client() if hasattr(x, "dask") else None
+        client = distributed.get_client() if isinstance(x, da.Array) else None
         if client is None:
             return learn(x, "ksvd", args.ksvd_iter)
         real, count = client.gather, [0]
@@ -71,8 +72,13 @@ def run(args: argparse.Namespace) -> int:
         trips[:] = [count[0] / model.n_iter_]
         return model
 
+    tasks = set(args.tasks.split(","))
+    if not tasks or not tasks <= {"encode", "mod", "ksvd"}:
+        raise ValueError(f"tasks must be names among encode,mod,ksvd; got {args.tasks!r}")
+    names = {encode: "encode", learn: "mod", ksvd: "ksvd"}
+
     def timed(fn, x):
-        return "-" if fn is ksvd and args.ksvd_iter <= 0 else \
+        return "-" if names[fn] not in tasks else \
             f"{median_time(lambda: fn(x), repeat=args.repeat, warmup=1)[0]:.2f}"
 
     cols = ["run", "chunks", "encode FISTA s", f"MOD {args.mod_iter} it. s",

@@ -219,7 +219,7 @@ def fit(estimator: Any, X: Any) -> Any:
         raise ValueError(f"fit on a Dask array supports method in {list(LEARNERS)}; "
                          f"got {estimator.method!r}")
     da = optional_import("dask.array")
-    X = _by_rows(X)
+    X = _by_rows(X).persist()  # loaded (or sent) once: the set-up's reductions and the fit
     n, m = (int(s) for s in X.shape)
     est = estimator
     n_atoms = est._n_atoms(m)

@@ -125,6 +125,11 @@ class ChunkedCodes:
         self.pending: list[list[tuple]] = [[] for _ in X_blocks]
         self.round_trips = 0
 
+    def _delayed(self, fn: Any) -> Any:
+        """``dask.delayed(fn, pure=True)``: keys from the arguments' tokens (each step's
+        arguments include its chunk's previous state, so keys are unique per step)."""
+        return self.dask.delayed(fn, pure=True)
+
     def _queue(self, chunks: Any, op: tuple) -> None:
         for c in chunks:
             self.pending[c].append(op)
@@ -132,7 +137,7 @@ class ChunkedCodes:
     def _reduce(self, chunks: Any, what: str) -> np.ndarray:
         """Run each chunk's queued steps and ``what`` on its worker (one task per chunk) and
         return the sum of the chunks' values: one round trip."""
-        d = self.dask.delayed
+        d = self._delayed
         new = self.dask.persist(*[d(_apply)(self.X[c], self.states[c],
                                             [*self.pending[c], (what,)]) for c in chunks])
         for c, s in zip(chunks, new, strict=True):
@@ -144,7 +149,7 @@ class ChunkedCodes:
         """Atom ``j``'s restricted error on the chunks that use it (None when none does)."""
         if self.states is None:  # the sweep's first atom: its dictionary, sent once
             Dd = self.dask.delayed(np.array(D, copy=True), pure=True)
-            self.states = [self.dask.delayed(_start)(z, Dd) for z in self._Z]
+            self.states = [self._delayed(_start)(z, Dd) for z in self._Z]
         chunks = np.flatnonzero(self.used[:, j])
         if chunks.size == 0:
             return None
@@ -170,5 +175,5 @@ class ChunkedCodes:
             return self._Z
         if any(self.pending):
             self.usage()
-        d = self.dask.delayed
+        d = self._delayed
         return list(self.dask.persist(*[d(_codes)(s) for s in self.states]))
