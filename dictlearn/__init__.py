@@ -1,7 +1,9 @@
 """dictlearn: sparse coding and dictionary learning on any array backend.
 
 The names below load on first use (:mod:`dictlearn._lazy`): ``import dictlearn`` imports
-neither scikit-learn, matplotlib, numba nor scipy.
+no other dictlearn module than :mod:`dictlearn._lazy`, and neither NumPy, scikit-learn,
+matplotlib, numba nor scipy. The registries (``METHODS``, ``LEARNERS``) list every built-in
+name and import a method's or learner's module when it is first looked up.
 """
 
 from typing import TYPE_CHECKING
@@ -43,14 +45,6 @@ if TYPE_CHECKING:  # the one list of exports: read by `attach` below, type check
     from .objectives import lasso_duality_gap, lasso_objective, lipschitz_constant
 
 __getattr__, __dir__ = attach(__name__, __file__)
-
-# The modules that register coding methods and learners are imported now (NumPy only, no
-# scikit-learn): the registries (METHODS, LEARNERS) are complete once dictlearn is imported.
-from . import coding as _coding  # noqa: E402,F401
-from .learning import ksvd as _ksvd  # noqa: E402,F401
-from .learning import mod as _mod  # noqa: E402,F401
-from .learning import olshausen_field as _olshausen_field  # noqa: E402,F401
-from .learning import online as _online  # noqa: E402,F401
 
 __version__ = "0.1.0"
 

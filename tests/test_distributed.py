@@ -116,6 +116,47 @@ def test_online_objective_within_one_percent(client, problem, n):
     np.testing.assert_allclose(dsk.components_, mem.components_, rtol=0, atol=1e-6)
 
 
+def _gathered_arrays(value):
+    if isinstance(value, np.ndarray):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [a for v in value for a in _gathered_arrays(v)]
+    return []
+
+
+@pytest.mark.parametrize("options", [  # the non-negative fit: 11 round trips per atom, 1 sweep
+    {"max_iter": 2}, {"max_iter": 2, "approximate": True},
+    {"max_iter": 1, "positive_dict": True, "positive_code": True}])
+def test_ksvd_never_gathers_the_data_on_the_client(client, monkeypatch, options):
+    """Every result that comes back from the workers (``Client.gather``) during a K-SVD fit is
+    recorded: none holds more than a tenth of ``X``'s rows, nor a quarter of ``X``'s or
+    ``Z``'s bytes; and the fit still equals the in-memory one (exact K-SVD: the Gram
+    reductions; approximate: ``Eᵀg``; non-negative: both, and the alternations)."""
+    X = make_sparse_problem(400, 10, 12, 2, snr_db=30, random_state=3).X
+    sizes = []
+    real = distributed.Client.gather
+
+    def gather(self, futures, *args, **kwargs):
+        out = real(self, futures, *args, **kwargs)
+        if not kwargs.get("asynchronous") and not getattr(self, "asynchronous", False):
+            arrays = _gathered_arrays(out)
+            sizes.append((sum(a.nbytes for a in arrays),
+                          max((a.shape[0] for a in arrays if a.ndim == 2), default=0)))
+        return out
+
+    monkeypatch.setattr(distributed.Client, "gather", gather)
+    kw = {"method": "ksvd", "random_state": 0, "tol": 0.0, **options}
+    dsk = dictlearn.DictionaryLearning(12, **kw).fit(_lazy(X, 100))
+    Z_bytes = X.shape[0] * 12 * X.itemsize
+    assert max(b for b, _ in sizes) < min(X.nbytes, Z_bytes) / 4
+    assert max(r for _, r in sizes) <= X.shape[0] // 10
+    assert len(sizes) > 12 * kw["max_iter"]  # a reduction per atom and sweep was recorded
+    mem = dictlearn.DictionaryLearning(12, **kw).fit(X)
+    np.testing.assert_allclose(dsk.components_, mem.components_, rtol=0, atol=1e-8)
+
+
 @pytest.mark.parametrize("method", ["mod", "ksvd"])
 def test_dead_atoms_resampled_as_in_memory(client, method):
     rng = np.random.default_rng(1)  # signals near a plane: most of 30 atoms duplicate others

@@ -1,5 +1,6 @@
-"""Start-up: ``import dictlearn`` loads no heavy optional dependency, and the lazy namespaces
-(:mod:`dictlearn._lazy`) still export every name of ``__all__``."""
+"""Start-up: ``import dictlearn`` loads no heavy dependency and no dictlearn module but the lazy
+loader, the lazy namespaces (:mod:`dictlearn._lazy`) still export every name of ``__all__``,
+and the lazy registries list every built-in name and resolve each one on lookup."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from dictlearn._lazy import lazy_names
 
 ROOT = Path(dictlearn.__file__).parent
 HEAVY = ("sklearn", "matplotlib", "numba", "scipy", "dask")
-PACKAGES = ["dictlearn", "dictlearn.learning", "dictlearn.amortized"]
+# what `import dictlearn` may load besides the standard library: nothing else of dictlearn
+STARTUP_MODULES = ["dictlearn", "dictlearn._lazy"]
+PACKAGES = ["dictlearn", "dictlearn.learning", "dictlearn.amortized", "dictlearn.coding"]
 
 
 def _fresh(code: str) -> dict:
@@ -34,6 +37,82 @@ def test_import_dictlearn_loads_no_heavy_dependency():
                  f"[m for m in {HEAVY!r} if m in sys.modules]))")
     assert out["value"] == [], f"import dictlearn imported {out['value']}"
     print(f"import dictlearn: {out['import_us'] / 1e3:.1f} ms")
+
+
+def test_import_dictlearn_loads_only_the_lazy_loader():
+    """Not even NumPy: every dictlearn module is off the import path of ``import dictlearn``
+    (the time left is the interpreter's; docs/distributed.md, "Start-up")."""
+    out = _fresh("import sys, json, dictlearn; print(json.dumps(["
+                 "sorted(m for m in sys.modules if m.split('.')[0] == 'dictlearn'),"
+                 "'numpy' in sys.modules]))")
+    loaded, numpy = out["value"]
+    assert loaded == STARTUP_MODULES
+    assert numpy is False
+
+
+def test_registries_list_and_refuse_names_without_importing_providers():
+    code = """
+import json, sys, dictlearn
+from dictlearn.learning import LEARNERS, learner_spec
+names = [sorted(dictlearn.METHODS), sorted(dictlearn.coding.SPECS), list(LEARNERS),
+         "omp" in dictlearn.METHODS, "nope" in dictlearn.METHODS, len(LEARNERS)]
+errors = []
+for check in (lambda: dictlearn.method_spec("nope"), lambda: learner_spec("nope"),
+              lambda: dictlearn.method_spec(3)):
+    try:
+        check()
+    except ValueError as e:
+        errors.append(str(e))
+providers = [m for m in ("dictlearn.coding.omp", "dictlearn.coding.iht",
+                         "dictlearn.coding.lasso_cd", "dictlearn.coding.proximal_gradient",
+                         "dictlearn.learning.mod", "dictlearn.learning.ksvd",
+                         "dictlearn.learning.online", "dictlearn.learning.olshausen_field")
+             if m in sys.modules]
+print(json.dumps([names, errors, providers]))
+"""
+    names, errors, providers = _fresh(code)["value"]
+    methods = ["cauchy", "fista", "iht", "ista", "lasso", "lasso_cd", "omp"]
+    assert names == [methods, methods, ["ksvd", "mod", "olshausen_field", "online"],
+                     True, False, 4]
+    assert errors[0] == f"method must be one of {methods}; got 'nope'"
+    assert errors[1] == ("method must be one of ['ksvd', 'mod', 'olshausen_field', 'online']; "
+                         "got 'nope'")
+    assert errors[2].endswith("got 3")
+    assert providers == []
+
+
+def test_every_registered_name_resolves_and_providers_are_complete():
+    """Each provided name imports its module and resolves to what that module registered; and
+    importing every dictlearn module registers no built-in name the providers do not list
+    (else it would be missing from a listing until its module happened to be imported)."""
+    code = """
+import importlib, json, pkgutil, dictlearn
+from dictlearn.coding import METHODS, SPECS
+from dictlearn.learning import LEARNERS
+provided = [sorted(METHODS.providers), sorted(LEARNERS.providers)]
+bad = []
+for name in list(METHODS):
+    target = METHODS.providers.get(name)
+    fn, spec = METHODS[name], SPECS[name]
+    if not callable(fn) or spec.fn is not fn or name not in (spec.name, *spec.aliases):
+        bad.append(name)
+    if target and getattr(importlib.import_module(target.split(":")[0]),
+                          target.split(":")[1]) is not fn:
+        bad.append(name + " (target)")
+for name in list(LEARNERS):
+    spec = LEARNERS[name]
+    module, attr = LEARNERS.providers[name].split(":")
+    if spec.name != name or getattr(importlib.import_module(module), attr) is not spec.updater:
+        bad.append(name)
+for pkg in ("dictlearn.coding", "dictlearn.learning"):
+    for info in pkgutil.iter_modules(importlib.import_module(pkg).__path__):
+        importlib.import_module(pkg + "." + info.name)
+registered = [sorted(k for k in METHODS._values), sorted(LEARNERS._values)]
+print(json.dumps([provided, registered, bad]))
+"""
+    provided, registered, bad = _fresh(code)["value"]
+    assert bad == []
+    assert registered == provided
 
 
 def test_coding_functions_load_without_scikit_learn():

@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
             "on the CPU"),
     "anomaly": ("dictlearn.bench.anomaly", "outliers from sparse codes against IsolationForest, "
                 "LOF and PCA (ROC AUC)"),
-    "dask": ("dictlearn.bench.workers", "coding and MOD on a Dask array: time against the "
+    "dask": ("dictlearn.bench.workers", "coding, MOD and K-SVD on a Dask array: time against the "
              "number of workers (needs the dask extra)"),
 }
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .._lazy import Registry
 from ..objectives import PENALTIES
 
 __all__ = ["CODING", "METHODS", "SPECS", "MethodSpec", "MethodTable", "method_spec",
@@ -82,13 +83,20 @@ class MethodTable:
     """A registry of methods of one kind: name (and alias) → function and :class:`MethodSpec`.
 
     One table per kind of input: :data:`METHODS` for coding rows on a dictionary,
-    :data:`dictlearn.signal.CSC_METHODS` for convolutional (shift-invariant) coding.
+    :data:`dictlearn.signal.CSC_METHODS` for convolutional (shift-invariant) coding. Both
+    mappings are lazy :class:`~dictlearn._lazy.Registry` objects sharing one table of
+    providers (:meth:`provide`): a built-in method's module is imported on the first lookup
+    of its name, while listing the names imports nothing.
     """
 
     def __init__(self, kind: str):
         self.kind = kind
-        self.methods: dict[str, Callable[..., Any]] = {}
-        self.specs: dict[str, MethodSpec] = {}
+        self.methods: Registry[Callable[..., Any]] = Registry(kind)
+        self.specs: Registry[MethodSpec] = Registry(kind, self.methods.providers)
+
+    def provide(self, name: str, target: str) -> None:
+        """Record that importing ``target`` (``"module:function"``) registers ``name``."""
+        self.methods.provide(name, target)
 
     def register(self, name: str, *, penalty: str, greedy: bool = False,
                  iterative: bool = False, backends: Iterable[str] = ("array-api",),
@@ -116,7 +124,7 @@ class MethodTable:
                               _keyword_options(fn) if options is None else frozenset(options),
                               tuple(aliases), step)
             for key in (name, *spec.aliases):
-                old = self.methods.get(key)
+                old = self.methods.registered(key)
                 same = old is not None and (old.__module__, old.__qualname__) == (
                     fn.__module__, fn.__qualname__)
                 if old is not None and old is not fn and not same:  # a re-import replaces it
@@ -136,21 +144,30 @@ class MethodTable:
         ValueError
             When ``name`` is not registered.
         """
-        try:
-            return self.specs[name]
-        except (KeyError, TypeError):
-            raise ValueError(f"method must be one of {sorted(self.specs)}; got {name!r}") \
-                from None
+        if not isinstance(name, str) or name not in self.specs:
+            raise ValueError(f"method must be one of {self.specs.names()}; got {name!r}")
+        return self.specs[name]
 
 
 #: The sparse-coding methods of :func:`dictlearn.sparse_encode`.
 CODING = MethodTable("sparse-coding")
 
-#: Name (and alias) → :class:`MethodSpec`.
-SPECS: dict[str, MethodSpec] = CODING.specs
+# The built-in methods and the modules that register them (imported on first lookup);
+# tests/test_startup.py checks that importing every provider registers exactly these names.
+for _name, _target in {"omp": "dictlearn.coding.omp:omp",
+                       "ista": "dictlearn.coding.proximal_gradient:ista",
+                       "fista": "dictlearn.coding.proximal_gradient:fista",
+                       "iht": "dictlearn.coding.iht:iht",
+                       "lasso": "dictlearn.coding.lasso_cd:lasso",
+                       "lasso_cd": "dictlearn.coding.lasso_cd:lasso",
+                       "cauchy": "dictlearn.learning.olshausen_field:cauchy_encode"}.items():
+    CODING.provide(_name, _target)
 
-#: Name (and alias) → coding function returning a :class:`~dictlearn.Result`.
-METHODS: dict[str, Callable[..., Any]] = CODING.methods
+#: Name (and alias) → :class:`MethodSpec` (a lazy mapping).
+SPECS: Registry[MethodSpec] = CODING.specs
+
+#: Name (and alias) → coding function returning a :class:`~dictlearn.Result` (a lazy mapping).
+METHODS: Registry[Callable[..., Any]] = CODING.methods
 
 register_method = CODING.register
 method_spec = CODING.spec

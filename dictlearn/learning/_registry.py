@@ -2,7 +2,8 @@
 
 A learner is an :class:`~dictlearn.learning._driver.Updater` class registered with its
 defaults by ``@register_learner("name", ...)``; the estimator and :func:`dict_learning` look
-the name up here and never branch on it.
+the name up here and never branch on it. The built-in learners' modules are imported on the
+first lookup of their name (a lazy :class:`~dictlearn._lazy.Registry`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from .._lazy import Registry
 
 __all__ = ["LEARNERS", "LearnerSpec", "UpdaterParams", "learner_spec", "register_learner"]
 
@@ -63,8 +66,17 @@ class LearnerSpec:
         return bool(self.updater.minibatch)
 
 
-#: Name → :class:`LearnerSpec`.
-LEARNERS: dict[str, LearnerSpec] = {}
+#: Name → :class:`LearnerSpec` (a lazy mapping: listing it imports no learner).
+LEARNERS: Registry[LearnerSpec] = Registry("learner")
+
+# The built-in learners and the classes that register them (imported on first lookup);
+# tests/test_startup.py checks that importing every provider registers exactly these names.
+for _name, _target in {"mod": "dictlearn.learning.mod:MODUpdate",
+                       "ksvd": "dictlearn.learning.ksvd:KSVDUpdate",
+                       "online": "dictlearn.learning.online:OnlineUpdate",
+                       "olshausen_field": "dictlearn.learning.olshausen_field:"
+                                          "OlshausenFieldUpdate"}.items():
+    LEARNERS.provide(_name, _target)
 
 
 def register_learner(name: str, *, build: Callable[[UpdaterParams], Any], coding_method: str,
@@ -81,7 +93,6 @@ def register_learner(name: str, *, build: Callable[[UpdaterParams], Any], coding
 
 def learner_spec(name: Any) -> LearnerSpec:
     """The :class:`LearnerSpec` of ``name``; ``ValueError`` listing the known learners."""
-    try:
-        return LEARNERS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"method must be one of {sorted(LEARNERS)}; got {name!r}") from None
+    if not isinstance(name, str) or name not in LEARNERS:
+        raise ValueError(f"method must be one of {LEARNERS.names()}; got {name!r}")
+    return LEARNERS[name]

@@ -22,10 +22,14 @@ Design (one machine or many)
   and the learner's own update (``A``, ``B`` and block coordinate descent) runs on the
   client. The statistics are the in-memory learner's, so its results are too; the mini-batch
   steps are sequential, and the parallel work per step is the coding of η rows.
-- **K-SVD**'s sweep updates atom after atom from the residual of every signal using the
-  atom, so it has no small sufficient statistics: the coding step runs on the workers and
-  the sweep on the client, which gathers ``X`` and ``Z`` each iteration (the data must fit on
-  the client; the coding, the costly step, is parallel).
+- **K-SVD**'s sweep updates atom after atom from the restricted error ``E_j`` of the
+  signals using the atom, which stays on the workers with the codes
+  (:mod:`dictlearn.distributed.ksvd`): per atom the workers send back the ``m×m`` Gram
+  ``E_jᵀE_j`` (approximate K-SVD: the ``m``-vector ``E_jᵀg``), the client takes the new atom
+  from it with the in-memory learner's own rank-1 step
+  (:func:`dictlearn.learning.ksvd.rank1_update`), and the workers set the atom's codes
+  ``g = E_j d_j``. One round trip per used atom (non-negative fits: one more per
+  alternation), one for the usage after the sweep; neither ``X`` nor ``Z`` reach the client.
 - **Dead atoms** are replaced from the worst-reconstructed signals: the workers return one
   residual norm per signal, the client ranks them and fetches only the rows it needs.
 
@@ -55,7 +59,7 @@ from typing import Any
 
 import numpy as np
 
-from ._xp import check_random_state, optional_import, to_host
+from .._xp import check_random_state, optional_import, to_host
 
 __all__ = ["encode", "fit", "is_dask_array", "transform"]
 
@@ -91,7 +95,7 @@ def _dtype(X: Any) -> np.dtype:
 
 
 def _encode_block(block: np.ndarray, D: np.ndarray, method: str, options: dict) -> np.ndarray:
-    from .coding import sparse_encode
+    from ..coding import sparse_encode
 
     return sparse_encode(block, D, method=method, **options)
 
@@ -177,7 +181,7 @@ def _initial_state(X: Any, est: Any, updater: Any, n_atoms: int, rng: np.random.
     """:func:`~dictlearn.learning.start_state` with the rows ``init="data"`` picks fetched
     from the cluster (the rule of :func:`~dictlearn.learning.init_dictionary`: Gaussian rows
     drawn first, then a permutation of the non-zero signals)."""
-    from .learning import start_state
+    from ..learning import start_state
 
     init, m = est.init, X.shape[1]
     first = np.asarray(X[:1].compute())
@@ -198,9 +202,9 @@ def _initial_state(X: Any, est: Any, updater: Any, n_atoms: int, rng: np.random.
 def fit(estimator: Any, X: Any) -> Any:
     """``DictionaryLearning.fit`` on a Dask array chunked by rows (``method`` "mod", "ksvd"
     or "online"); sets the same fitted attributes as the in-memory fit."""
-    from ._loop import Info, Progress, Result, iterate, warn_status
-    from ._scale import Scale
-    from .learning import (
+    from .._loop import Info, Progress, Result, iterate, warn_status
+    from .._scale import Scale
+    from ..learning import (
         alternation_value,
         epoch_stop,
         finish_step,
@@ -208,13 +212,14 @@ def fit(estimator: Any, X: Any) -> Any:
         next_batch,
         unscale_history,
     )
-    from .learning.mod import mod_solve
+    from ..learning.mod import mod_solve
+    from .ksvd import ChunkedCodes
 
     if estimator.method not in LEARNERS:
         raise ValueError(f"fit on a Dask array supports method in {list(LEARNERS)}; "
                          f"got {estimator.method!r}")
     da = optional_import("dask.array")
-    X = _by_rows(X)
+    X = _by_rows(X).persist()  # loaded (or sent) once: the set-up's reductions and the fit
     n, m = (int(s) for s in X.shape)
     est = estimator
     n_atoms = est._n_atoms(m)
@@ -259,14 +264,11 @@ def fit(estimator: Any, X: Any) -> Any:
                 Z = [cl.dask.delayed(np.multiply)(z, ratio[None, :]) for z in Z]
                 Z = list(cl.dask.persist(*Z))
             aux = st.aux
-        else:  # K-SVD: the sweep on the client
-            Xh = np.asarray(cl.X.compute())
-            Zh = np.concatenate(cl.dask.compute(*Z))
-            D_new, Zh, aux, ksvd_usage = upd.update(D, Xh, Zh, st.aux, xp=np)
-            usage = np.sum((Zh != 0).astype(Xh.dtype), axis=0) if ksvd_usage is None \
-                else ksvd_usage
-            Z = [cl.dask.delayed(Zh[lo:hi])
-                 for lo, hi in zip(cl.starts[:-1], cl.starts[1:], strict=True)]
+        else:  # K-SVD: the learner's sweep, the codes and residuals on the workers
+            codes = ChunkedCodes(cl.dask, cl.blocks, Z, np.stack([s[1] for s in stats]))
+            D_new = upd.sweep(D, codes, xp=np)
+            usage = codes.usage()  # runs the last queued steps on the workers
+            Z, aux = codes.Z, st.aux
         return D_new, aux, usage, obj, Z, n
 
     def step(st, it):
