@@ -91,8 +91,20 @@ def downsample(image: np.ndarray, f: int) -> np.ndarray:
     return image[:h, :w].reshape(h // f, f, w // f, f).mean(axis=(1, 3))
 
 
-def main(argv=None) -> dict:
+def whitened_patches(patch: int, n_patches: int, *, downsample_by: int = 3, border: int = 4,
+                     cutoff: float = 0.4, seed: int = 0) -> np.ndarray:
+    """The example's training set: the shipped photographs averaged over blocks, whitened,
+    their borders left out, and ``n_patches`` random ``patch x patch`` patches."""
     from dictlearn.datasets import image_patches, natural_images, whiten_image
+
+    images = []
+    for im in natural_images():
+        w = whiten_image(downsample(im, downsample_by), cutoff=cutoff)
+        images.append(w[border:w.shape[0] - border, border:w.shape[1] - border])
+    return image_patches(images, patch, n_patches, random_state=seed)
+
+
+def main(argv=None) -> dict:
     from dictlearn.learning import olshausen_field
     from dictlearn.metrics import gabor_r2
 
@@ -132,12 +144,8 @@ def main(argv=None) -> dict:
     if args.quick:
         args.patch, args.n_patches, args.iters, args.anneal = 8, 2000, 30, "10:0.3"
     n_atoms = round(args.overcomplete * args.patch**2)
-    b = args.border
-    images = []
-    for im in natural_images():
-        w = whiten_image(downsample(im, args.downsample), cutoff=args.cutoff)
-        images.append(w[b:w.shape[0] - b, b:w.shape[1] - b])
-    X = image_patches(images, args.patch, args.n_patches, random_state=args.seed)
+    X = whitened_patches(args.patch, args.n_patches, downsample_by=args.downsample,
+                         border=args.border, cutoff=args.cutoff, seed=args.seed)
     phases = [(args.iters, args.learning_rate)]
     phases += [(int(n), float(r)) for n, r in (ph.split(":") for ph in args.anneal.split(",")
                                                  if ph.strip())]

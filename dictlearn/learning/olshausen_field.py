@@ -12,10 +12,11 @@ coefficient's output variance stays at a target (the paper's ``VAR_GOAL``): with
 .. math:: g_j \leftarrow g_j\,(v_j/v_\text{goal})^{\gamma} ,\qquad \|d_j\| = g_j ,
 
 so an atom whose coefficients grow gets a larger norm (and smaller coefficients) until its
-variance returns to the goal. Optionally (``min_gain > 0``, not in the paper) no gain may fall
-below ``min_gain`` times the mean gain: an atom with a small gain gets small coefficients,
-where the Cauchy prior is quadratic (Gaussian), so it learns nothing sparse, its variance
-falls and its gain shrinks further -- with few updates most atoms end there as noise.
+variance returns to the goal. The rule is stable only if inference starts, as the paper's
+does, from every atom's projection ``d_j·x/‖d_j‖²`` (:func:`cauchy_encode`'s default): from
+zeros an atom of small gain gets small coefficients, where the Cauchy prior is quadratic
+(Gaussian), its variance falls and its gain shrinks further, to 0. Optionally
+(``min_gain > 0``, not in the paper) no gain may fall below ``min_gain`` times the mean gain.
 Without the gain rule the l1 or log prior would shrink the codes and
 inflate the atoms without bound.
 
@@ -287,7 +288,8 @@ def olshausen_field(X: Any, n_atoms: int, *, prior: str = "cauchy", alpha: float
     min_gain : float in [0, 1), default=0.0
         Floor on every gain as a fraction of the mean gain, applied after the gain update
         (0 = the paper). A floor keeps rarely used atoms out of the Gaussian regime of the
-        prior, where they stop learning (see the module notes).
+        prior, where they stop learning; needed only when inference starts from zeros
+        (``coding_options={"init": "zeros"}``; see the module notes).
     positive_code, positive_dict : bool
     coding_options, init, random_state, callback, verbose, dead_atoms, state
         See :func:`~dictlearn.learning.online_dictionary_learning`.
