@@ -16,7 +16,9 @@ R^2 >= 0.8 (:func:`dictlearn.metrics.gabor_r2`; the numbers are in docs/learning
     PYTHONPATH=. python examples/olshausen_field.py            # a minute or two
     PYTHONPATH=. python examples/olshausen_field.py --quick    # seconds (CI)
 
-``--patch 12`` learns 144 atoms of 12x12, ``--overcomplete 2`` twice as many.
+``--patch 12`` learns 144 atoms of 12x12, ``--overcomplete 2`` twice as many; 288 atoms of
+12x12 (``--downsample 2 --patch 12 --overcomplete 2 --anneal 2000:0.3,2000:0.1``) reached 95%
+in 7000 updates.
 The atom grid is saved as PNG (``--out``, default ``examples/out/olshausen_field_atoms.png``).
 """
 
