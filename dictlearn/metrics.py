@@ -201,12 +201,12 @@ def dead_atoms(codes: Any, *, atol: float = 0.0) -> int:
 
 
 def _gabor(params: Any, yy: Any, xx: Any, jac: bool = False) -> Any:
-    """The 2-D Gabor ``exp(−x'²/2σx² − y'²/2σy²)(a cos 2πf x' + b sin 2πf x')`` on the grid,
-    ``params = (x0, y0, θ, σx, σy, f, a, b)`` (x' along the carrier, y' along the stripes);
-    with ``jac``, its Jacobian (n_pixels, 8) instead."""
+    """The 2-D Gabor ``exp(−x'²/2σx² − y'²/2σy²)(a cos 2πf x' + b sin 2πf x') + c`` on the
+    grid, ``params = (x0, y0, θ, σx, σy, f, a, b, c)`` (x' along the carrier, y' along the
+    stripes, c the offset); with ``jac``, its Jacobian (n_pixels, 9) instead."""
     import numpy as np
 
-    x0, y0, th, sx, sy, f, a, b = params
+    x0, y0, th, sx, sy, f, a, b, off = params
     c, s = np.cos(th), np.sin(th)
     xr = (xx - x0) * c + (yy - y0) * s
     yr = -(xx - x0) * s + (yy - y0) * c
@@ -215,13 +215,14 @@ def _gabor(params: Any, yy: Any, xx: Any, jac: bool = False) -> Any:
     cos, sin = np.cos(k * xr), np.sin(k * xr)
     car = a * cos + b * sin
     if not jac:
-        return env * car
+        return env * car + off
     dcar = b * cos - a * sin  # d car / d(k x')
     g_xr = env * (-xr / sx**2 * car + k * dcar)  # dg/dx'
     g_yr = env * (-yr / sy**2 * car)  # dg/dy'
     return np.stack([-c * g_xr + s * g_yr, -s * g_xr - c * g_yr, yr * g_xr - xr * g_yr,
                      env * car * xr**2 / sx**3, env * car * yr**2 / sy**3,
-                     env * dcar * 2 * np.pi * xr, env * cos, env * sin], axis=1)
+                     env * dcar * 2 * np.pi * xr, env * cos, env * sin, np.ones_like(env)],
+                    axis=1)
 
 
 def _gabor_r2_one(atom: Any, yy: Any, xx: Any, n_starts: int) -> float:
@@ -238,19 +239,21 @@ def _gabor_r2_one(atom: Any, yy: Any, xx: Any, n_starts: int) -> float:
     spread = float(np.sqrt((e * ((yy - y0) ** 2 + (xx - x0) ** 2)).sum() / e.sum() / 2))
     sig = min(max(spread, 1.0), max(h, w) / 2)
     # starts: a grid of orientations, frequencies and widths, the carrier's amplitudes (a, b)
-    # solved by linear least squares for each; the best n_starts are refined
+    # and the offset c solved by linear least squares for each; the best n_starts are refined
     starts = []
+    one = np.ones_like(d)
     for th in np.arange(8) * np.pi / 8:
         for f in (0.06, 0.12, 0.2, 0.3, 0.4):
             for sx, sy in ((sig, sig), (0.6 * sig, 1.2 * sig)):
-                p = [x0, y0, th, sx, sy, f, 1.0, 0.0]
-                basis = np.stack([_gabor(p, yy, xx), _gabor([*p[:6], 0.0, 1.0], yy, xx)], 1)
-                ab, *_ = np.linalg.lstsq(basis, d, rcond=None)
-                res = float(((basis @ ab - d) ** 2).sum())
-                starts.append((res, p[:6] + list(ab)))
+                p = [x0, y0, th, sx, sy, f, 1.0, 0.0, 0.0]
+                basis = np.stack([_gabor(p, yy, xx), _gabor([*p[:6], 0.0, 1.0, 0.0], yy, xx),
+                                  one], 1)
+                abc, *_ = np.linalg.lstsq(basis, d, rcond=None)
+                res = float(((basis @ abc - d) ** 2).sum())
+                starts.append((res, p[:6] + list(abc)))
     starts.sort(key=lambda t: t[0])
-    lo = [-1.0, -1.0, -np.inf, 0.3, 0.3, 0.0, -np.inf, -np.inf]
-    hi = [w, h, np.inf, 2.0 * max(h, w), 2.0 * max(h, w), 0.5, np.inf, np.inf]
+    lo = [-1.0, -1.0, -np.inf, 0.3, 0.3, 0.0, -np.inf, -np.inf, -np.inf]
+    hi = [w, h, np.inf, 2.0 * max(h, w), 2.0 * max(h, w), 0.5, np.inf, np.inf, np.inf]
     best = starts[0][0]
     for _, p0 in starts[:n_starts]:
         p0 = np.clip(p0, np.array(lo) + 1e-9, np.array(hi) - 1e-9)
@@ -271,16 +274,18 @@ def gabor_r2(atoms: Any, patch_shape: tuple[int, int] | None = None, *,
     (:func:`scipy.optimize.least_squares`) with the Gabor
 
     .. math:: g(x, y) = e^{-x'^2/2\sigma_x^2 - y'^2/2\sigma_y^2}\,
-              (a\cos 2\pi f x' + b\sin 2\pi f x'),
+              (a\cos 2\pi f x' + b\sin 2\pi f x') + c,
 
     :math:`x' = (x - x_0)\cos\theta + (y - y_0)\sin\theta`,
     :math:`y' = -(x - x_0)\sin\theta + (y - y_0)\cos\theta`: a localized (envelope), oriented
-    (θ) and band-pass (carrier f) function. The fit starts from a grid of 8 orientations ×
-    5 frequencies × 2 envelopes centred on the atom's energy centroid, with ``(a, b)``
-    solved linearly for each; the ``n_starts`` best are refined (50 evaluations at most each;
-    once one reaches R² ≥ 0.95 the rest are skipped). ``R² = 1 − SS_res/SS_tot``
-    (``SS_tot`` about the atom's mean). Simple cells' receptive fields score near 1; white
-    noise near 0.
+    (θ) and band-pass (carrier f) function, plus an offset ``c`` (the intercept that makes
+    ``R²`` about the mean a coefficient of determination: without it a Gabor on a constant
+    background of a fifth of its peak scored R² ≈ 0.6). The fit starts from a grid of 8
+    orientations × 5 frequencies × 2 envelopes centred on the atom's energy centroid, with
+    ``(a, b, c)`` solved linearly for each; the ``n_starts`` best are refined (50 evaluations
+    at most each; once one reaches R² ≥ 0.95 the rest are skipped).
+    ``R² = 1 − SS_res/SS_tot`` (``SS_tot`` about the atom's mean). Simple cells' receptive
+    fields score near 1; white noise near 0.
 
     Parameters
     ----------

@@ -21,12 +21,42 @@ def test_cauchy_inference_reaches_a_stationary_point(seed, alpha, sigma):
     D = rng.standard_normal((12, 8))
     D /= np.linalg.norm(D, axis=1, keepdims=True)
     X = rng.standard_normal((5, 8))
-    res = cauchy_encode(X, D, alpha=alpha, sigma=sigma, tol=1e-10, max_iter=20000)
-    Z = res.codes
-    grad = -(X - Z @ D) @ D.T + alpha * 2 * Z / (sigma**2 + Z**2)
-    assert np.abs(grad).max() < 1e-5 * max(1.0, np.abs(X @ D.T).max())
-    # never worse than the starting point z = 0
-    assert np.all(_energy(X, D, Z, alpha, sigma) <= _energy(X, D, 0 * Z, alpha, sigma) + 1e-12)
+    for init, Z0 in (("zeros", np.zeros((5, 12))), ("projection", X @ D.T)):
+        res = cauchy_encode(X, D, alpha=alpha, sigma=sigma, tol=1e-10, max_iter=20000,
+                            init=init)
+        Z = res.codes
+        grad = -(X - Z @ D) @ D.T + alpha * 2 * Z / (sigma**2 + Z**2)
+        assert np.abs(grad).max() < 1e-5 * max(1.0, np.abs(X @ D.T).max())
+        # never worse than the starting point (unit atoms: the projection is X Dᵀ)
+        assert np.all(_energy(X, D, Z, alpha, sigma) <= _energy(X, D, Z0, alpha, sigma) + 1e-12)
+
+
+def test_projection_start_keeps_a_small_atom_in_the_heavy_tail():
+    """The paper's start z_j = d_j·x/‖d_j‖²: an atom of norm 0.05 that alone explains x has
+    two stationary points (0.134 in the prior's quadratic well, about 19.6 in its tail); from
+    zeros inference stops in the well, from the projection (z = 20) in the tail."""
+    D = np.array([[0.05, 0.0], [0.0, 1.0]])
+    X = np.array([[1.0, 0.0]])
+    kw = {"alpha": 0.022, "sigma": 0.316, "tol": 1e-12, "max_iter": 20000}
+    z0 = cauchy_encode(X, D, init="zeros", **kw).codes[0, 0]
+    zp = cauchy_encode(X, D, **kw).codes[0, 0]  # default: the projection
+    assert abs(z0 - 0.134) < 0.01 and 19.0 < zp < 20.0
+    assert _energy(X, D, np.array([[zp, 0.0]]), 0.022, 0.316) \
+        < _energy(X, D, np.array([[z0, 0.0]]), 0.022, 0.316)
+    with pytest.raises(ValueError, match="init"):
+        cauchy_encode(X, D, init="ones")
+
+
+def test_projection_start_keeps_every_atom_alive(patches):
+    """The paper's rule (no gain floor): from zero starts, atoms that begin little used fall
+    into the prior's quadratic well and their gains collapse; from the paper's projection
+    start none does."""
+    kw = {"batch_size": 100, "max_iter": 150, "dead_atoms": "keep", "random_state": 0}
+    gains = {init: olshausen_field(patches, 64, coding_options={"max_iter": 60, "tol": 1e-2,
+                                                                "init": init}, **kw)
+             .state.aux.gain for init in ("zeros", "projection")}
+    assert gains["zeros"].min() < 0.01  # and falling geometrically
+    assert gains["projection"].min() > 0.1
 
 
 def test_sparse_prior_shrinks_small_coefficients():

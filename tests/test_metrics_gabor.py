@@ -61,3 +61,18 @@ def test_constant_atom_scores_zero():
 def test_bad_input(atoms, shape, match):
     with pytest.raises(ValueError, match=match):
         gabor_r2(atoms, shape)
+
+
+def test_offset_and_truncated_gabors_fit():
+    """A Gabor on a constant background (R² is taken about the mean, so the model has an
+    intercept) and one cut off by the patch's border both fit."""
+    yy, xx = np.mgrid[:12, :12].astype(float)
+
+    def gabor(x0, y0, th, sx, sy, f, ph):
+        xr = (xx - x0) * np.cos(th) + (yy - y0) * np.sin(th)
+        yr = -(xx - x0) * np.sin(th) + (yy - y0) * np.cos(th)
+        return np.exp(-0.5 * (xr**2 / sx**2 + yr**2 / sy**2)) * np.cos(2 * np.pi * f * xr + ph)
+
+    g = gabor(6, 5, 0.3, 2, 3, 0.2, 0.0)
+    atoms = np.stack([g + 0.2, g + 0.5, gabor(1, 5, 1.0, 2, 4, 0.1, 1.0)]).reshape(3, -1)
+    assert np.all(gabor_r2(atoms) > 0.99)
