@@ -95,10 +95,8 @@ def lasso(X: Any, dictionary: Any, *, alpha: float = 1.0, positive: bool = False
     positive = bool(positive)
     sc = Scale.of(X, xp)  # solve on X / s (dictlearn/_scale.py): scale-invariant
     X, init, alpha = sc.down(X), sc.down(init), sc.down(alpha)
-    if positive and init is not None:
-        init = xp.maximum(init, 0.0)
-    Z, it, crit, conv = call("lasso_cd_gram", engine, xp, X, D, init, alpha=alpha,
-                             positive=positive, tol=tol, max_iter=max_iter)
+    Z, it, crit, conv = _solve(X, D, init, alpha=alpha, positive=positive, tol=tol,
+                               max_iter=max_iter, engine=engine, blas=False, xp=xp)
     status = Status.converged if bool(xp.all(conv)) else Status.max_iter_reached
     return sc.result(Result(Z, status, int(xp.max(it)), it, conv, crit), owner="lasso")
 
@@ -120,10 +118,18 @@ def lasso_step(X: Any, dictionary: Any, *, xp: Any, alpha: float = 1.0, positive
     >>> lasso_step(np.array([[1.0, -0.05, 0.3]]), np.eye(3), alpha=0.1, xp=np).round(6)
     array([[0.9, 0. , 0.2]])
     """
+    return _solve(X, dictionary, init, alpha=float(alpha), positive=bool(positive),
+                  tol=float(tol), max_iter=int(max_iter), engine=engine, blas=True, xp=xp)[0]
+
+
+def _solve(X: Any, D: Any, init: Any, *, alpha: float, positive: bool, tol: float,
+           max_iter: int, engine: str, blas: bool, xp: Any) -> tuple[Any, Any, Any, Any]:
+    """The kernel ``lasso_cd_gram`` on checked, scaled inputs (a positive fit starts from
+    ``max(init, 0)``): ``(Z, n_iter, criterion, converged)``."""
     if positive and init is not None:
         init = xp.maximum(init, 0.0)
-    return call("lasso_cd_gram", engine, xp, X, dictionary, init, alpha=float(alpha),
-                positive=bool(positive), tol=float(tol), max_iter=int(max_iter), blas=True)[0]
+    return call("lasso_cd_gram", engine, xp, X, D, init, alpha=alpha, positive=positive,
+                tol=tol, max_iter=max_iter, blas=blas)
 
 
 register_method("lasso", penalty="l1", backends=("array-api", "numba"),
