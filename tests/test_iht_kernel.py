@@ -75,3 +75,28 @@ def test_engine_errors():
         dictlearn.iht(p.X, p.dictionary, engine="numba", callback=lambda info: False)
     with pytest.raises(ValueError, match="engine"):
         dictlearn.iht(p.X, p.dictionary, engine="fast")
+
+
+@pytest.mark.parametrize("engine", ["numba", "reference"])
+def test_first_step_is_taken_whole(engine):
+    """Blumensath & Davies (2010): the first support Γ is that of H_s(g), and a new support
+    equal to Γ takes the normalized step whole. With an orthonormal dictionary μ = 1, so one
+    step gives H_s(x) exactly (a step halved by the ω test would give about half of it)."""
+    X = np.array([[3.0, -0.1, 2.0, 0.2], [0.5, -4.0, 0.0, 1.0]])
+    Z = dictlearn.iht(X, np.eye(4), n_nonzero_coefs=2, max_iter=1, engine=engine).codes
+    np.testing.assert_allclose(Z, [[3.0, 0.0, 2.0, 0.0], [0.0, -4.0, 0.0, 1.0]], rtol=1e-12)
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_duplicated_atoms_tie_like_the_reference(positive):
+    """Every atom twice: off the support the two copies' correlations are equal, so the
+    candidates tie in pairs, the merge of the support with them often cannot prove its
+    selection and the full scan decides; codes and iteration counts still equal the
+    reference's (ties to the lower index)."""
+    p = make_sparse_problem(40, 10, 8, 3, snr_db=15, positive=positive, random_state=11)
+    D = np.vstack([p.dictionary, p.dictionary])
+    kw = {"n_nonzero_coefs": 3, "positive": positive, "max_iter": 80, "tol": 1e-9}
+    ref = dictlearn.iht(p.X, D, engine="reference", **kw)
+    got = dictlearn.iht(p.X, D, engine="numba", **kw)
+    np.testing.assert_array_equal(got.n_iter_per_sample, ref.n_iter_per_sample)
+    np.testing.assert_allclose(got.codes, ref.codes, rtol=1e-8, atol=1e-10)

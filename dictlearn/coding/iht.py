@@ -67,7 +67,7 @@ def _niht_step(state: IHTState, K: int, positive: bool, max_shrink: int) -> IHTS
     mu = num / xp.maximum(den, tiny)
     new = top_k(Z + mu[:, None] * g, K, xp=xp, positive=positive)
     for _ in range(max_shrink):
-        same = xp.all((new != 0) == on, axis=1)
+        same = xp.all((new != 0) == gamma, axis=1)  # Γ: at the start, the support of H_s(g)
         dz = new - Z
         dd = _sq_norm_D(dz, ls)
         omega = (1.0 - _C) * xp.sum(dz * dz, axis=1) / xp.maximum(dd, tiny)

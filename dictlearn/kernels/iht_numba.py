@@ -18,6 +18,17 @@ normalized IHT (Blumensath & Davies 2010) takes
 changes the support costs ``O(k)`` for the scan plus ``O(s·k)`` for the correlations, instead
 of two products with the whole dictionary and two sorts; one that provably keeps it costs
 ``O(s²)`` (:func:`_iht_one`).
+
+Off the support ``z_j = 0``, so the key of atom ``j`` is ``μ|c_j|``: shrinking ``μ`` scales
+every such key alike and keeps their order. A step that may change the support therefore scans
+the atoms once, for the ``s + 1`` largest ``|c_j|`` off the support (:func:`_off_top`; only
+keys above ``lo/μ``, under which no atom can enter, and above half the largest, a guess that
+the certificate below checks, are considered), and every selection of that step (the first and
+each retry with a smaller ``μ``) merges the support with those candidates only
+(:func:`_merge_select`): ``O(s²)`` instead of a scan. The merge is exact when the largest key
+left out (the ``(s + 1)``-th candidate's, or the prefilter's) is strictly below the ``s``-th
+selected one, rounding being monotone; otherwise, and on ties there, the full scan
+(:func:`_select`) decides.
 """
 
 from __future__ import annotations
@@ -35,6 +46,10 @@ from ._numba_common import (
 from .lasso_cd_numba import _correlations
 
 __all__ = ["iht_l0"]
+
+#: The candidates of a step are the atoms off the support with a key above this fraction of
+#: the largest; when the merge cannot prove its selection from them, the full scan decides.
+_PREFILTER = 0.5
 
 
 @numba.njit(cache=True, inline="always", fastmath=FMA)
@@ -164,6 +179,70 @@ def _first_select(z, c, mu, K, positive, topv, topj, znew, on_new, nsup):
 
 
 @numba.njit(cache=True, inline="always")
+def _ins_idx(v, j, cnt, K, topv, topj):
+    """:func:`insert_top` for atoms in any order: ties go to the lower index."""
+    if cnt == K and (v < topv[K - 1] or (v == topv[K - 1] and j > topj[K - 1])):
+        return cnt
+    pos = cnt if cnt < K else K - 1
+    while pos > 0 and (topv[pos - 1] < v or (topv[pos - 1] == v and topj[pos - 1] > j)):
+        topv[pos] = topv[pos - 1]
+        topj[pos] = topj[pos - 1]
+        pos -= 1
+    topv[pos] = v
+    topj[pos] = j
+    return cnt + 1 if cnt < K else cnt
+
+
+@numba.njit(cache=True, fastmath=FMA)
+def _off_top(c, on, positive, K1, theta, candv, candj):
+    """The ``K1`` largest keys ``|c_j|`` (``c_j`` if positive) over the atoms off the support
+    that exceed ``theta``, into ``candv``/``candj`` (ties to the lower index); their count."""
+    cnt = 0
+    kth = theta
+    if positive:
+        for j in range(c.shape[0]):
+            v = c[j]
+            if v <= kth or on[j]:
+                continue
+            cnt = insert_top(v, j, cnt, K1, candv, candj)
+            if cnt == K1:
+                kth = candv[K1 - 1]
+    else:
+        for j in range(c.shape[0]):
+            v = abs(c[j])
+            if v <= kth or on[j]:
+                continue
+            cnt = insert_top(v, j, cnt, K1, candv, candj)
+            if cnt == K1:
+                kth = candv[K1 - 1]
+    return cnt
+
+
+@numba.njit(cache=True, fastmath=FMA)
+def _merge_select(z, c, mu, K, positive, sup, ns, candj, nc, bound, topv, topj, znew, on_new,
+                  nsup):
+    """:func:`_select` from the support and the off-support candidates ``candj[:nc]`` only;
+    every other atom has ``key(c_j) <= bound``. Returns -1 when that does not prove the
+    result equal to the full scan's."""
+    cnt = 0
+    for t in range(ns):
+        j = sup[t]
+        v = z[j] + mu * c[j]
+        cnt = _ins_idx(v if positive else abs(v), j, cnt, K, topv, topj)
+    for t in range(nc):
+        j = candj[t]
+        v = z[j] + mu * c[j]
+        cnt = _ins_idx(v if positive else abs(v), j, cnt, K, topv, topj)
+    if bound > -np.inf:
+        if cnt < K:
+            return -1
+        b = mu * bound
+        if not b < topv[K - 1]:
+            return -1
+    return _emit(z, c, mu, positive, topj, cnt, znew, on_new, nsup)
+
+
+@numba.njit(cache=True, inline="always")
 def _union(sup, ns, nsup, nn, on, uni):
     """``uni`` = the old support ``sup[:ns]`` then the new atoms of ``nsup[:nn]``; its size."""
     for t in range(ns):
@@ -186,7 +265,7 @@ def _clear(znew, on_new, nsup, nn):
 @numba.njit(cache=True, fastmath=FMA)
 def _iht_one(b, G, gmax, K, positive, normalized, mu_fixed, tol, max_iter, check_every,
              max_shrink, shrink_c, kappa, warm, z, c, acc, on, on_new, off, sup, nsup, zero, w,
-             znew, dz, gam, uni, topv, topj):
+             znew, dz, gam, uni, topv, topj, candv, candj):
     """IHT for one sample from ``z``; returns ``(iterations, relative change, converged,
     support size)``.
 
@@ -197,15 +276,18 @@ def _iht_one(b, G, gmax, K, positive, normalized, mu_fixed, tol, max_iter, check
 
     While the support ``S`` stays, the correlations off ``S`` are updated lazily: the steps
     since the last exact update add up in ``acc`` and move any ``c_i`` (``i ∉ S``) by at most
-    ``gmax·‖acc‖₁`` (``gmax = max_{i≠j} |G_ij|``), so ``H_s`` provably keeps ``S`` while
-    ``min_S key(z + μc) > μ(max_{i∉S} key(c_i) + gmax‖acc‖₁)``; a step then costs ``O(s²)``.
+    ``Σ_j gmax_j|acc_j|`` (``gmax_j = max_{i≠j} |G_ij|``), so ``H_s`` provably keeps ``S``
+    while ``min_S key(z + μc) > μ(max_{i∉S} key(c_i) + Σ_j gmax_j|acc_j|)``; a step then costs
+    ``O(s²)``.
     Otherwise ``c`` is brought up to date (``O(s·k)``) and the exact test or the selection
     decides, so the steps are those of the reference kernel.
 
     The first step of normalized IHT from ``z = 0`` takes ``Γ`` = the support of ``H_s(g)``
     from a scan for the ``s + 1`` largest keys of ``g``; while ``μ`` times those keys stay
     strictly decreasing, ``H_s(0 + μ g)`` (and each retry with a shrunk ``μ``) keeps exactly
-    ``Γ`` in the same order, so no further scan is needed (:func:`_first_select`).
+    ``Γ`` in the same order, so no further scan is needed (:func:`_first_select`). As in the
+    paper, a new support equal to ``Γ`` takes the step whole (no ``ω`` test); at the start that
+    is the usual case.
     """
     k = b.shape[0]
     ns_on = 0
@@ -247,19 +329,24 @@ def _iht_one(b, G, gmax, K, positive, normalized, mu_fixed, tol, max_iter, check
         else:
             mu = mu_fixed
         fast = False
+        hi_now = False  # hi is this iteration's exact max off the support
+        lo = 0.0
+        nc = -1  # off-support candidates of this iteration's c (none yet)
+        bound = -np.inf
         if ns_on == K:  # does H_s keep the support?
             lo = np.inf
             for t in range(ns_on):
                 v = z[sup[t]] + mu * c[sup[t]]
                 lo = min(lo, v if positive else abs(v))
             if lo > 0:
-                if hi_ok and lo > mu * (hi + gmax * l1acc):
+                if hi_ok and lo > mu * (hi + l1acc):
                     fast = True
                 else:
                     _sync(c, G, acc, off, sup, ns_on)
                     l1acc = 0.0
                     hi = _off_max(c, off, positive)
                     hi_ok = True
+                    hi_now = True
                     fast = lo > mu * hi
         dn = 0.0
         zn = 0.0
@@ -275,26 +362,45 @@ def _iht_one(b, G, gmax, K, positive, normalized, mu_fixed, tol, max_iter, check
             l1acc = 0.0
             for t in range(ns_on):
                 j = sup[t]
-                l1acc += abs(acc[j])
+                l1acc += abs(acc[j]) * gmax[j]
                 for u in range(ns_on):
                     c[sup[u]] -= dz[t] * G[j, sup[u]]
         else:
             _sync(c, G, acc, off, sup, ns_on)
             l1acc = 0.0
+            if not first and nc < 0:
+                theta = -np.inf
+                if lo > 0 and mu > 0:  # an atom under lo/μ cannot enter at this μ
+                    theta = (lo / mu) * (1.0 - 1e-3)
+                    if hi_now:  # a guess: rarely does an atom under hi/2 enter
+                        theta = max(theta, _PREFILTER * hi)
+                nc = _off_top(c, on, positive, K1, theta, candv, candj)
+                bound = candv[K1 - 1] if nc == K1 else theta
             nn = 0
             for s in range(max_shrink + 1):
                 _clear(znew, on_new, nsup, nn)
                 nn = -1
                 if first:
                     nn = _first_select(z, c, mu, K, positive, topv, topj, znew, on_new, nsup)
+                    if nn < 0:
+                        first = False
+                elif nc >= 0:
+                    nn = _merge_select(z, c, mu, K, positive, sup, ns_on, candj, nc, bound, topv,
+                                       topj, znew, on_new, nsup)
                 if nn < 0:
                     nn = _select(z, c, mu, K, positive, sup, ns_on, topv, topj, znew, on_new,
                                  nsup)
                 if not normalized or s == max_shrink:
                     break
-                same = nn == ns_on
+                same = nn == ns  # the new support is Γ (at the start, that of H_s(g))
                 for t in range(nn):
-                    same = same and on[nsup[t]]
+                    if ns_on > 0:
+                        same = same and on[nsup[t]]
+                    else:
+                        hit = False
+                        for u in range(ns):
+                            hit = hit or gam[u] == nsup[t]
+                        same = same and hit
                 if same:
                     break
                 nu = _union(sup, ns_on, nsup, nn, on, uni)
@@ -342,11 +448,11 @@ def _iht_batch(XDt, G, Z0, K, positive, normalized, mu_fixed, tol, max_iter, che
                max_shrink, shrink_c, kappa, Z, n_iter, crit, conv, nch):
     n, k = XDt.shape
     warm = Z0.shape[0] == n
-    gmax = 0.0
+    gmax = np.zeros(k, dtype=G.dtype)
     for i in range(k):
         for j in range(k):
             if i != j:
-                gmax = max(gmax, abs(G[i, j]))
+                gmax[i] = max(gmax[i], abs(G[i, j]))
     size = (n + nch - 1) // nch
     for ch in numba.prange(nch):
         c = np.empty(k, dtype=G.dtype)
@@ -364,13 +470,16 @@ def _iht_batch(XDt, G, Z0, K, positive, normalized, mu_fixed, tol, max_iter, che
         uni = np.empty(k, dtype=np.int64)
         topv = np.empty(k, dtype=G.dtype)
         topj = np.empty(k, dtype=np.int64)
+        candv = np.empty(k, dtype=G.dtype)
+        candj = np.empty(k, dtype=np.int64)
         for i in range(ch * size, min(n, (ch + 1) * size)):
             for j in range(k):
                 Z[i, j] = Z0[i, j] if warm else 0.0
+            cc = c if warm else XDt[i]
             it, r, ok, ns = _iht_one(XDt[i], G, gmax, K, positive, normalized, mu_fixed, tol,
                                      max_iter, check_every, max_shrink, shrink_c, kappa, warm,
-                                     Z[i], c if warm else XDt[i], acc, on, on_new, off, sup,
-                                     nsup, zero, w, znew, dz, gam, uni, topv, topj)
+                                     Z[i], cc, acc, on, on_new, off, sup, nsup, zero, w, znew,
+                                     dz, gam, uni, topv, topj, candv, candj)
             for t in range(ns):  # clear the state of the final support for the next sample
                 j = sup[t]
                 on[j] = False
