@@ -160,12 +160,13 @@ def largest_violations(c, alpha, positive, skip, skip2, grow, topv, topj):
 
 
 @numba.njit(cache=True, inline="always")
-def insert_top(v, j, cnt, K, topv, topj):
+def insert_top(v, j, cnt, K, topv, topj, any_order=False):
     """Insert key ``v`` of atom ``j`` into the top-``K`` buffer ``topv``/``topj`` (decreasing;
-    after equal keys, so ties go to the lower index when atoms come in order); returns the new
-    count."""
+    ties go to the lower index: atoms come in increasing order, or ``any_order``); returns the
+    new count. A full buffer loses its last entry: the caller checks that ``v`` beats it."""
     pos = cnt if cnt < K else K - 1
-    while pos > 0 and topv[pos - 1] < v:
+    while pos > 0 and (topv[pos - 1] < v
+                       or (any_order and topv[pos - 1] == v and topj[pos - 1] > j)):
         topv[pos] = topv[pos - 1]
         topj[pos] = topj[pos - 1]
         pos -= 1

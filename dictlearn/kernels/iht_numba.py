@@ -21,7 +21,7 @@ of two products with the whole dictionary and two sorts; one that provably keeps
 
 Off the support ``z_j = 0``, so the key of atom ``j`` is ``μ|c_j|``: shrinking ``μ`` scales
 every such key alike and keeps their order. A step that may change the support therefore scans
-the atoms once, for the ``s + 1`` largest ``|c_j|`` off the support (:func:`_off_top`; only
+the atoms once, for the ``s + 1`` largest ``|c_j|`` off the support (:func:`_topk` of ``c``; only
 keys above ``lo/μ``, under which no atom can enter, and above half the largest, a guess that
 the certificate below checks, are considered), and every selection of that step (the first and
 each retry with a smaller ``μ``) merges the support with those candidates only
@@ -97,25 +97,27 @@ def _sync(c, G, acc, off, sup, ns):
 
 
 @numba.njit(cache=True, fastmath=FMA)
-def _topk(z, c, mu, tau, positive, K, topv, topj):
+def _topk(z, c, mu, tau, positive, K, topv, topj, skip):
     """The ``K`` largest keys of ``w = z + μc`` (``|w_j|``, or ``w_j`` when ``positive``; ties
     to the lower index) into ``topv``/``topj`` by insertion, ``w`` formed on the fly; entries
     with a key below ``tau`` (a lower bound of the K-th largest key) are skipped with one
-    compare. Returns their count. (One loop per key kind: no test of ``positive`` inside.)"""
+    compare. ``z=None`` takes ``w = c``; atoms with ``skip_j`` True are left out (``skip=None``:
+    none); both are resolved at compile time. Returns their count. (One loop per key kind: no
+    test of ``positive`` inside.)"""
     cnt = 0
     kth = -np.inf  # the K-th key once the buffer is full: an entry must exceed it
     if positive:
-        for j in range(z.shape[0]):
-            v = z[j] + mu * c[j]
-            if v < tau or v <= kth:
+        for j in range(c.shape[0]):
+            v = c[j] if z is None else z[j] + mu * c[j]
+            if v < tau or v <= kth or (skip is not None and skip[j]):
                 continue
             cnt = insert_top(v, j, cnt, K, topv, topj)
             if cnt == K:
                 kth = topv[K - 1]
     else:
-        for j in range(z.shape[0]):
-            v = abs(z[j] + mu * c[j])
-            if v < tau or v <= kth:
+        for j in range(c.shape[0]):
+            v = abs(c[j]) if z is None else abs(z[j] + mu * c[j])
+            if v < tau or v <= kth or (skip is not None and skip[j]):
                 continue
             cnt = insert_top(v, j, cnt, K, topv, topj)
             if cnt == K:
@@ -157,7 +159,7 @@ def _select(z, c, mu, K, positive, sup, ns, topv, topj, znew, on_new, nsup):
             tau = min(tau, v if positive else abs(v))
             scale = max(scale, abs(z[j]) + abs(mu * c[j]))
         tau -= 4.0 * np.finfo(z.dtype).eps * (abs(tau) + scale)  # any rounding of z + μc
-    cnt = _topk(z, c, mu, tau, positive, K, topv, topj)
+    cnt = _topk(z, c, mu, tau, positive, K, topv, topj, None)
     return _emit(z, c, mu, positive, topj, cnt, znew, on_new, nsup)
 
 
@@ -178,61 +180,19 @@ def _first_select(z, c, mu, K, positive, topv, topj, znew, on_new, nsup):
     return _emit(z, c, mu, positive, topj, K, znew, on_new, nsup)
 
 
-@numba.njit(cache=True, inline="always")
-def _ins_idx(v, j, cnt, K, topv, topj):
-    """:func:`insert_top` for atoms in any order: ties go to the lower index."""
-    if cnt == K and (v < topv[K - 1] or (v == topv[K - 1] and j > topj[K - 1])):
-        return cnt
-    pos = cnt if cnt < K else K - 1
-    while pos > 0 and (topv[pos - 1] < v or (topv[pos - 1] == v and topj[pos - 1] > j)):
-        topv[pos] = topv[pos - 1]
-        topj[pos] = topj[pos - 1]
-        pos -= 1
-    topv[pos] = v
-    topj[pos] = j
-    return cnt + 1 if cnt < K else cnt
-
-
 @numba.njit(cache=True, fastmath=FMA)
-def _off_top(c, on, positive, K1, theta, candv, candj):
-    """The ``K1`` largest keys ``|c_j|`` (``c_j`` if positive) over the atoms off the support
-    that exceed ``theta``, into ``candv``/``candj`` (ties to the lower index); their count."""
+def _merge_select(z, c, mu, K, positive, sup, ns, candj, nc, bound, topv, topj, znew,
+                  on_new, nsup):
+    """:func:`_select` from the support and the candidates ``candj[:nc]`` off it only; every
+    other atom off the support has ``key(c_j) <= bound``. Returns -1 when that does not prove
+    the result equal to the full scan's."""
     cnt = 0
-    kth = theta
-    if positive:
-        for j in range(c.shape[0]):
-            v = c[j]
-            if v <= kth or on[j]:
-                continue
-            cnt = insert_top(v, j, cnt, K1, candv, candj)
-            if cnt == K1:
-                kth = candv[K1 - 1]
-    else:
-        for j in range(c.shape[0]):
-            v = abs(c[j])
-            if v <= kth or on[j]:
-                continue
-            cnt = insert_top(v, j, cnt, K1, candv, candj)
-            if cnt == K1:
-                kth = candv[K1 - 1]
-    return cnt
-
-
-@numba.njit(cache=True, fastmath=FMA)
-def _merge_select(z, c, mu, K, positive, sup, ns, candj, nc, bound, topv, topj, znew, on_new,
-                  nsup):
-    """:func:`_select` from the support and the off-support candidates ``candj[:nc]`` only;
-    every other atom has ``key(c_j) <= bound``. Returns -1 when that does not prove the
-    result equal to the full scan's."""
-    cnt = 0
-    for t in range(ns):
-        j = sup[t]
-        v = z[j] + mu * c[j]
-        cnt = _ins_idx(v if positive else abs(v), j, cnt, K, topv, topj)
-    for t in range(nc):
-        j = candj[t]
-        v = z[j] + mu * c[j]
-        cnt = _ins_idx(v if positive else abs(v), j, cnt, K, topv, topj)
+    for t in range(ns + nc):  # (a warm start's support may hold more than K atoms)
+        j = sup[t] if t < ns else candj[t - ns]
+        v = z[j] + mu * c[j] if t < ns else c[j] * mu  # z_j = 0 off the support
+        v = v if positive else abs(v)
+        if cnt < K or v > topv[K - 1] or (v == topv[K - 1] and j < topj[K - 1]):
+            cnt = insert_top(v, j, cnt, K, topv, topj, True)
     if bound > -np.inf:
         if cnt < K:
             return -1
@@ -264,8 +224,8 @@ def _clear(znew, on_new, nsup, nn):
 
 @numba.njit(cache=True, fastmath=FMA)
 def _iht_one(b, G, gmax, K, positive, normalized, mu_fixed, tol, max_iter, check_every,
-             max_shrink, shrink_c, kappa, warm, z, c, acc, on, on_new, off, sup, nsup, zero, w,
-             znew, dz, gam, uni, topv, topj, candv, candj):
+             max_shrink, shrink_c, kappa, warm, z, c, acc, on, on_new, off, sup, nsup, w, znew,
+             dz, gam, uni, topv, topj, candv, candj):
     """IHT for one sample from ``z``; returns ``(iterations, relative change, converged,
     support size)``.
 
@@ -315,9 +275,9 @@ def _iht_one(b, G, gmax, K, positive, normalized, mu_fixed, tol, max_iter, check
                 if positive:
                     for j in range(k):
                         w[j] = max(c[j], 0.0)
-                    ns = _topk(zero, w, 1.0, -np.inf, True, K1, topv, topj)
+                    ns = _topk(None, w, 1.0, -np.inf, True, K1, topv, topj, None)
                 else:
-                    ns = _topk(zero, c, 1.0, -np.inf, False, K1, topv, topj)
+                    ns = _topk(None, c, 1.0, -np.inf, False, K1, topv, topj, None)
                 ns = min(K, ns)
                 first = K1 > K
                 for t in range(ns):
@@ -374,7 +334,8 @@ def _iht_one(b, G, gmax, K, positive, normalized, mu_fixed, tol, max_iter, check
                     theta = (lo / mu) * (1.0 - 1e-3)
                     if hi_now:  # a guess: rarely does an atom under hi/2 enter
                         theta = max(theta, _PREFILTER * hi)
-                nc = _off_top(c, on, positive, K1, theta, candv, candj)
+                # the K1 largest keys of c above theta off the support
+                nc = _topk(None, c, 1.0, theta, positive, K1, candv, candj, on)
                 bound = candv[K1 - 1] if nc == K1 else theta
             nn = 0
             for s in range(max_shrink + 1):
@@ -462,7 +423,6 @@ def _iht_batch(XDt, G, Z0, K, positive, normalized, mu_fixed, tol, max_iter, che
         off = np.ones(k, dtype=G.dtype)
         sup = np.empty(k, dtype=np.int64)
         nsup = np.empty(k, dtype=np.int64)
-        zero = np.zeros(k, dtype=G.dtype)
         w = np.empty(k, dtype=G.dtype)
         znew = np.zeros(k, dtype=G.dtype)
         dz = np.zeros(k, dtype=G.dtype)
@@ -478,7 +438,7 @@ def _iht_batch(XDt, G, Z0, K, positive, normalized, mu_fixed, tol, max_iter, che
             cc = c if warm else XDt[i]
             it, r, ok, ns = _iht_one(XDt[i], G, gmax, K, positive, normalized, mu_fixed, tol,
                                      max_iter, check_every, max_shrink, shrink_c, kappa, warm,
-                                     Z[i], cc, acc, on, on_new, off, sup, nsup, zero, w, znew,
+                                     Z[i], cc, acc, on, on_new, off, sup, nsup, w, znew,
                                      dz, gam, uni, topv, topj, candv, candj)
             for t in range(ns):  # clear the state of the final support for the next sample
                 j = sup[t]
