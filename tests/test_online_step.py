@@ -125,3 +125,49 @@ def test_online_learning_unchanged_by_the_fast_path(problem):
     np.testing.assert_allclose(fast.dictionary, slow.dictionary, atol=1e-5)
     objs = [r["objective"] for r in fast.history]
     np.testing.assert_allclose(objs, [r["objective"] for r in slow.history], rtol=1e-6)
+
+
+@pytest.mark.parametrize("engine", ["auto", "reference"])
+def test_encode_with_objective_gives_the_objective_of_the_codes(problem, engine):
+    """The lasso's entry computes the objective as it codes: the bits of the objective
+    kernel (numba), the values of ``sample_objective`` (reference)."""
+    X, D = problem
+    assert method_spec("lasso").step_objective and not method_spec("fista").step_objective
+    coder = _coder(coding_options={"engine": engine})
+    Z, obj = coder.encode_with_objective(X, D, xp=np)
+    np.testing.assert_array_equal(Z, coder.encode(X, D, xp=np))
+    want = coder.objective(X, D, Z, xp=np)
+    assert obj.shape == (X.shape[0],) and obj.dtype == X.dtype
+    np.testing.assert_allclose(obj, want, rtol=1e-12)
+    if engine == "auto" and "numba" in method_spec("lasso").backends:
+        kernel = call("sample_objective", "numba", np, X, D, Z, alpha=0.05, penalty="l1",
+                      sigma=1.0)
+        np.testing.assert_array_equal(obj, kernel)  # the same bits
+    Z2, obj2 = coder.encode_with_objective(X, D, xp=np, init=Z)  # a warm start too
+    np.testing.assert_allclose(obj2, want, rtol=1e-9)
+
+
+def test_encode_with_objective_without_the_step_objective(problem):
+    """A method whose entry has no objective: ``encode`` then ``objective``."""
+    X, D = problem
+    coder = make_coder("omp", default="lasso", alpha=None, n_nonzero_coefs=3,
+                       positive_code=False, coding_options=None, n_atoms=48)
+    Z, obj = coder.encode_with_objective(X, D, xp=np)
+    np.testing.assert_array_equal(Z, coder(X, D))
+    np.testing.assert_array_equal(obj, coder.objective(X, D, Z, xp=np))
+    assert (obj > 0).all()
+
+
+@pytest.mark.parametrize("positive", [False, True])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_lasso_kernel_objective_matches_the_objective(problem, positive, dtype):
+    pytest.importorskip("numba")
+    X, D = (a.astype(dtype) for a in problem)
+    for engine in ("numba", "reference"):
+        Z, _, _, _, obj = call("lasso_cd_gram", engine, np, X, D, None, alpha=0.05,
+                               positive=positive, tol=1e-8, max_iter=500, objective=True)
+        want = sample_objective(X, D, Z, alpha=0.05, xp=np)
+        assert obj.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(obj, want, rtol=1e-5 if dtype == "float32" else 1e-12)
+        assert len(call("lasso_cd_gram", engine, np, X, D, None, alpha=0.05,
+                        positive=positive, tol=1e-8, max_iter=500)) == 4

@@ -32,6 +32,7 @@ from ._numba_common import (
     gram,
     largest_violations,
     n_chunks,
+    objective_row,
     project,
     prune_to_support,
     sq_norm,
@@ -249,9 +250,10 @@ def _lasso_one(b, G, xx, alpha, positive, tol, floor, max_iter, z, c, W, inW, cw
 
 
 @numba.njit(cache=True, parallel=True, fastmath=FMA)
-def _lasso_batch(X, Dt, XDt, G, Z0, alpha, positive, tol, floor_eps, max_iter, Z, n_iter, crit,
-                 conv, cap, n_chunks):
+def _lasso_batch(X, D, Dt, XDt, G, Z0, alpha, positive, tol, floor_eps, max_iter, Z, n_iter,
+                 crit, conv, obj, cap, n_chunks):
     n = X.shape[0]
+    with_obj = obj.shape[0] == n
     k = G.shape[0]
     warm = Z0.shape[0] == n
     size = (n + n_chunks - 1) // n_chunks
@@ -269,6 +271,7 @@ def _lasso_batch(X, Dt, XDt, G, Z0, alpha, positive, tol, floor_eps, max_iter, Z
         rhs = np.empty(cap, dtype=X.dtype)
         y = np.empty(cap, dtype=X.dtype)
         L = np.empty((cap, cap), dtype=X.dtype)
+        r = np.empty(X.shape[1], dtype=X.dtype)
         for i in range(ch * size, min(n, (ch + 1) * size)):
             for j in range(k):
                 Z[i, j] = Z0[i, j] if warm else 0.0
@@ -279,42 +282,55 @@ def _lasso_batch(X, Dt, XDt, G, Z0, alpha, positive, tol, floor_eps, max_iter, Z
                 xx = project(X[i], Dt, buf)
                 b = buf
             it0 = 0
+            st = 0
             if not warm and ACTIVE_SET:
-                it0, r, st = _active_set_one(b, G, xx, alpha, positive, tol, floor_eps * xx,
+                it0, rel, st = _active_set_one(b, G, xx, alpha, positive, tol, floor_eps * xx,
                                              Z[i], c, A, topv, zA, y, L, cap)
                 if st == 1:
                     n_iter[i] = it0
-                    crit[i] = r
+                    crit[i] = rel
                     conv[i] = True
-                    continue
-            it, r, ok = _lasso_one(b, G, xx, alpha, positive, tol, floor_eps * xx, max_iter,
-                                   Z[i], c, W, inW, cw, A, zA, rhs, y, L, cap, topv, topj)
-            it += it0
-            n_iter[i] = it
-            crit[i] = r
-            conv[i] = ok
+            if st != 1:
+                it, rel, ok = _lasso_one(b, G, xx, alpha, positive, tol, floor_eps * xx,
+                                         max_iter, Z[i], c, W, inW, cw, A, zA, rhs, y, L, cap,
+                                         topv, topj)
+                n_iter[i] = it + it0
+                crit[i] = rel
+                conv[i] = ok
+            if with_obj:  # the sample's objective, as the sample_objective kernel gives it
+                # (W, the working set, is free now: the buffer of the non-zeros)
+                obj[i] = objective_row(X[i], D, Z[i], alpha, 0, alpha, r, W)  # 0: l1 (σ unused)
 
 
-def lasso_cd_gram(X, D, Z0, *, alpha, positive, tol, max_iter, xp=np, blas=False):
+def lasso_cd_gram(X, D, Z0, *, alpha, positive, tol, max_iter, xp=np, blas=False,
+                  objective=False):
     """Numba coordinate descent; same arguments and returns as the reference kernel.
 
     ``blas``: ``X Dᵀ`` and ``G = D Dᵀ`` by BLAS (a learner's mini-batches, with BLAS on one
     thread: 5× faster than the per-sample products) instead of in the kernel's own loops.
+    ``objective``: also return each sample's objective, computed as the kernel finishes the
+    sample (the bits of the ``sample_objective`` kernel, without its second pass).
     """
     X = np.ascontiguousarray(X)
     dt = X.dtype.type
     D = np.ascontiguousarray(D, dtype=X.dtype)
-    Dt = np.ascontiguousarray(D.T)
-    XDt = X @ Dt if blas or use_blas(X, D) else np.empty((0, D.shape[0]), dtype=X.dtype)
-    G = D @ Dt if blas else gram(D)
     n, k = X.shape[0], D.shape[0]
+    if blas:  # Dᵀ for the Gram product only (the kernel reads X Dᵀ)
+        XDt = X @ D.T
+        Dt = np.ascontiguousarray(D.T)
+        G = D @ Dt
+    else:
+        Dt = np.ascontiguousarray(D.T)
+        XDt = X @ Dt if use_blas(X, D) else np.empty((0, k), dtype=X.dtype)
+        G = gram(D)
     Z0 = np.zeros((0, k), dtype=X.dtype) if Z0 is None else np.ascontiguousarray(Z0, X.dtype)
     Z = np.empty((n, k), dtype=X.dtype)
     n_iter = np.zeros(n, dtype=np.int64)
     crit = np.zeros(n, dtype=X.dtype)
     conv = np.zeros(n, dtype=np.bool_)
+    obj = np.empty(n if objective else 0, dtype=X.dtype)
     cap = max(1, min(k, X.shape[1]))
     eps = float(np.finfo(X.dtype).eps)
-    _lasso_batch(X, Dt, XDt, G, Z0, dt(alpha), bool(positive), dt(tol), dt(10 * eps), int(max_iter),
-                 Z, n_iter, crit, conv, cap, n_chunks(n))
-    return Z, n_iter, crit, conv
+    _lasso_batch(X, D, Dt, XDt, G, Z0, dt(alpha), bool(positive), dt(tol), dt(10 * eps),
+                 int(max_iter), Z, n_iter, crit, conv, obj, cap, n_chunks(n))
+    return (Z, n_iter, crit, conv, obj) if objective else (Z, n_iter, crit, conv)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ._numba_common import FMA, nonzeros, objective_row
 from .learning import bcd_thresholds
 
 __all__ = ["code_statistics", "codes_times_dictionary", "online_bcd", "sample_objective"]
@@ -14,18 +15,19 @@ _PENALTY = {"l1": 0, "cauchy": 1, "l0": 2}
 
 
 @numba.njit(cache=True)
-def _stats(A, B, Z, X, beta):  # pragma: no cover - compiled
+def _stats(A0, B0, Z, X, beta):  # pragma: no cover - compiled
     n, k = Z.shape
     m = X.shape[1]
-    A *= beta
-    B *= beta
+    A = np.empty_like(A0)  # β A0 and β B0 written in one pass (A0, B0 are not modified)
+    B = np.empty_like(B0)
+    for a in range(k):
+        for q in range(k):
+            A[a, q] = A0[a, q] * beta
+        for f in range(m):
+            B[a, f] = B0[a, f] * beta
     idx = np.empty(k, dtype=np.int64)
     for i in range(n):
-        c = 0
-        for a in range(k):
-            if Z[i, a] != 0.0:
-                idx[c] = a
-                c += 1
+        c = nonzeros(Z[i], idx)
         for p in range(c):
             a = idx[p]
             za = Z[i, a]
@@ -50,29 +52,14 @@ def _zd(Z, D):  # pragma: no cover - compiled
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=FMA)
 def _objective(X, D, Z, alpha, penalty, sigma):  # pragma: no cover - compiled
-    n, k = Z.shape
-    m = X.shape[1]
+    n = Z.shape[0]
     out = np.empty(n, dtype=X.dtype)
-    r = np.empty(m, dtype=X.dtype)
+    r = np.empty(X.shape[1], dtype=X.dtype)
+    idx = np.empty(Z.shape[1], dtype=np.int64)
     for i in range(n):
-        for f in range(m):
-            r[f] = X[i, f]
-        pen = 0.0
-        for a in range(k):
-            z = Z[i, a]
-            if z != 0.0:
-                for f in range(m):
-                    r[f] -= z * D[a, f]
-                if penalty == 0:
-                    pen += abs(z)
-                elif penalty == 1:
-                    pen += np.log1p((z / sigma) ** 2)
-        rr = 0.0
-        for f in range(m):
-            rr += r[f] * r[f]
-        out[i] = 0.5 * rr + alpha * pen if penalty != 2 else 0.5 * rr
+        out[i] = objective_row(X[i], D, Z[i], alpha, penalty, sigma, r, idx)
     return out
 
 
@@ -127,9 +114,9 @@ def _bcd(D, A, B, sphere, positive, n_passes, thresh, tiny):  # pragma: no cover
 
 
 def code_statistics(A, B, Z, X, *, beta):
-    """``(β A + ZᵀZ, β B + ZᵀX)`` skipping the zeros of ``Z``; ``A``, ``B`` are copied."""
+    """``(β A + ZᵀZ, β B + ZᵀX)`` skipping the zeros of ``Z``; ``A``, ``B`` are not modified."""
     dt = np.result_type(A.dtype, Z.dtype)
-    return _stats(np.array(A, dtype=dt, order="C"), np.array(B, dtype=dt, order="C"),
+    return _stats(np.ascontiguousarray(A, dtype=dt), np.ascontiguousarray(B, dtype=dt),
                   np.ascontiguousarray(Z), np.ascontiguousarray(X), dt.type(beta))
 
 
