@@ -75,13 +75,19 @@ def _bcd(D, A, B, sphere, positive, n_passes, thresh, tiny):  # pragma: no cover
                 continue
             for c in range(m):  # u = d_j + (b_j - a_j D) / A_jj, row-wise
                 u[c] = B[j, c]
-            nz = 0
-            for i in range(k):  # the atoms with a_ji != 0, in order
-                if A[j, i] != 0.0:
-                    idx[nz] = i
-                    nz += 1
+            nz = nonzeros(A[j], idx)  # the atoms with a_ji != 0, in order
             p = 0
-            while p + 4 <= nz:  # four rows of D per pass over u, each u[c] in the same order
+            while p + 8 <= nz:  # eight rows of D per pass over u, each u[c] in the same order
+                i0, i1, i2, i3 = idx[p], idx[p + 1], idx[p + 2], idx[p + 3]
+                i4, i5, i6, i7 = idx[p + 4], idx[p + 5], idx[p + 6], idx[p + 7]
+                a0, a1, a2, a3 = A[j, i0], A[j, i1], A[j, i2], A[j, i3]
+                a4, a5, a6, a7 = A[j, i4], A[j, i5], A[j, i6], A[j, i7]
+                for c in range(m):
+                    u[c] = (((((((u[c] - a0 * D[i0, c]) - a1 * D[i1, c]) - a2 * D[i2, c])
+                                - a3 * D[i3, c]) - a4 * D[i4, c]) - a5 * D[i5, c])
+                             - a6 * D[i6, c]) - a7 * D[i7, c]
+                p += 8
+            while p + 4 <= nz:  # four rows, then one at a time
                 i0, i1, i2, i3 = idx[p], idx[p + 1], idx[p + 2], idx[p + 3]
                 a0, a1, a2, a3 = A[j, i0], A[j, i1], A[j, i2], A[j, i3]
                 for c in range(m):
