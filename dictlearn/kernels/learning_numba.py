@@ -63,59 +63,60 @@ def _objective(X, D, Z, alpha, penalty, sigma):  # pragma: no cover - compiled
     return out
 
 
+#: Atoms per block of the BCD sweep (:func:`_bcd`).
+BCD_BLOCK = 32
+
+
 @numba.njit(cache=True, fastmath=False)
-def _bcd(D, A, B, sphere, positive, n_passes, thresh, tiny):  # pragma: no cover - compiled
+def _bcd(D, A, B, sphere, positive, n_passes, thresh, tiny, block):  # pragma: no cover
+    """One or more sweeps ``d_j ← Π(d_j + (b_j − a_j D)/A_jj)``, atom by atom, in blocks.
+
+    ``a_j D`` over the atoms as they are when atom ``j`` is reached is ``C_j`` (the product
+    ``A D`` with the dictionary at the start of the sweep, one BLAS product) plus
+    ``a_j Δ`` (the changes of the atoms updated since): the changes of the earlier atoms of
+    ``j``'s block one row at a time, those of the earlier blocks added to ``C`` by one BLAS
+    product per block. The same sweep as row-by-row descent, to rounding, in BLAS products.
+    """
     k, m = D.shape
     u = np.empty(m, dtype=D.dtype)
-    idx = np.empty(k, dtype=np.int64)
+    delta = np.empty((block, m), dtype=D.dtype)  # the changes of the block's atoms
     for _ in range(n_passes):
-        for j in range(k):
-            ajj = A[j, j]
-            if ajj <= thresh:
-                continue
-            for c in range(m):  # u = d_j + (b_j - a_j D) / A_jj, row-wise
-                u[c] = B[j, c]
-            nz = nonzeros(A[j], idx)  # the atoms with a_ji != 0, in order
-            p = 0
-            while p + 8 <= nz:  # eight rows of D per pass over u, each u[c] in the same order
-                i0, i1, i2, i3 = idx[p], idx[p + 1], idx[p + 2], idx[p + 3]
-                i4, i5, i6, i7 = idx[p + 4], idx[p + 5], idx[p + 6], idx[p + 7]
-                a0, a1, a2, a3 = A[j, i0], A[j, i1], A[j, i2], A[j, i3]
-                a4, a5, a6, a7 = A[j, i4], A[j, i5], A[j, i6], A[j, i7]
+        C = np.dot(A, D)
+        for s0 in range(0, k, block):
+            s1 = min(k, s0 + block)
+            for j in range(s0, s1):
                 for c in range(m):
-                    u[c] = (((((((u[c] - a0 * D[i0, c]) - a1 * D[i1, c]) - a2 * D[i2, c])
-                                - a3 * D[i3, c]) - a4 * D[i4, c]) - a5 * D[i5, c])
-                             - a6 * D[i6, c]) - a7 * D[i7, c]
-                p += 8
-            while p + 4 <= nz:  # four rows, then one at a time
-                i0, i1, i2, i3 = idx[p], idx[p + 1], idx[p + 2], idx[p + 3]
-                a0, a1, a2, a3 = A[j, i0], A[j, i1], A[j, i2], A[j, i3]
-                for c in range(m):
-                    u[c] = (((u[c] - a0 * D[i0, c]) - a1 * D[i1, c]) - a2 * D[i2, c]) \
-                        - a3 * D[i3, c]
-                p += 4
-            while p < nz:
-                i0 = idx[p]
-                a0 = A[j, i0]
-                for c in range(m):
-                    u[c] -= a0 * D[i0, c]
-                p += 1
-            nu2 = 0.0
-            for c in range(m):
-                v = D[j, c] + u[c] / ajj
-                if positive and v < 0:
-                    v = 0.0
-                u[c] = v
-                nu2 += v * v
-            nu = np.sqrt(nu2)
-            if sphere:
-                if nu <= tiny:
+                    delta[j - s0, c] = 0.0
+                ajj = A[j, j]
+                if ajj <= thresh:
                     continue
-                scale = 1.0 / nu
-            else:
-                scale = 1.0 / nu if nu > 1.0 else 1.0
-            for c in range(m):
-                D[j, c] = u[c] * scale
+                for c in range(m):  # u = b_j − a_j D
+                    u[c] = B[j, c] - C[j, c]
+                for i in range(s0, j):
+                    a = A[j, i]
+                    if a != 0.0:
+                        for c in range(m):
+                            u[c] -= a * delta[i - s0, c]
+                nu2 = 0.0
+                for c in range(m):
+                    v = D[j, c] + u[c] / ajj
+                    if positive and v < 0:
+                        v = 0.0
+                    u[c] = v
+                    nu2 += v * v
+                nu = np.sqrt(nu2)
+                if sphere:
+                    if nu <= tiny:
+                        continue
+                    scale = 1.0 / nu
+                else:
+                    scale = 1.0 / nu if nu > 1.0 else 1.0
+                for c in range(m):
+                    v = u[c] * scale
+                    delta[j - s0, c] = v - D[j, c]
+                    D[j, c] = v
+            if s1 < k:  # the block's changes into a_j D of the later atoms
+                C[s1:] += np.dot(np.ascontiguousarray(A[s1:, s0:s1]), delta[:s1 - s0])
     return D
 
 
@@ -143,6 +144,7 @@ def sample_objective(X, D, Z, *, alpha, penalty, sigma):
 def online_bcd(D, A, B, *, constraint, positive, n_passes):
     """Block-coordinate descent over the atoms; ``D`` is copied."""
     thresh, tiny = bcd_thresholds(np.diagonal(A), D.dtype, np)
-    return _bcd(np.array(D, copy=True, order="C"), np.ascontiguousarray(A),
-                np.ascontiguousarray(B), constraint == "sphere", bool(positive), int(n_passes),
-                D.dtype.type(thresh), D.dtype.type(tiny))
+    dt = D.dtype
+    return _bcd(np.array(D, copy=True, order="C"), np.ascontiguousarray(A, dtype=dt),
+                np.ascontiguousarray(B, dtype=dt), constraint == "sphere", bool(positive), int(n_passes),
+                D.dtype.type(thresh), D.dtype.type(tiny), BCD_BLOCK)
