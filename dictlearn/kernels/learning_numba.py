@@ -146,5 +146,5 @@ def online_bcd(D, A, B, *, constraint, positive, n_passes):
     thresh, tiny = bcd_thresholds(np.diagonal(A), D.dtype, np)
     dt = D.dtype
     return _bcd(np.array(D, copy=True, order="C"), np.ascontiguousarray(A, dtype=dt),
-                np.ascontiguousarray(B, dtype=dt), constraint == "sphere", bool(positive), int(n_passes),
-                D.dtype.type(thresh), D.dtype.type(tiny), BCD_BLOCK)
+                np.ascontiguousarray(B, dtype=dt), constraint == "sphere", bool(positive),
+                int(n_passes), dt.type(thresh), dt.type(tiny), BCD_BLOCK)
