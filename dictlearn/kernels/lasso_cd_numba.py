@@ -32,6 +32,7 @@ from ._numba_common import (
     gram,
     largest_violations,
     n_chunks,
+    nonzeros,
     objective_row,
     project,
     prune_to_support,
@@ -68,6 +69,20 @@ def _correlations(z, b, G, c):
 
 
 @numba.njit(cache=True, fastmath=FMA)
+def _correlations_on(z, b, G, c, S, ns):
+    """``c = b − z G`` for ``z`` supported on ``S[:ns]`` (in increasing order: the bits of
+    :func:`_correlations`, without its branch per atom; ``S`` from :func:`nonzeros`)."""
+    k = z.shape[0]
+    for i in range(k):
+        c[i] = b[i]
+    for t in range(ns):
+        j = S[t]
+        zj = z[j]
+        for i in range(k):
+            c[i] -= zj * G[j, i]
+
+
+@numba.njit(cache=True, fastmath=FMA)
 def _refit(z, c, b, G, alpha, A, zA, rhs, y, L, cap):
     """Exact codes on the support of ``z`` with its signs; True when the signs hold.
 
@@ -92,7 +107,7 @@ def _refit(z, c, b, G, alpha, A, zA, rhs, y, L, cap):
             return False
     for t in range(na):
         z[A[t]] = zA[t]
-    _correlations(z, b, G, c)
+    _correlations_on(z, b, G, c, A, na)  # A: the support in increasing order
     return True
 
 
@@ -129,7 +144,7 @@ def _solve_signed(G, b, alpha, A, sg, na, L, y, zt, start):
 
 
 @numba.njit(cache=True, fastmath=FMA)
-def _active_set_one(b, G, xx, alpha, positive, tol, floor, z, c, A, sg, zt, y, L, cap):
+def _active_set_one(b, G, xx, alpha, positive, tol, floor, z, c, A, sg, zt, y, L, cap, idx):
     """Primal active-set method (Osborne, Presnell & Turlach 2000) from ``z = 0``.
 
     Adds the worst KKT violator with the sign of its correlation, solves the equality-
@@ -189,7 +204,7 @@ def _active_set_one(b, G, xx, alpha, positive, tol, floor, z, c, A, sg, zt, y, L
                 sg[t] = sg[t + 1]
             na -= 1
             valid = first  # the factor's rows before the dropped atom still hold
-        _correlations(z, b, G, c)
+        _correlations_on(z, b, G, c, idx, nonzeros(z, idx))
     return 4 * k + 8, 1.0, 0, 0.0
 
 
@@ -199,7 +214,7 @@ def _lasso_one(b, G, xx, alpha, positive, tol, floor, max_iter, z, c, W, inW, cw
     """Working-set coordinate descent for one sample (see the module docstring); returns
     ``(rounds, rel_gap, converged, F)``, ``F`` the objective of the last check."""
     k = b.shape[0]
-    _correlations(z, b, G, c)
+    _correlations_on(z, b, G, c, topj, nonzeros(z, topj))
     nw = 0
     for j in range(k):
         inW[j] = z[j] != 0.0
@@ -251,7 +266,7 @@ def _lasso_one(b, G, xx, alpha, positive, tol, floor, max_iter, z, c, W, inW, cw
             if dmax <= INNER_RTOL * zmax:
                 break
         if not _refit(z, c, b, G, alpha, A, zA, rhs, y, L, cap):
-            _correlations(z, b, G, c)
+            _correlations_on(z, b, G, c, topj, nonzeros(z, topj))
         if PRUNE:  # keep the working set to the support
             nw = prune_to_support(z, W, inW, nw)
     return max_iter, rel, False, F
@@ -293,7 +308,7 @@ def _lasso_batch(X, D, Dt, XDt, G, Z0, alpha, positive, tol, floor_eps, max_iter
             st = 0
             if not warm and ACTIVE_SET:
                 it0, rel, st, F = _active_set_one(b, G, xx, alpha, positive, tol, floor_eps * xx,
-                                             Z[i], c, A, topv, zA, y, L, cap)
+                                                Z[i], c, A, topv, zA, y, L, cap, topj)
                 if st == 1:
                     n_iter[i] = it0
                     crit[i] = rel
