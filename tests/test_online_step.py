@@ -189,18 +189,20 @@ def test_lasso_kernel_objective_of_exact_fits_is_recomputed():
 @pytest.mark.parametrize("constraint,positive", [("ball", False), ("sphere", False),
                                                  ("ball", True)])
 @pytest.mark.parametrize("n_passes", [1, 2])
-def test_blocked_bcd_is_the_sweep_of_the_reference(constraint, positive, n_passes):
-    """Several blocks of atoms (70 = 2 × 32 + 6), with unused atoms in a later block: the
-    numba sweep (BLAS products per block) gives the reference's atom-by-atom sweep."""
+def test_bcd_from_the_product_and_the_changes_is_the_sweep_of_the_reference(
+        constraint, positive, n_passes):
+    """Several blocks (150 = 2 × 64 + 22 atoms), more than eight updated atoms before most
+    (the kernel's eight-row passes), unused atoms: the numba sweep (``A D`` plus the changes
+    so far) gives the reference's atom-by-atom sweep."""
     pytest.importorskip("numba")
     from dictlearn.kernels.learning_numba import BCD_BLOCK
     from dictlearn.learning import bcd_update
 
-    k, m = 70, 12
+    k, m = 150, 12
     assert k > 2 * BCD_BLOCK
     rng = np.random.default_rng(5)
     Z = rng.standard_normal((400, k)) * (rng.random((400, k)) < 0.2)
-    Z[:, [3, 40, 66]] = 0.0  # unused atoms: left as they are
+    Z[:, [3, 40, 130]] = 0.0  # unused atoms: left as they are
     X = rng.standard_normal((400, m))
     A, B = Z.T @ Z, Z.T @ X
     D = rng.standard_normal((k, m))
@@ -211,5 +213,5 @@ def test_blocked_bcd_is_the_sweep_of_the_reference(constraint, positive, n_passe
     fast = bcd_update(D, A, B, constraint=constraint, positive=positive, n_passes=n_passes,
                       engine="numba", xp=np)
     np.testing.assert_allclose(fast, ref, rtol=1e-10, atol=1e-12)
-    np.testing.assert_array_equal(fast[[3, 40, 66]], D[[3, 40, 66]])
+    np.testing.assert_array_equal(fast[[3, 40, 130]], D[[3, 40, 130]])
     assert np.abs(fast - D).max() > 0.1  # the sweep moved the other atoms

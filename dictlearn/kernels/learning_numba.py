@@ -63,60 +63,73 @@ def _objective(X, D, Z, alpha, penalty, sigma):  # pragma: no cover - compiled
     return out
 
 
-#: Atoms per block of the BCD sweep (:func:`_bcd`).
-BCD_BLOCK = 32
+#: Atoms per block of the BCD sweep (:func:`online_bcd`).
+BCD_BLOCK = 64
 
 
 @numba.njit(cache=True, fastmath=False)
-def _bcd(D, A, B, sphere, positive, n_passes, thresh, tiny, block):  # pragma: no cover
-    """One or more sweeps ``d_j ← Π(d_j + (b_j − a_j D)/A_jj)``, atom by atom, in blocks.
+def _bcd(D, A, B, C, delta, s0, s1, sphere, positive, thresh, tiny):  # pragma: no cover
+    """The sweep ``d_j ← Π(d_j + (b_j − a_j D)/A_jj)`` over the atoms ``s0 ≤ j < s1``.
 
-    ``a_j D`` over the atoms as they are when atom ``j`` is reached is ``C_j`` (the product
-    ``A D`` with the dictionary at the start of the sweep, one BLAS product) plus
-    ``a_j Δ`` (the changes of the atoms updated since): the changes of the earlier atoms of
-    ``j``'s block one row at a time, those of the earlier blocks added to ``C`` by one BLAS
-    product per block. The same sweep as row-by-row descent, to rounding, in BLAS products.
+    ``a_j D``, over the atoms as they are when atom ``j`` is reached, is ``C_j`` (``A D``
+    with the atoms as they were when the block began: BLAS products by the caller) plus
+    ``a_j Δ``, the changes ``Δ_i`` (into ``delta``) of the block's atoms ``i < j``, eight
+    rows of ``Δ`` per pass over ``u``.
     """
     k, m = D.shape
     u = np.empty(m, dtype=D.dtype)
-    delta = np.empty((block, m), dtype=D.dtype)  # the changes of the block's atoms
-    for _ in range(n_passes):
-        C = np.dot(A, D)
-        for s0 in range(0, k, block):
-            s1 = min(k, s0 + block)
-            for j in range(s0, s1):
-                for c in range(m):
-                    delta[j - s0, c] = 0.0
-                ajj = A[j, j]
-                if ajj <= thresh:
-                    continue
-                for c in range(m):  # u = b_j − a_j D
-                    u[c] = B[j, c] - C[j, c]
-                for i in range(s0, j):
-                    a = A[j, i]
-                    if a != 0.0:
-                        for c in range(m):
-                            u[c] -= a * delta[i - s0, c]
-                nu2 = 0.0
-                for c in range(m):
-                    v = D[j, c] + u[c] / ajj
-                    if positive and v < 0:
-                        v = 0.0
-                    u[c] = v
-                    nu2 += v * v
-                nu = np.sqrt(nu2)
-                if sphere:
-                    if nu <= tiny:
-                        continue
-                    scale = 1.0 / nu
-                else:
-                    scale = 1.0 / nu if nu > 1.0 else 1.0
-                for c in range(m):
-                    v = u[c] * scale
-                    delta[j - s0, c] = v - D[j, c]
-                    D[j, c] = v
-            if s1 < k:  # the block's changes into a_j D of the later atoms
-                C[s1:] += np.dot(np.ascontiguousarray(A[s1:, s0:s1]), delta[:s1 - s0])
+    done = np.empty(k, dtype=np.int64)  # the block's atoms updated so far, in order
+    idx = np.empty(k, dtype=np.int64)
+    nd = 0
+    for j in range(s0, s1):
+        for c in range(m):
+            delta[j, c] = 0.0
+        ajj = A[j, j]
+        if ajj <= thresh:
+            continue
+        for c in range(m):  # u = b_j − a_j D
+            u[c] = B[j, c] - C[j, c]
+        nz = 0
+        for p in range(nd):  # the updated atoms with a_ji != 0, in order
+            idx[nz] = done[p]
+            nz += A[j, done[p]] != 0.0
+        p = 0
+        while p + 8 <= nz:  # eight rows of Δ per pass over u
+            i0, i1, i2, i3 = idx[p], idx[p + 1], idx[p + 2], idx[p + 3]
+            i4, i5, i6, i7 = idx[p + 4], idx[p + 5], idx[p + 6], idx[p + 7]
+            a0, a1, a2, a3 = A[j, i0], A[j, i1], A[j, i2], A[j, i3]
+            a4, a5, a6, a7 = A[j, i4], A[j, i5], A[j, i6], A[j, i7]
+            for c in range(m):
+                u[c] = (((((((u[c] - a0 * delta[i0, c]) - a1 * delta[i1, c])
+                             - a2 * delta[i2, c]) - a3 * delta[i3, c]) - a4 * delta[i4, c])
+                          - a5 * delta[i5, c]) - a6 * delta[i6, c]) - a7 * delta[i7, c]
+            p += 8
+        while p < nz:
+            i0 = idx[p]
+            a0 = A[j, i0]
+            for c in range(m):
+                u[c] -= a0 * delta[i0, c]
+            p += 1
+        nu2 = 0.0
+        for c in range(m):
+            v = D[j, c] + u[c] / ajj
+            if positive and v < 0:
+                v = 0.0
+            u[c] = v
+            nu2 += v * v
+        nu = np.sqrt(nu2)
+        if sphere:
+            if nu <= tiny:
+                continue
+            scale = 1.0 / nu
+        else:
+            scale = 1.0 / nu if nu > 1.0 else 1.0
+        for c in range(m):
+            v = u[c] * scale
+            delta[j, c] = v - D[j, c]
+            D[j, c] = v
+        done[nd] = j
+        nd += 1
     return D
 
 
@@ -142,9 +155,30 @@ def sample_objective(X, D, Z, *, alpha, penalty, sigma):
 
 
 def online_bcd(D, A, B, *, constraint, positive, n_passes):
-    """Block-coordinate descent over the atoms; ``D`` is copied."""
-    thresh, tiny = bcd_thresholds(np.diagonal(A), D.dtype, np)
+    """Block-coordinate descent over the atoms, in blocks of :data:`BCD_BLOCK`; ``D`` is
+    copied.
+
+    ``a_j D`` over the atoms as they are when atom ``j`` is reached is ``A D`` at the start
+    of the sweep, plus the changes of the earlier blocks (one BLAS product per block), plus
+    those of ``j``'s own block (in the kernel): the sweep of the row-by-row descent, to
+    rounding, with most of its operations in BLAS products. These are NumPy's, on the
+    threads of the learner's other products (a BLAS call from the compiled loop would be
+    SciPy's, a second thread pool).
+    """
     dt = D.dtype
-    return _bcd(np.array(D, copy=True, order="C"), np.ascontiguousarray(A, dtype=dt),
-                np.ascontiguousarray(B, dtype=dt), constraint == "sphere", bool(positive),
-                int(n_passes), dt.type(thresh), dt.type(tiny), BCD_BLOCK)
+    thresh, tiny = bcd_thresholds(np.diagonal(A), dt, np)
+    A = np.ascontiguousarray(A, dtype=dt)
+    B = np.ascontiguousarray(B, dtype=dt)
+    D = np.array(D, copy=True, order="C")
+    k = D.shape[0]
+    delta = np.empty_like(D)
+    sphere, positive, thresh, tiny = constraint == "sphere", bool(positive), dt.type(thresh), \
+        dt.type(tiny)
+    for _ in range(int(n_passes)):
+        C = A @ D
+        for s0 in range(0, k, BCD_BLOCK):
+            s1 = min(k, s0 + BCD_BLOCK)
+            _bcd(D, A, B, C, delta, s0, s1, sphere, positive, thresh, tiny)
+            if s1 < k:  # the block's changes into a_j D of the later atoms
+                C[s1:] += A[s1:, s0:s1] @ delta[s0:s1]
+    return D
