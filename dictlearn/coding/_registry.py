@@ -51,6 +51,10 @@ class MethodSpec:
         dtype): ``step(X, dictionary, *, xp, **options) -> codes``, the codes of ``fn`` without
         its per-call validation, scaling and :class:`~dictlearn.Result` (None: learners call
         ``fn``).
+    step_objective : bool
+        ``step`` takes ``with_objective=True`` and then returns ``(codes, objective)``, the
+        objective per sample of :func:`dictlearn.objectives.sample_objective` for the method's
+        penalty (read from ``step``'s keywords at registration).
     """
 
     name: str
@@ -62,6 +66,7 @@ class MethodSpec:
     options: frozenset[str] = frozenset()
     aliases: tuple[str, ...] = ()
     step: Callable[..., Any] | None = None
+    step_objective: bool = False
 
     @property
     def budget(self) -> str:
@@ -122,7 +127,8 @@ class MethodTable:
             spec = MethodSpec(name, fn, penalty, bool(greedy), bool(iterative),
                               frozenset(backends),
                               _keyword_options(fn) if options is None else frozenset(options),
-                              tuple(aliases), step)
+                              tuple(aliases), step,
+                              step is not None and "with_objective" in _keyword_options(step))
             for key in (name, *spec.aliases):
                 old = self.methods.registered(key)
                 same = old is not None and (old.__module__, old.__qualname__) == (

@@ -103,14 +103,16 @@ def lasso(X: Any, dictionary: Any, *, alpha: float = 1.0, positive: bool = False
 
 def lasso_step(X: Any, dictionary: Any, *, xp: Any, alpha: float = 1.0, positive: bool = False,
                init: Any = None, max_iter: int = 1000, tol: float = 1e-6,
-               engine: str = "auto") -> Any:
+               engine: str = "auto", with_objective: bool = False) -> Any:
     """The codes of :func:`lasso` for a learner's inner loop (:attr:`MethodSpec.step`).
 
     The learner has checked ``X`` once and scaled it (:mod:`dictlearn._scale`), and the
     dictionary is its own: no per-call validation, scaling or :class:`~dictlearn.Result`. The
     products ``X Dᵀ`` and ``D Dᵀ`` are BLAS products (the numba engine otherwise forms them in
     its own loops, which suits large one-off calls on a busy machine); the codes are those of
-    :func:`lasso` to rounding.
+    :func:`lasso` to rounding. ``with_objective``: return ``(codes, objective)``, the
+    objective per sample of :func:`dictlearn.objectives.sample_objective` (the numba kernel
+    computes it as it finishes each sample).
 
     Examples
     --------
@@ -118,18 +120,22 @@ def lasso_step(X: Any, dictionary: Any, *, xp: Any, alpha: float = 1.0, positive
     >>> lasso_step(np.array([[1.0, -0.05, 0.3]]), np.eye(3), alpha=0.1, xp=np).round(6)
     array([[0.9, 0. , 0.2]])
     """
-    return _solve(X, dictionary, init, alpha=float(alpha), positive=bool(positive),
-                  tol=float(tol), max_iter=int(max_iter), engine=engine, blas=True, xp=xp)[0]
+    out = _solve(X, dictionary, init, alpha=float(alpha), positive=bool(positive),
+                 tol=float(tol), max_iter=int(max_iter), engine=engine, blas=True, xp=xp,
+                 objective=bool(with_objective))
+    return (out[0], out[4]) if with_objective else out[0]
 
 
 def _solve(X: Any, D: Any, init: Any, *, alpha: float, positive: bool, tol: float,
-           max_iter: int, engine: str, blas: bool, xp: Any) -> tuple[Any, Any, Any, Any]:
+           max_iter: int, engine: str, blas: bool, xp: Any,
+           objective: bool = False) -> tuple[Any, ...]:
     """The kernel ``lasso_cd_gram`` on checked, scaled inputs (a positive fit starts from
-    ``max(init, 0)``): ``(Z, n_iter, criterion, converged)``."""
+    ``max(init, 0)``): ``(Z, n_iter, criterion, converged)``, and the objective per sample
+    with ``objective``."""
     if positive and init is not None:
         init = xp.maximum(init, 0.0)
     return call("lasso_cd_gram", engine, xp, X, D, init, alpha=alpha, positive=positive,
-                tol=tol, max_iter=max_iter, blas=blas)
+                tol=tol, max_iter=max_iter, blas=blas, objective=objective)
 
 
 register_method("lasso", penalty="l1", backends=("array-api", "numba"),

@@ -23,6 +23,8 @@ __all__ = [
     "largest_violations",
     "lasso_gap",
     "n_chunks",
+    "nonzeros",
+    "objective_row",
     "project",
     "prune_to_support",
     "sq_norm",
@@ -101,6 +103,49 @@ def project(x, Dt, b):
         for j in range(k):
             b[j] += xf * Dt[f, j]
     return xx
+
+
+@numba.njit(cache=True, inline="always")
+def nonzeros(z, idx):
+    """The indices of the non-zeros of ``z`` into ``idx`` (in order); returns their count.
+
+    Without a branch per entry (the count advances on a non-zero): a row of sparse codes is
+    scanned at about one entry per cycle, where a branch mispredicts at each non-zero.
+    """
+    c = 0
+    for a in range(z.shape[0]):
+        idx[c] = a
+        c += z[a] != 0.0
+    return c
+
+
+@numba.njit(cache=True, fastmath=FMA)
+def objective_row(x, D, z, alpha, penalty, sigma, r, idx):
+    """``½‖x − zD‖² + α·pen(z)`` of one sample from the non-zeros of ``z`` (``r``: a buffer
+    of ``n_features``, ``idx`` one of ``n_atoms`` ints); ``penalty`` 0: ``‖z‖₁``,
+    1: ``Σ log(1 + (z/σ)²)``, 2: none.
+
+    The objective of the numba ``sample_objective`` kernel and of the lasso kernel's samples,
+    with the kernels' contraction into fused multiply-adds (:data:`FMA`; a caller's flags
+    reach a callee compiled into it): both give the same bits.
+    """
+    m = x.shape[0]
+    for f in range(m):
+        r[f] = x[f]
+    pen = 0.0
+    for p in range(nonzeros(z, idx)):
+        a = idx[p]
+        za = z[a]
+        for f in range(m):
+            r[f] -= za * D[a, f]
+        if penalty == 0:
+            pen += abs(za)
+        elif penalty == 1:
+            pen += np.log1p((za / sigma) ** 2)
+    rr = 0.0
+    for f in range(m):
+        rr += r[f] * r[f]
+    return 0.5 * rr + alpha * pen if penalty != 2 else 0.5 * rr
 
 
 @numba.njit(cache=True, inline="always", fastmath=FMA)

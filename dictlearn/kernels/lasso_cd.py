@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from .._loop import run_loop
-from ..objectives import gap_gram
+from ..objectives import gap_gram, sample_objective
 from . import register_kernel
 
 __all__ = ["lasso_cd_gram"]
@@ -57,12 +57,14 @@ def _sweep(state: _CDState, G: Any, alpha: float, positive: bool) -> _CDState:
 
 @register_kernel("lasso_cd_gram", "reference")
 def lasso_cd_gram(X: Any, D: Any, Z0: Any, *, alpha: float, positive: bool, tol: float,
-                  max_iter: int, xp: ModuleType, blas: bool = True) -> tuple[Any, Any, Any, Any]:
+                  max_iter: int, xp: ModuleType, blas: bool = True,
+                  objective: bool = False) -> tuple[Any, ...]:
     """Lasso codes of the rows of ``X`` on the atoms ``D`` by cyclic coordinate descent.
 
     A sample stops when its duality gap is ``<= tol·F + 10·eps·‖x‖²``. ``blas`` is for the
     numba twin (``X Dᵀ`` and ``D Dᵀ`` by BLAS or in its own loops); here the products are
-    always the array library's.
+    always the array library's. ``objective``: also return the objective per sample
+    (:func:`dictlearn.objectives.sample_objective`), as a fifth result.
 
     Returns
     -------
@@ -98,4 +100,7 @@ def lasso_cd_gram(X: Any, D: Any, Z0: Any, *, alpha: float, positive: bool, tol:
     res = run_loop(state, step=lambda s: _sweep(s, G, alpha, positive), criterion=criterion,
                    codes=lambda s: s.Z, n_samples=n, max_iter=max_iter, check_every=1, xp=xp,
                    check_initial=True)
-    return res.codes, res.n_iter_per_sample, res.criterion, res.converged
+    out = (res.codes, res.n_iter_per_sample, res.criterion, res.converged)
+    if objective:
+        return (*out, sample_objective(X, D, res.codes, alpha=alpha, xp=xp))
+    return out

@@ -32,6 +32,8 @@ from ._numba_common import (
     gram,
     largest_violations,
     n_chunks,
+    nonzeros,
+    objective_row,
     project,
     prune_to_support,
     sq_norm,
@@ -46,6 +48,11 @@ INNER_MAX = 20
 GROW_MIN = 4
 PRUNE = True
 ACTIVE_SET = True
+#: The objective a sample's solve ends with is ``½(‖x‖² − z·b − z·c) + α‖z‖₁`` (the Gram
+#: domain, no pass over the features), whose rounding error is a few ``eps·‖x‖²``: it is
+#: returned when it exceeds ``OBJ_GRAM·‖x‖²`` (relative error under ~1e-12); smaller ones (an
+#: almost exact fit) are recomputed from the residual ``x − zD``, and all of them in float32.
+OBJ_GRAM = 1e-3
 
 
 @numba.njit(cache=True, fastmath=FMA)
@@ -59,6 +66,20 @@ def _correlations(z, b, G, c):
         if zj != 0.0:
             for i in range(k):
                 c[i] -= zj * G[j, i]
+
+
+@numba.njit(cache=True, fastmath=FMA)
+def _correlations_on(z, b, G, c, S, ns):
+    """``c = b − z G`` for ``z`` supported on ``S[:ns]`` (in increasing order: the bits of
+    :func:`_correlations`, without its branch per atom; ``S`` from :func:`nonzeros`)."""
+    k = z.shape[0]
+    for i in range(k):
+        c[i] = b[i]
+    for t in range(ns):
+        j = S[t]
+        zj = z[j]
+        for i in range(k):
+            c[i] -= zj * G[j, i]
 
 
 @numba.njit(cache=True, fastmath=FMA)
@@ -86,7 +107,7 @@ def _refit(z, c, b, G, alpha, A, zA, rhs, y, L, cap):
             return False
     for t in range(na):
         z[A[t]] = zA[t]
-    _correlations(z, b, G, c)
+    _correlations_on(z, b, G, c, A, na)  # A: the support in increasing order
     return True
 
 
@@ -123,13 +144,14 @@ def _solve_signed(G, b, alpha, A, sg, na, L, y, zt, start):
 
 
 @numba.njit(cache=True, fastmath=FMA)
-def _active_set_one(b, G, xx, alpha, positive, tol, floor, z, c, A, sg, zt, y, L, cap):
+def _active_set_one(b, G, xx, alpha, positive, tol, floor, z, c, A, sg, zt, y, L, cap, idx):
     """Primal active-set method (Osborne, Presnell & Turlach 2000) from ``z = 0``.
 
     Adds the worst KKT violator with the sign of its correlation, solves the equality-
     constrained problem on the active set, and steps back to the first sign change (dropping
-    that atom) when the solution breaks a sign. Returns ``(rounds, rel_gap, status)`` with
-    status 1 = converged, 0 = hand over to coordinate descent (from the current ``z``).
+    that atom) when the solution breaks a sign. Returns ``(rounds, rel_gap, status, F)`` with
+    status 1 = converged, 0 = hand over to coordinate descent (from the current ``z``), and
+    ``F`` the objective of the last check (in the Gram domain, :func:`lasso_gap`).
     """
     k = b.shape[0]
     for i in range(k):
@@ -149,15 +171,15 @@ def _active_set_one(b, G, xx, alpha, positive, tol, floor, z, c, A, sg, zt, y, L
                 best = j
         F, gap = support_gap(z, b, c, A, na, xx, alpha, cmax)
         if gap <= tol * F + floor:
-            return it, gap / max(F, 1e-300), 1
+            return it, gap / max(F, 1e-300), 1, F
         if best < 0 or na == cap:
-            return it, gap / max(F, 1e-300), 0
+            return it, gap / max(F, 1e-300), 0, F
         A[na] = best
         sg[na] = 1.0 if c[best] > 0 else -1.0
         na += 1
         for _drop in range(na + 1):
             if not _solve_signed(G, b, alpha, A, sg, na, L, y, zt, valid):
-                return it, gap / max(F, 1e-300), 0
+                return it, gap / max(F, 1e-300), 0, F
             valid = na
             first = -1
             step = 1.0
@@ -173,7 +195,7 @@ def _active_set_one(b, G, xx, alpha, positive, tol, floor, z, c, A, sg, zt, y, L
                     z[A[t]] = zt[t]
                 break
             if first == na - 1 and z[A[first]] == 0.0:
-                return it, gap / max(F, 1e-300), 0  # the new atom would not move: hand over
+                return it, gap / max(F, 1e-300), 0, F  # the new atom would not move: hand over
             for t in range(na):
                 z[A[t]] += step * (zt[t] - z[A[t]])
             z[A[first]] = 0.0
@@ -182,16 +204,17 @@ def _active_set_one(b, G, xx, alpha, positive, tol, floor, z, c, A, sg, zt, y, L
                 sg[t] = sg[t + 1]
             na -= 1
             valid = first  # the factor's rows before the dropped atom still hold
-        _correlations(z, b, G, c)
-    return 4 * k + 8, 1.0, 0
+        _correlations_on(z, b, G, c, idx, nonzeros(z, idx))
+    return 4 * k + 8, 1.0, 0, 0.0
 
 
 @numba.njit(cache=True, fastmath=FMA)
 def _lasso_one(b, G, xx, alpha, positive, tol, floor, max_iter, z, c, W, inW, cw, A, zA, rhs,
                y, L, cap, topv, topj):
-    """Working-set coordinate descent for one sample (see the module docstring)."""
+    """Working-set coordinate descent for one sample (see the module docstring); returns
+    ``(rounds, rel_gap, converged, F)``, ``F`` the objective of the last check."""
     k = b.shape[0]
-    _correlations(z, b, G, c)
+    _correlations_on(z, b, G, c, topj, nonzeros(z, topj))
     nw = 0
     for j in range(k):
         inW[j] = z[j] != 0.0
@@ -199,6 +222,7 @@ def _lasso_one(b, G, xx, alpha, positive, tol, floor, max_iter, z, c, W, inW, cw
             W[nw] = j
             nw += 1
     rel = 0.0
+    F = 0.0
     for it in range(max_iter + 1):
         # scan: max |c_j| for the gap, and the largest violations outside W
         grow = min(max(GROW_MIN, nw), k - nw)
@@ -206,7 +230,7 @@ def _lasso_one(b, G, xx, alpha, positive, tol, floor, max_iter, z, c, W, inW, cw
         F, gap = support_gap(z, b, c, W, nw, xx, alpha, cmax)
         rel = gap / max(F, 1e-300)
         if gap <= tol * F + floor:
-            return it, rel, True
+            return it, rel, True, F
         if it == max_iter:
             break
         for t in range(cnt):
@@ -242,16 +266,17 @@ def _lasso_one(b, G, xx, alpha, positive, tol, floor, max_iter, z, c, W, inW, cw
             if dmax <= INNER_RTOL * zmax:
                 break
         if not _refit(z, c, b, G, alpha, A, zA, rhs, y, L, cap):
-            _correlations(z, b, G, c)
+            _correlations_on(z, b, G, c, topj, nonzeros(z, topj))
         if PRUNE:  # keep the working set to the support
             nw = prune_to_support(z, W, inW, nw)
-    return max_iter, rel, False
+    return max_iter, rel, False, F
 
 
 @numba.njit(cache=True, parallel=True, fastmath=FMA)
-def _lasso_batch(X, Dt, XDt, G, Z0, alpha, positive, tol, floor_eps, max_iter, Z, n_iter, crit,
-                 conv, cap, n_chunks):
+def _lasso_batch(X, D, Dt, XDt, G, Z0, alpha, positive, tol, floor_eps, max_iter, Z, n_iter,
+                 crit, conv, obj, obj_gram, cap, n_chunks):
     n = X.shape[0]
+    with_obj = obj.shape[0] == n
     k = G.shape[0]
     warm = Z0.shape[0] == n
     size = (n + n_chunks - 1) // n_chunks
@@ -269,6 +294,7 @@ def _lasso_batch(X, Dt, XDt, G, Z0, alpha, positive, tol, floor_eps, max_iter, Z
         rhs = np.empty(cap, dtype=X.dtype)
         y = np.empty(cap, dtype=X.dtype)
         L = np.empty((cap, cap), dtype=X.dtype)
+        r = np.empty(X.shape[1], dtype=X.dtype)
         for i in range(ch * size, min(n, (ch + 1) * size)):
             for j in range(k):
                 Z[i, j] = Z0[i, j] if warm else 0.0
@@ -279,42 +305,57 @@ def _lasso_batch(X, Dt, XDt, G, Z0, alpha, positive, tol, floor_eps, max_iter, Z
                 xx = project(X[i], Dt, buf)
                 b = buf
             it0 = 0
+            st = 0
             if not warm and ACTIVE_SET:
-                it0, r, st = _active_set_one(b, G, xx, alpha, positive, tol, floor_eps * xx,
-                                             Z[i], c, A, topv, zA, y, L, cap)
+                it0, rel, st, F = _active_set_one(b, G, xx, alpha, positive, tol, floor_eps * xx,
+                                                Z[i], c, A, topv, zA, y, L, cap, topj)
                 if st == 1:
                     n_iter[i] = it0
-                    crit[i] = r
+                    crit[i] = rel
                     conv[i] = True
-                    continue
-            it, r, ok = _lasso_one(b, G, xx, alpha, positive, tol, floor_eps * xx, max_iter,
-                                   Z[i], c, W, inW, cw, A, zA, rhs, y, L, cap, topv, topj)
-            it += it0
-            n_iter[i] = it
-            crit[i] = r
-            conv[i] = ok
+            if st != 1:
+                it, rel, ok, F = _lasso_one(b, G, xx, alpha, positive, tol, floor_eps * xx,
+                                         max_iter, Z[i], c, W, inW, cw, A, zA, rhs, y, L, cap,
+                                         topv, topj)
+                n_iter[i] = it + it0
+                crit[i] = rel
+                conv[i] = ok
+            if with_obj:  # the sample's objective: that of the last check, or recomputed
+                obj[i] = F if F > obj_gram * xx else objective_row(X[i], D, Z[i], alpha, 0,
+                                                                   alpha, r, W)
 
 
-def lasso_cd_gram(X, D, Z0, *, alpha, positive, tol, max_iter, xp=np, blas=False):
+def lasso_cd_gram(X, D, Z0, *, alpha, positive, tol, max_iter, xp=np, blas=False,
+                  objective=False):
     """Numba coordinate descent; same arguments and returns as the reference kernel.
 
     ``blas``: ``X Dᵀ`` and ``G = D Dᵀ`` by BLAS (a learner's mini-batches, with BLAS on one
     thread: 5× faster than the per-sample products) instead of in the kernel's own loops.
+    ``objective``: also return each sample's objective, the one the solve ends with
+    (:data:`OBJ_GRAM`): that of ``sample_objective`` to ~1e-12 relative, without its pass
+    over the residuals.
     """
     X = np.ascontiguousarray(X)
     dt = X.dtype.type
     D = np.ascontiguousarray(D, dtype=X.dtype)
-    Dt = np.ascontiguousarray(D.T)
-    XDt = X @ Dt if blas or use_blas(X, D) else np.empty((0, D.shape[0]), dtype=X.dtype)
-    G = D @ Dt if blas else gram(D)
     n, k = X.shape[0], D.shape[0]
+    if blas:  # Dᵀ for the Gram product only (the kernel reads X Dᵀ)
+        XDt = X @ D.T
+        Dt = np.ascontiguousarray(D.T)
+        G = D @ Dt
+    else:
+        Dt = np.ascontiguousarray(D.T)
+        XDt = X @ Dt if use_blas(X, D) else np.empty((0, k), dtype=X.dtype)
+        G = gram(D)
     Z0 = np.zeros((0, k), dtype=X.dtype) if Z0 is None else np.ascontiguousarray(Z0, X.dtype)
     Z = np.empty((n, k), dtype=X.dtype)
     n_iter = np.zeros(n, dtype=np.int64)
     crit = np.zeros(n, dtype=X.dtype)
     conv = np.zeros(n, dtype=np.bool_)
+    obj = np.empty(n if objective else 0, dtype=X.dtype)
     cap = max(1, min(k, X.shape[1]))
     eps = float(np.finfo(X.dtype).eps)
-    _lasso_batch(X, Dt, XDt, G, Z0, dt(alpha), bool(positive), dt(tol), dt(10 * eps), int(max_iter),
-                 Z, n_iter, crit, conv, cap, n_chunks(n))
-    return Z, n_iter, crit, conv
+    _lasso_batch(X, D, Dt, XDt, G, Z0, dt(alpha), bool(positive), dt(tol), dt(10 * eps),
+                 int(max_iter), Z, n_iter, crit, conv, obj,
+                 OBJ_GRAM if X.dtype == np.float64 else np.inf, cap, n_chunks(n))
+    return (Z, n_iter, crit, conv, obj) if objective else (Z, n_iter, crit, conv)

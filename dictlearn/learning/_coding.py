@@ -122,6 +122,19 @@ class CodingStep:
             return self(X, D, init=init)
         return step(X, D, xp=xp, **self._options(init))
 
+    def encode_with_objective(self, X: Any, D: Any, *, xp: Any,
+                              init: Any = None) -> tuple[Any, Any]:
+        """:meth:`encode` and :meth:`objective` in one: ``(Z, objective per sample)``.
+
+        A method whose learners' entry computes the objective as it codes
+        (:attr:`~dictlearn.coding.MethodSpec.step_objective`, the lasso) saves the second
+        pass over the codes; the values are those of :meth:`objective`."""
+        spec = self.spec
+        if spec.step_objective and self.penalty == "l1":
+            return spec.step(X, D, xp=xp, with_objective=True, **self._options(init))
+        Z = self.encode(X, D, xp=xp, init=init)
+        return Z, self.objective(X, D, Z, xp=xp)
+
     def objective(self, X: Any, D: Any, Z: Any, *, xp: Any) -> Any:
         """Per-sample objective the codes minimise, shape (n_samples,)
         (:func:`dictlearn.objectives.sample_objective`; kernel ``sample_objective``)."""

@@ -194,8 +194,8 @@ def learning_step(state: LearningState, X: Any, *, updater: Updater, coder: Codi
     """
     t0 = time.perf_counter()
     D = state.dictionary
-    Z = coder.encode(X, D, xp=xp, init=init_codes)
-    obj = float(xp.mean(coder.objective(X, D, Z, xp=xp)))
+    Z, objs = coder.encode_with_objective(X, D, xp=xp, init=init_codes)
+    obj = float(xp.mean(objs))
     D_new, Z, aux, usage = updater.update(D, X, Z, state.aux, xp=xp)
     if usage is None:
         usage = xp.sum(xp.astype(Z != 0, X.dtype), axis=0)

@@ -141,6 +141,13 @@ class ConvCodingStep:
         """The learning driver's entry (:meth:`dictlearn.learning.CodingStep.encode`)."""
         return self(X, D, init=init)
 
+    def encode_with_objective(self, X: Any, D: Any, *, xp: ModuleType,
+                              init: Any = None) -> tuple[Any, Any]:
+        """:meth:`encode` and :meth:`objective` (the driver's entry,
+        :meth:`dictlearn.learning.CodingStep.encode_with_objective`)."""
+        Z = self.encode(X, D, xp=xp, init=init)
+        return Z, self.objective(X, D, Z, xp=xp)
+
     def objective(self, X: Any, D: Any, Z: Any, *, xp: ModuleType) -> Any:
         return csc_objective(self.signals(X, xp), D, self.codes(Z, X, D, xp), alpha=self.alpha,
                              positive=self.positive)[0]
