@@ -37,7 +37,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from .._xp import is_numpy, numba_enabled, to_numpy
+from .._xp import blas_one_thread, is_numpy, numba_enabled, to_numpy
 
 __all__ = ["ENGINES", "KERNELS", "available_kernels", "call", "compiled_for_loop", "get_kernel",
            "register_kernel", "resolve_engine"]
@@ -158,7 +158,8 @@ def call(name: str, engine: str, xp: ModuleType, *arrays: Any, **opts: Any) -> A
     kernel = get_kernel(name, concrete)
     if concrete == "reference":
         return kernel(*arrays, xp=xp, **opts)
-    out = kernel(*(None if a is None else to_numpy(a) for a in arrays), **opts)
+    with blas_one_thread():  # the kernel's parallelism is numba's (see blas_one_thread)
+        out = kernel(*(None if a is None else to_numpy(a) for a in arrays), **opts)
     if isinstance(out, tuple):
         return tuple(xp.asarray(o) for o in out)
     return xp.asarray(out)

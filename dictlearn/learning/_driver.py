@@ -19,6 +19,7 @@ the data (epochs).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
@@ -32,7 +33,7 @@ import numpy as np
 from .._loop import Info, Progress, Result, finite, iterate
 from .._scale import Scale
 from .._validation import check_array, check_choice, check_nonneg_scalar, check_positive_int
-from .._xp import check_random_state, get_namespace
+from .._xp import blas_one_thread, check_random_state, get_namespace, is_numpy
 from ._coding import CodingStep, make_coder
 from .atoms import dead_atom_mask, init_dictionary, project_atoms, resample_atoms
 
@@ -363,8 +364,11 @@ def fit_dictionary(X: Any, n_atoms: int, *, updater: Updater, coder: CodingStep,
         return st, Info(st.n_iter, st, value, st.history)
 
     stop = epoch_stop(run, tol=tol, exact=exact, steps_per_epoch=steps_per_epoch)
-    state, status, _, _ = iterate(state, step, max_iter=max_iter, stop=stop, callback=callback,
-                                  progress=Progress(max_iter, updater.name, verbose), xp=xp)
+    # a mini-batch step's products are small: BLAS on one thread, numba's kernels parallel
+    with blas_one_thread() if minibatch and is_numpy(xp) else contextlib.nullcontext():
+        state, status, _, _ = iterate(state, step, max_iter=max_iter, stop=stop,
+                                      callback=callback,
+                                      progress=Progress(max_iter, updater.name, verbose), xp=xp)
     codes = None if updater.minibatch else sc.up(run["Z"])
     unscale_history(state.history[-state.n_iter + n_before:] if state.n_iter > n_before
                     else [], sc)
