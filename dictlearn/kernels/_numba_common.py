@@ -27,6 +27,7 @@ __all__ = [
     "objective_row",
     "project",
     "prune_to_support",
+    "rows_dot",
     "sq_norm",
     "support_gap",
     "use_blas",
@@ -232,6 +233,37 @@ def prune_to_support(z, W, inW, nw):
         else:
             inW[j] = False
     return nw2
+
+
+@numba.njit(cache=True, parallel=True)
+def _rows_dot(A, B, out, nch):
+    size = (A.shape[0] + nch - 1) // nch
+    for ch in numba.prange(nch):
+        s = ch * size
+        e = min(A.shape[0], s + size)
+        if s < e:
+            np.dot(A[s:e], B, out[s:e])
+
+
+def rows_dot(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``A @ B`` for C-contiguous float arrays, the rows of ``A`` shared among numba's
+    threads, one BLAS call each: the kernels run with the BLAS on one thread
+    (:func:`dictlearn._xp.blas_one_thread`), so their products take numba's threads instead.
+
+    Examples
+    --------
+    >>> A, B = np.arange(6.0).reshape(3, 2), np.eye(2)
+    >>> bool(np.array_equal(rows_dot(A, B), A))
+    True
+    """
+    A, B = np.ascontiguousarray(A), np.ascontiguousarray(B, dtype=A.dtype)
+    out = np.empty((A.shape[0], B.shape[1]), dtype=A.dtype)
+    nch = max(1, min(A.shape[0], numba.get_num_threads()))
+    if A.shape[0] and A.shape[1] and B.shape[1]:
+        _rows_dot(A, B, out, nch)
+    else:
+        out[...] = A @ B
+    return out
 
 
 def n_chunks(n: int) -> int:

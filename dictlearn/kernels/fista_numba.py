@@ -49,6 +49,7 @@ from ._numba_common import (
     lasso_gap,
     n_chunks,
     prune_to_support,
+    rows_dot,
     support_gap,
 )
 from .lasso_cd_numba import _correlations
@@ -254,7 +255,7 @@ def _plain(X, D, Z0, *, alpha, positive, accel, restart, stop, tol, max_iter, ch
     gram = form == "gram"
     NGL = (D @ Dt) / dt(-L) if gram else np.empty((k, k), dtype=X.dtype)
     Dt_L = Dt / dt(L)
-    Bs = (X @ Dt) / dt(L)
+    Bs = rows_dot(X, Dt) / dt(L)
     xx = np.einsum("ij,ij->i", X, X)
     out_Z = np.empty((n, k), dtype=X.dtype)
     n_iter = np.zeros(n, dtype=np.int64)
@@ -455,7 +456,7 @@ def fista_l1(X, D, Z0, *, alpha, positive, acceleration, restart, stop, tol, max
                                    restart=restart, stop=stop, tol=tol, max_iter=max_iter,
                                    check_every=check_every, L=lipschitz, form=form)
         return Z, it, crit, conv, np.zeros((n, k), dtype=np.bool_)
-    XDt = X @ D.T
+    XDt = rows_dot(X, D.T)
     G = D @ D.T
     xx = np.einsum("ij,ij->i", X, X)
     Z = np.empty((n, k), dtype=X.dtype)

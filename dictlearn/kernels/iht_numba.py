@@ -42,6 +42,7 @@ from ._numba_common import (
     float_bits,
     insert_top,
     n_chunks,
+    rows_dot,
 )
 from .lasso_cd_numba import _correlations
 
@@ -458,7 +459,7 @@ def iht_l0(X, D, Z0, *, n_nonzero_coefs, normalized, positive, tol, max_iter, ch
     D = np.ascontiguousarray(D, dtype=X.dtype)
     n, k = X.shape[0], D.shape[0]
     Z0 = np.zeros((0, k), dtype=X.dtype) if Z0 is None else np.ascontiguousarray(Z0, X.dtype)
-    XDt = X @ D.T  # overwritten by the correlations of cold-started rows
+    XDt = rows_dot(X, D.T)  # overwritten by the correlations of cold-started rows
     G = D @ D.T
     Z = np.empty((n, k), dtype=X.dtype)
     n_iter = np.zeros(n, dtype=np.int64)

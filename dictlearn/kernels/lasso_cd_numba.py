@@ -36,6 +36,7 @@ from ._numba_common import (
     objective_row,
     project,
     prune_to_support,
+    rows_dot,
     sq_norm,
     support_gap,
     use_blas,
@@ -340,12 +341,12 @@ def lasso_cd_gram(X, D, Z0, *, alpha, positive, tol, max_iter, xp=np, blas=False
     D = np.ascontiguousarray(D, dtype=X.dtype)
     n, k = X.shape[0], D.shape[0]
     if blas:  # Dᵀ for the Gram product only (the kernel reads X Dᵀ)
-        XDt = X @ D.T
         Dt = np.ascontiguousarray(D.T)
+        XDt = rows_dot(X, Dt)
         G = D @ Dt
     else:
         Dt = np.ascontiguousarray(D.T)
-        XDt = X @ Dt if use_blas(X, D) else np.empty((0, k), dtype=X.dtype)
+        XDt = rows_dot(X, Dt) if use_blas(X, D) else np.empty((0, k), dtype=X.dtype)
         G = gram(D)
     Z0 = np.zeros((0, k), dtype=X.dtype) if Z0 is None else np.ascontiguousarray(Z0, X.dtype)
     Z = np.empty((n, k), dtype=X.dtype)

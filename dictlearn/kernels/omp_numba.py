@@ -12,7 +12,7 @@ import math
 import numba
 import numpy as np
 
-from ._numba_common import FMA, float_bits, n_chunks, sq_norm
+from ._numba_common import FMA, float_bits, n_chunks, rows_dot, sq_norm
 
 __all__ = ["omp_gram"]
 
@@ -278,6 +278,6 @@ def omp_gram(X, D, *, n_nonzero_coefs, tol, positive, cond_tol, xp=np):
     step = max(1, BLOCK_ELEMENTS // k)
     for s in range(0, n, step):
         e = min(n, s + step)
-        _omp_batch(X[s:e], X[s:e] @ Dt, G, int(n_nonzero_coefs), dt(tol), bool(positive),
+        _omp_batch(X[s:e], rows_dot(X[s:e], Dt), G, int(n_nonzero_coefs), dt(tol), bool(positive),
                    dt(cond_tol), dt(1), Z[s:e], used[s:e], rr[s:e], n_chunks(e - s))
     return Z, used, rr
