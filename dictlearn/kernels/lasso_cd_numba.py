@@ -340,14 +340,9 @@ def lasso_cd_gram(X, D, Z0, *, alpha, positive, tol, max_iter, xp=np, blas=False
     dt = X.dtype.type
     D = np.ascontiguousarray(D, dtype=X.dtype)
     n, k = X.shape[0], D.shape[0]
-    if blas:  # Dᵀ for the Gram product only (the kernel reads X Dᵀ)
-        Dt = np.ascontiguousarray(D.T)
-        XDt = rows_dot(X, Dt)
-        G = D @ Dt
-    else:
-        Dt = np.ascontiguousarray(D.T)
-        XDt = rows_dot(X, Dt) if use_blas(X, D) else np.empty((0, k), dtype=X.dtype)
-        G = gram(D)
+    Dt = np.ascontiguousarray(D.T)
+    XDt = rows_dot(X, Dt) if blas or use_blas(X, D) else np.empty((0, k), dtype=X.dtype)
+    G = D @ Dt if blas else gram(D)
     Z0 = np.zeros((0, k), dtype=X.dtype) if Z0 is None else np.ascontiguousarray(Z0, X.dtype)
     Z = np.empty((n, k), dtype=X.dtype)
     n_iter = np.zeros(n, dtype=np.int64)
